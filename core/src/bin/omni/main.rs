@@ -1,0 +1,241 @@
+//! `omni`: the desktop command-line front of the Omni-Inspector core.
+
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use omni_core::{
+    ContainerNumber, InspectionFilter, InspectionId, Inspector, InspectorConfig, Location,
+    NewInspection, PhotoState, photo_probe,
+};
+
+/// Omni-Inspector: capture container photos, queue them durably, inspect the results.
+#[derive(Parser)]
+#[command(name = "omni", version, about)]
+struct Cli {
+    /// Data directory (database and photos). Defaults to the platform's data directory.
+    #[arg(long, global = true, env = "OMNI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an inspection of one container and add photos to it.
+    Inspect {
+        /// ISO 6346 container number, e.g. CSQU3054383.
+        #[arg(long, short)]
+        container: String,
+        /// Who inspects.
+        #[arg(long)]
+        inspector: Option<String>,
+        /// Free-text notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// Latitude in degrees (with --lon).
+        #[arg(long, requires = "lon", allow_hyphen_values = true)]
+        lat: Option<f64>,
+        /// Longitude in degrees (with --lat).
+        #[arg(long, requires = "lat", allow_hyphen_values = true)]
+        lon: Option<f64>,
+        /// Location accuracy in metres.
+        #[arg(long, requires = "lat")]
+        accuracy: Option<f64>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Photo files (JPEG or PNG).
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+    },
+    /// List inspections, newest first.
+    List {
+        /// Only inspections with a photo in this state (queued, synced, failed).
+        #[arg(long)]
+        state: Option<PhotoState>,
+        /// Only inspections of this container.
+        #[arg(long)]
+        container: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one inspection with its photos and detections.
+    Show {
+        /// Inspection id.
+        id: InspectionId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count inspections and photos per state.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("omni: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command; an error comes back as the one line to print.
+fn run(cli: Cli) -> Result<(), String> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .ok_or("no platform data directory; pass --data-dir or set OMNI_DATA_DIR")?
+            .join("omni-inspector"),
+    };
+    let config = InspectorConfig::default();
+    let photo_limits = config.photo_limits;
+    let inspector = Inspector::open(&data_dir, config).map_err(|e| e.to_string())?;
+    let report = inspector.open_report();
+    if !report.orphan_files_removed.is_empty() || !report.missing_files.is_empty() {
+        eprintln!(
+            "omni: repaired data directory: removed {} orphan photo file(s); {} photo(s) missing their file marked failed",
+            report.orphan_files_removed.len(),
+            report.missing_files.len()
+        );
+    }
+    match cli.command {
+        Command::Inspect {
+            container,
+            inspector: inspector_id,
+            notes,
+            lat,
+            lon,
+            accuracy,
+            json,
+            photos,
+        } => {
+            let container_number = ContainerNumber::parse(&container)
+                .map_err(|e| format!("invalid container number {container:?}: {e}"))?;
+            // Read and check every file first: a bad last path must not leave half an
+            // inspection behind.
+            let mut contents = Vec::with_capacity(photos.len());
+            for path in &photos {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                photo_probe::probe(&bytes, photo_limits)
+                    .map_err(|e| format!("{}: photo refused: {e}", path.display()))?;
+                let captured_at = std::fs::metadata(path)
+                    .and_then(|m| m.modified())
+                    .unwrap_or_else(|_| SystemTime::now());
+                contents.push((path, bytes, captured_at));
+            }
+            let inspection = inspector
+                .create_inspection(NewInspection {
+                    container_number,
+                    inspector_id,
+                    location: lat.zip(lon).map(|(latitude, longitude)| Location {
+                        latitude,
+                        longitude,
+                        accuracy_m: accuracy,
+                    }),
+                    notes,
+                })
+                .map_err(|e| e.to_string())?;
+            let progress = progress_bar(contents.len() as u64, json);
+            for (path, bytes, captured_at) in contents {
+                progress.set_message(path.display().to_string());
+                inspector
+                    .add_photo(inspection.id, &bytes, captured_at)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                progress.inc(1);
+            }
+            progress.finish_and_clear();
+            inspector
+                .close_inspection(inspection.id)
+                .map_err(|e| e.to_string())?;
+            let detail = inspector
+                .inspection(inspection.id)
+                .map_err(|e| e.to_string())?;
+            if json {
+                render::print_json(&detail)
+            } else {
+                render::print_detail(&detail);
+                Ok(())
+            }
+        }
+        Command::List {
+            state,
+            container,
+            limit,
+            offset,
+            json,
+        } => {
+            let container_number = container
+                .map(|c| {
+                    ContainerNumber::parse(&c)
+                        .map_err(|e| format!("invalid container number {c:?}: {e}"))
+                })
+                .transpose()?;
+            let summaries = inspector
+                .list_inspections(&InspectionFilter {
+                    photo_state: state,
+                    container_number,
+                    limit: Some(limit),
+                    offset,
+                })
+                .map_err(|e| e.to_string())?;
+            if json {
+                render::print_json(&summaries)
+            } else {
+                render::print_summaries(&summaries);
+                Ok(())
+            }
+        }
+        Command::Show { id, json } => {
+            let detail = inspector.inspection(id).map_err(|e| e.to_string())?;
+            if json {
+                render::print_json(&detail)
+            } else {
+                render::print_detail(&detail);
+                Ok(())
+            }
+        }
+        Command::Stats { json } => {
+            let stats = inspector.stats().map_err(|e| e.to_string())?;
+            if json {
+                render::print_json(&stats)
+            } else {
+                render::print_stats(&stats);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden for single items and JSON output.
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || len < 2 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} photos {elapsed} {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,109 @@
+//! Human-readable and JSON rendering of the core's query results.
+
+use omni_core::{InspectionDetail, InspectionSummary, Stats};
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl Serialize) -> Result<(), String> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode JSON: {e}"))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// One line per inspection.
+pub fn print_summaries(summaries: &[InspectionSummary]) {
+    if summaries.is_empty() {
+        println!("no inspections");
+        return;
+    }
+    println!(
+        "{:<36}  {:<11}  {:<24}  {:>6}  {:>6}  {:>6}",
+        "ID", "CONTAINER", "CREATED", "QUEUED", "SYNCED", "FAILED"
+    );
+    for s in summaries {
+        println!(
+            "{:<36}  {:<11}  {:<24}  {:>6}  {:>6}  {:>6}",
+            s.inspection.id,
+            s.inspection.container_number,
+            s.inspection.created_at,
+            s.photos.queued,
+            s.photos.synced,
+            s.photos.failed
+        );
+    }
+}
+
+/// An inspection, its photos and their detections.
+pub fn print_detail(detail: &InspectionDetail) {
+    let i = &detail.inspection;
+    println!("Inspection {}", i.id);
+    println!("  container  {}", i.container_number);
+    println!("  created    {}", i.created_at);
+    if let Some(closed) = i.closed_at {
+        println!("  closed     {closed}");
+    }
+    if let Some(who) = &i.inspector_id {
+        println!("  inspector  {who}");
+    }
+    if let Some(l) = &i.location {
+        let accuracy = l
+            .accuracy_m
+            .map(|a| format!(" (±{a} m)"))
+            .unwrap_or_default();
+        println!(
+            "  location   {:.6}, {:.6}{accuracy}",
+            l.latitude, l.longitude
+        );
+    }
+    if let Some(notes) = &i.notes {
+        println!("  notes      {notes}");
+    }
+    println!("  photos     {}", detail.photos.len());
+    for p in &detail.photos {
+        let photo = &p.photo;
+        println!(
+            "  - {}  {:>5}x{:<5} {:>9} bytes  {}{}",
+            photo.id,
+            photo.width,
+            photo.height,
+            photo.size_bytes,
+            photo.state,
+            photo
+                .failure_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+        for result in &p.results {
+            println!(
+                "      {} {} {} ({:.0} ms): {} detection(s)",
+                result.source.as_str(),
+                result.model.name,
+                result.model.version,
+                result.inference_ms,
+                result.detections.len()
+            );
+            for d in &result.detections {
+                println!(
+                    "        {:<8} {:>5.1}%  [{:.0}, {:.0}, {:.0}, {:.0}]",
+                    d.label,
+                    d.score * 100.0,
+                    d.bbox.x1,
+                    d.bbox.y1,
+                    d.bbox.x2,
+                    d.bbox.y2
+                );
+            }
+        }
+    }
+}
+
+/// Totals.
+pub fn print_stats(stats: &Stats) {
+    println!("inspections  {}", stats.inspections);
+    println!("photos       {}", stats.photos.total());
+    println!("  queued     {}  (waiting for signal)", stats.photos.queued);
+    println!("  synced     {}", stats.photos.synced);
+    println!("  failed     {}", stats.photos.failed);
+}

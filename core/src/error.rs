@@ -1,0 +1,55 @@
+//! The core's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::container_number::ContainerNumberError;
+use crate::inspection::InspectionId;
+use crate::photo_probe::PhotoError;
+use crate::store::StoreError;
+
+/// Everything the core's operations can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another process (or another `Inspector`) has the data directory open.
+    #[error("data directory {path} is in use by another process")]
+    DataDirLocked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// A file-system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A photo was refused before anything was stored.
+    #[error("photo refused: {0}")]
+    Photo(#[from] PhotoError),
+    /// A container number is not valid ISO 6346.
+    #[error("invalid container number: {0}")]
+    ContainerNumber(#[from] ContainerNumberError),
+    /// No inspection has this id.
+    #[error("inspection {0} not found")]
+    InspectionNotFound(InspectionId),
+    /// A location outside the globe, or a negative accuracy.
+    #[error("invalid location: {0}")]
+    InvalidLocation(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done.
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Io { context, source }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,29 @@
+//! Omni-Inspector's shared client core.
+//!
+//! An [`Inspector`] owns a data directory: the SQLite queue of inspections and photos
+//! (`inspections.sqlite3`) and the untouched originals (`photos/`). Captures are durable
+//! once acknowledged; later stages (edge detection, cloud sync, model refresh) read from
+//! and write to the same store.
+
+pub mod container_number;
+pub mod detections;
+pub mod error;
+pub mod inspection;
+pub mod inspector;
+pub mod photo_files;
+pub mod photo_probe;
+pub mod store;
+pub mod timestamp;
+
+pub use container_number::{ContainerNumber, ContainerNumberError};
+pub use detections::{Detection, DetectionResult, DetectionSource, ModelIdentity, PixelBox};
+pub use error::{Error, Result};
+pub use inspection::{
+    Inspection, InspectionId, Location, NewInspection, Photo, PhotoId, PhotoState,
+};
+pub use inspector::{InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail, Stats};
+pub use photo_probe::{PhotoError, PhotoFormat, PhotoLimits};
+pub use store::StoreError;
+pub use store::inspections::{InspectionFilter, InspectionSummary};
+pub use store::photos::StateCounts;
+pub use timestamp::Timestamp;

@@ -1,0 +1,158 @@
+//! The `photos/` directory: originals written atomically and durably, and the listing that
+//! reconciliation compares with the database.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::inspection::{PhotoId, photo_file_name};
+use crate::photo_probe::PhotoFormat;
+
+/// Prefix of in-flight temporary files; anything carrying it after a crash is garbage.
+const TEMP_PREFIX: &str = ".incoming-";
+
+/// The directory holding original photos.
+#[derive(Clone, Debug)]
+pub struct PhotoFiles {
+    dir: PathBuf,
+}
+
+/// A file found in `photos/` by [`PhotoFiles::scan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PhotoFileEntry {
+    /// A committed-looking photo file `<id>.<ext>`.
+    Photo(PhotoId, PhotoFormat),
+    /// A temporary file left by an interrupted write.
+    Temporary(PathBuf),
+    /// Anything else (left alone).
+    Other(PathBuf),
+}
+
+impl PhotoFiles {
+    /// Uses (creating if needed) `dir`.
+    pub fn open(dir: PathBuf) -> io::Result<Self> {
+        fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the photo's original lives.
+    pub fn path(&self, id: PhotoId, format: PhotoFormat) -> PathBuf {
+        self.dir.join(photo_file_name(id, format))
+    }
+
+    /// Writes `bytes` as the original of `id`: temp file, fsync, rename, directory fsync.
+    /// Once this returns, the file survives a crash or power loss.
+    pub fn write(&self, id: PhotoId, format: PhotoFormat, bytes: &[u8]) -> io::Result<PathBuf> {
+        let temp = self.dir.join(format!("{TEMP_PREFIX}{id}"));
+        let final_path = self.path(id, format);
+        let written = (|| {
+            let mut file = File::create_new(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_data()?;
+            drop(file);
+            fs::rename(&temp, &final_path)?;
+            sync_dir(&self.dir)
+        })();
+        if let Err(e) = written {
+            // Best effort: reconciliation removes whatever is left.
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+        Ok(final_path)
+    }
+
+    /// Removes the original of `id` (used when its database row could not be inserted, or
+    /// for an orphan found at open) and makes the removal durable.
+    pub fn remove(&self, id: PhotoId, format: PhotoFormat) -> io::Result<()> {
+        self.remove_path(&self.path(id, format))
+    }
+
+    /// Removes a file inside the directory and syncs the directory.
+    pub fn remove_path(&self, path: &Path) -> io::Result<()> {
+        match fs::remove_file(path) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists the directory, classifying each entry.
+    pub fn scan(&self) -> io::Result<Vec<PhotoFileEntry>> {
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            entries.push(classify(name).unwrap_or_else(|| {
+                if name.starts_with(TEMP_PREFIX) {
+                    PhotoFileEntry::Temporary(path.clone())
+                } else {
+                    PhotoFileEntry::Other(path.clone())
+                }
+            }));
+        }
+        Ok(entries)
+    }
+}
+
+fn classify(name: &str) -> Option<PhotoFileEntry> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let format = [PhotoFormat::Jpeg, PhotoFormat::Png]
+        .into_iter()
+        .find(|f| f.extension() == ext)?;
+    Some(PhotoFileEntry::Photo(stem.parse().ok()?, format))
+}
+
+/// fsyncs a directory so a rename or unlink in it is durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_scan_remove() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = PhotoFiles::open(dir.path().join("photos")).expect("open");
+        let id = PhotoId::new();
+        let path = files
+            .write(id, PhotoFormat::Jpeg, b"\xff\xd8\xffdata")
+            .expect("write");
+        assert_eq!(fs::read(&path).expect("read"), b"\xff\xd8\xffdata");
+        fs::write(files.dir().join(format!("{TEMP_PREFIX}x")), b"partial").expect("temp");
+        fs::write(files.dir().join("notes.txt"), b"x").expect("other");
+        let mut scan = files.scan().expect("scan");
+        scan.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(scan.len(), 3);
+        assert!(scan.contains(&PhotoFileEntry::Photo(id, PhotoFormat::Jpeg)));
+        assert!(
+            scan.iter()
+                .any(|e| matches!(e, PhotoFileEntry::Temporary(_)))
+        );
+        assert!(scan.iter().any(|e| matches!(e, PhotoFileEntry::Other(_))));
+        files.remove(id, PhotoFormat::Jpeg).expect("remove");
+        files
+            .remove(id, PhotoFormat::Jpeg)
+            .expect("removing twice is fine");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn existing_temp_name_fails_without_touching_the_target() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = PhotoFiles::open(dir.path().to_owned()).expect("open");
+        let id = PhotoId::new();
+        fs::create_dir(dir.path().join(format!("{TEMP_PREFIX}{id}"))).expect("blocker");
+        assert!(files.write(id, PhotoFormat::Png, b"x").is_err());
+        assert!(!files.path(id, PhotoFormat::Png).exists());
+    }
+}

@@ -1,0 +1,204 @@
+//! Rows of the `photos` table and the sync-lifecycle columns.
+
+use rusqlite::{Row, Transaction, params};
+use serde::Serialize;
+
+use super::StoreError;
+use crate::inspection::{InspectionId, Photo, PhotoId, PhotoState};
+use crate::photo_probe::PhotoFormat;
+use crate::timestamp::Timestamp;
+
+/// Number of photos in each state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    /// Waiting for the cloud.
+    pub queued: u64,
+    /// Cloud result stored.
+    pub synced: u64,
+    /// Given up on.
+    pub failed: u64,
+}
+
+impl StateCounts {
+    /// All photos.
+    pub fn total(&self) -> u64 {
+        self.queued + self.synced + self.failed
+    }
+}
+
+/// Inserts a new photo row.
+pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO photos (id, inspection_id, format, sha256, size_bytes, width, height, \
+         orientation, captured_at, created_at, state, attempt_count, next_attempt_at, \
+         last_error, failure_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            photo.id.to_string(),
+            photo.inspection_id.to_string(),
+            photo.format.as_str(),
+            photo.sha256,
+            photo.size_bytes,
+            photo.width,
+            photo.height,
+            photo.orientation,
+            photo.captured_at.as_millis(),
+            photo.created_at.as_millis(),
+            photo.state.as_str(),
+            photo.attempt_count,
+            photo.next_attempt_at.map(Timestamp::as_millis),
+            photo.last_error,
+            photo.failure_reason,
+        ],
+    )?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, inspection_id, format, sha256, size_bytes, width, height, orientation, \
+                       captured_at, created_at, state, attempt_count, next_attempt_at, \
+                       last_error, failure_reason";
+
+/// The photos of one inspection, oldest first.
+pub fn for_inspection(
+    tx: &Transaction<'_>,
+    inspection: InspectionId,
+) -> Result<Vec<Photo>, StoreError> {
+    let mut stmt = tx.prepare(&format!(
+        "SELECT {COLUMNS} FROM photos WHERE inspection_id = ?1 ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([inspection.to_string()], RawPhoto::from_row)?;
+    rows.map(|raw| raw?.into_photo()).collect()
+}
+
+/// What reconciliation needs of every photo row: id, format and failure reason.
+pub fn all_files(
+    tx: &Transaction<'_>,
+) -> Result<Vec<(PhotoId, PhotoFormat, Option<String>)>, StoreError> {
+    let mut stmt = tx.prepare("SELECT id, format, failure_reason FROM photos ORDER BY id")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get(2)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, format, reason) = row?;
+        Ok((parse_photo_id(&id)?, parse_format(&format)?, reason))
+    })
+    .collect()
+}
+
+/// Moves a photo to `failed` with `reason`; returns whether a row changed.
+pub fn mark_failed(tx: &Transaction<'_>, id: PhotoId, reason: &str) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET state = 'failed', failure_reason = ?2, next_attempt_at = NULL \
+         WHERE id = ?1",
+        params![id.to_string(), reason],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Photos per state, over all inspections.
+pub fn state_counts(tx: &Transaction<'_>) -> Result<StateCounts, StoreError> {
+    let mut counts = StateCounts::default();
+    let mut stmt = tx.prepare("SELECT state, count(*) FROM photos GROUP BY state")?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?;
+    for row in rows {
+        let (state, n): (String, u64) = row?;
+        match parse_state(&state)? {
+            PhotoState::Queued => counts.queued = n,
+            PhotoState::Synced => counts.synced = n,
+            PhotoState::Failed => counts.failed = n,
+        }
+    }
+    Ok(counts)
+}
+
+fn parse_photo_id(value: &str) -> Result<PhotoId, StoreError> {
+    value.parse().map_err(|_| StoreError::InvalidValue {
+        what: "photo id",
+        value: value.to_owned(),
+    })
+}
+
+fn parse_format(value: &str) -> Result<PhotoFormat, StoreError> {
+    PhotoFormat::from_db(value).ok_or_else(|| StoreError::InvalidValue {
+        what: "photo format",
+        value: value.to_owned(),
+    })
+}
+
+fn parse_state(value: &str) -> Result<PhotoState, StoreError> {
+    value.parse().map_err(|_| StoreError::InvalidValue {
+        what: "photo state",
+        value: value.to_owned(),
+    })
+}
+
+/// Columns as SQLite returns them, before domain validation.
+struct RawPhoto {
+    id: String,
+    inspection_id: String,
+    format: String,
+    sha256: String,
+    size_bytes: u64,
+    width: u32,
+    height: u32,
+    orientation: u8,
+    captured_at: i64,
+    created_at: i64,
+    state: String,
+    attempt_count: u32,
+    next_attempt_at: Option<i64>,
+    last_error: Option<String>,
+    failure_reason: Option<String>,
+}
+
+impl RawPhoto {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            inspection_id: row.get(1)?,
+            format: row.get(2)?,
+            sha256: row.get(3)?,
+            size_bytes: row.get(4)?,
+            width: row.get(5)?,
+            height: row.get(6)?,
+            orientation: row.get(7)?,
+            captured_at: row.get(8)?,
+            created_at: row.get(9)?,
+            state: row.get(10)?,
+            attempt_count: row.get(11)?,
+            next_attempt_at: row.get(12)?,
+            last_error: row.get(13)?,
+            failure_reason: row.get(14)?,
+        })
+    }
+
+    fn into_photo(self) -> Result<Photo, StoreError> {
+        Ok(Photo {
+            id: parse_photo_id(&self.id)?,
+            inspection_id: self
+                .inspection_id
+                .parse()
+                .map_err(|_| StoreError::InvalidValue {
+                    what: "inspection id",
+                    value: self.inspection_id.clone(),
+                })?,
+            format: parse_format(&self.format)?,
+            sha256: self.sha256,
+            size_bytes: self.size_bytes,
+            width: self.width,
+            height: self.height,
+            orientation: self.orientation,
+            captured_at: Timestamp::from_millis(self.captured_at),
+            created_at: Timestamp::from_millis(self.created_at),
+            state: parse_state(&self.state)?,
+            attempt_count: self.attempt_count,
+            next_attempt_at: self.next_attempt_at.map(Timestamp::from_millis),
+            last_error: self.last_error,
+            failure_reason: self.failure_reason,
+        })
+    }
+}

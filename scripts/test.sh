@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh Debian machine with the Rust toolchain.
+# Installs what the tests need first, idempotently: the Python test venv (.venv) from
+# tools/requirements-test.txt. Services the tests talk to are started on 127.0.0.1 by the
+# tests themselves and stopped when they end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- Python venv for reference checks (onnxruntime, botocore, moto) ------------------------
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  log "installing python3-venv"
+  apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tools/requirements-test.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "creating .venv from tools/requirements-test.txt"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-test.txt
+  echo "$want" > "$stamp"
+fi
+export OMNI_TEST_PYTHON="$PWD/.venv/bin/python"
+export OMNI_REQUIRE_PYTHON_TESTS=1
+
+# --- Rust ------------------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
