@@ -34,6 +34,9 @@ CREATE TABLE photos (
     next_attempt_at INTEGER,
     last_error      TEXT,
     failure_reason  TEXT,
+    -- Set when the photo cannot be decoded (edge detection gives the decoder's reason);
+    -- such a photo is kept as evidence and never retried by the edge pass.
+    unreadable_reason TEXT,
     CHECK ((state = 'failed') = (failure_reason IS NOT NULL))
 ) STRICT;
 

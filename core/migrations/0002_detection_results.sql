@@ -9,6 +9,8 @@ CREATE TABLE detection_results (
     model_version TEXT    NOT NULL,
     model_sha256  TEXT    NOT NULL,
     inference_ms  REAL    NOT NULL CHECK (inference_ms >= 0),
+    image_width   INTEGER NOT NULL CHECK (image_width > 0),   -- oriented size the boxes refer to
+    image_height  INTEGER NOT NULL CHECK (image_height > 0),
     created_at    INTEGER NOT NULL,
     UNIQUE (photo_id, source, model_sha256)
 ) STRICT;

@@ -45,9 +45,9 @@ pub struct ModelIdentity {
     pub sha256: String,
 }
 
-/// An axis-aligned box in original (EXIF-oriented) image pixels.
+/// An axis-aligned box `(x1, y1)`–`(x2, y2)`, in pixels or normalised to 0..=1.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct PixelBox {
+pub struct BoundingBox {
     /// Left edge.
     pub x1: f32,
     /// Top edge.
@@ -56,6 +56,33 @@ pub struct PixelBox {
     pub x2: f32,
     /// Bottom edge.
     pub y2: f32,
+}
+
+impl BoundingBox {
+    /// This pixel box divided by the image size.
+    pub fn normalized(&self, width: u32, height: u32) -> Self {
+        let (w, h) = (width.max(1) as f32, height.max(1) as f32);
+        Self {
+            x1: self.x1 / w,
+            y1: self.y1 / h,
+            x2: self.x2 / w,
+            y2: self.y2 / h,
+        }
+    }
+
+    /// Area (zero for degenerate boxes).
+    pub fn area(&self) -> f32 {
+        (self.x2 - self.x1).max(0.0) * (self.y2 - self.y1).max(0.0)
+    }
+
+    /// Intersection over union with `other`.
+    pub fn iou(&self, other: &Self) -> f32 {
+        let iw = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);
+        let ih = (self.y2.min(other.y2) - self.y1.max(other.y1)).max(0.0);
+        let inter = iw * ih;
+        let union = self.area() + other.area() - inter;
+        if union > 0.0 { inter / union } else { 0.0 }
+    }
 }
 
 /// One detected instance of damage.
@@ -67,9 +94,29 @@ pub struct Detection {
     pub label: String,
     /// Confidence in 0..=1.
     pub score: f32,
-    /// Where, in original image pixels.
+    /// Where, in original (EXIF-oriented) image pixels.
     #[serde(rename = "box")]
-    pub bbox: PixelBox,
+    pub bbox: BoundingBox,
+    /// The same box divided by the image size.
+    #[serde(rename = "box_normalized")]
+    pub bbox_normalized: BoundingBox,
+}
+
+/// What one model found in one image: the common output of the edge and cloud paths.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detections {
+    /// Edge or cloud.
+    pub source: DetectionSource,
+    /// The model that produced them.
+    pub model: ModelIdentity,
+    /// Oriented width of the image the boxes refer to.
+    pub image_width: u32,
+    /// Oriented height of the image the boxes refer to.
+    pub image_height: u32,
+    /// Inference time in milliseconds, as measured where it ran.
+    pub inference_ms: f64,
+    /// The detections, highest score first.
+    pub detections: Vec<Detection>,
 }
 
 /// A stored result of one model over one photo.
@@ -77,14 +124,9 @@ pub struct Detection {
 pub struct DetectionResult {
     /// The photo it describes.
     pub photo_id: PhotoId,
-    /// Edge or cloud.
-    pub source: DetectionSource,
-    /// The model that produced it.
-    pub model: ModelIdentity,
-    /// Inference time in milliseconds as measured where it ran.
-    pub inference_ms: f64,
     /// When it was stored.
     pub created_at: Timestamp,
-    /// The detections, highest score first.
-    pub detections: Vec<Detection>,
+    /// What the model found.
+    #[serde(flatten)]
+    pub detections: Detections,
 }

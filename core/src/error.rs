@@ -4,7 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::container_number::ContainerNumberError;
-use crate::inspection::InspectionId;
+use crate::detect::{DetectError, ModelError};
+use crate::inspection::{InspectionId, PhotoId};
 use crate::photo_probe::PhotoError;
 use crate::store::StoreError;
 
@@ -38,6 +39,15 @@ pub enum Error {
     /// No inspection has this id.
     #[error("inspection {0} not found")]
     InspectionNotFound(InspectionId),
+    /// No photo has this id.
+    #[error("photo {0} not found")]
+    PhotoNotFound(PhotoId),
+    /// A detection model was refused.
+    #[error("model refused: {0}")]
+    Model(#[from] ModelError),
+    /// Detection failed for a reason other than an unreadable photo.
+    #[error("detection failed: {0}")]
+    Detect(#[from] DetectError),
     /// A location outside the globe, or a negative accuracy.
     #[error("invalid location: {0}")]
     InvalidLocation(String),

@@ -202,6 +202,8 @@ pub struct Photo {
     pub last_error: Option<String>,
     /// Why it failed for good (state `failed` only).
     pub failure_reason: Option<String>,
+    /// The decoder's reason when the photo cannot be decoded (kept as evidence).
+    pub unreadable_reason: Option<String>,
 }
 
 impl Photo {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::detect::{DetectError, Detector};
 use crate::detections::DetectionResult;
 use crate::error::{Error, Result};
 use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId, PhotoState};
@@ -74,6 +75,21 @@ pub struct InspectionDetail {
     pub inspection: Inspection,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoDetail>,
+}
+
+/// What [`Inspector::detect_photo`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DetectOutcome {
+    /// The detector ran and its result is stored.
+    Detected(DetectionResult),
+    /// This model already has a stored result for the photo; nothing ran.
+    AlreadyDone,
+    /// The photo cannot be decoded; it is marked unreadable and never retried.
+    Unreadable {
+        /// The decoder's reason.
+        reason: String,
+    },
 }
 
 /// Totals over the whole store.
@@ -222,6 +238,7 @@ impl Inspector {
             next_attempt_at: None,
             last_error: None,
             failure_reason: None,
+            unreadable_reason: None,
         };
         let inserted = self.store.write(|tx| {
             if !inspections::exists(tx, inspection)? {
@@ -270,6 +287,63 @@ impl Inspector {
                 photos: photos::state_counts(tx)?,
             })
         })?)
+    }
+
+    /// One photo by id.
+    pub fn photo(&self, id: PhotoId) -> Result<Photo> {
+        self.store
+            .read(|tx| photos::get(tx, id))?
+            .ok_or(Error::PhotoNotFound(id))
+    }
+
+    /// Photos that still need a result from the model with `model_sha256` (readable, file
+    /// present), oldest first, at most `limit`.
+    pub fn pending_detection(&self, model_sha256: &str, limit: u32) -> Result<Vec<Photo>> {
+        Ok(self
+            .store
+            .read(|tx| photos::pending_edge(tx, model_sha256, limit))?)
+    }
+
+    /// Runs `detector` on a stored photo and stores its result beside any other.
+    ///
+    /// Idempotent per model: a photo that already has a result from this detector's source
+    /// and model is not run again. A photo that cannot be decoded is marked unreadable with
+    /// the decoder's reason and is skipped from then on.
+    pub fn detect_photo(&self, detector: &dyn Detector, id: PhotoId) -> Result<DetectOutcome> {
+        let photo = self.photo(id)?;
+        if let Some(reason) = photo.unreadable_reason {
+            return Ok(DetectOutcome::Unreadable { reason });
+        }
+        let sha = &detector.identity().sha256;
+        let source = detector.source();
+        let done = self
+            .store
+            .read(|tx| detection_results::exists(tx, id, source, sha))?;
+        if done {
+            return Ok(DetectOutcome::AlreadyDone);
+        }
+        let path = self.files.path(photo.id, photo.format);
+        let bytes =
+            fs::read(&path).map_err(Error::io(format!("cannot read {}", path.display())))?;
+        match detector.detect(&bytes) {
+            Ok(detections) => {
+                let result = DetectionResult {
+                    photo_id: id,
+                    created_at: Timestamp::now(),
+                    detections,
+                };
+                self.store
+                    .write(|tx| detection_results::insert(tx, &result).map_err(Error::from))?;
+                Ok(DetectOutcome::Detected(result))
+            }
+            Err(DetectError::Decode(reason)) => {
+                let reason = reason.to_string();
+                self.store
+                    .write(|tx| photos::mark_unreadable(tx, id, &reason).map_err(Error::from))?;
+                Ok(DetectOutcome::Unreadable { reason })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `PRAGMA integrity_check` of the database: `["ok"]` when sound.

@@ -6,6 +6,7 @@
 //! and write to the same store.
 
 pub mod container_number;
+pub mod detect;
 pub mod detections;
 pub mod error;
 pub mod inspection;
@@ -16,12 +17,16 @@ pub mod store;
 pub mod timestamp;
 
 pub use container_number::{ContainerNumber, ContainerNumberError};
-pub use detections::{Detection, DetectionResult, DetectionSource, ModelIdentity, PixelBox};
+pub use detections::{
+    BoundingBox, Detection, DetectionResult, DetectionSource, Detections, ModelIdentity,
+};
 pub use error::{Error, Result};
 pub use inspection::{
     Inspection, InspectionId, Location, NewInspection, Photo, PhotoId, PhotoState,
 };
-pub use inspector::{InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail, Stats};
+pub use inspector::{
+    DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail, Stats,
+};
 pub use photo_probe::{PhotoError, PhotoFormat, PhotoLimits};
 pub use store::StoreError;
 pub use store::inspections::{InspectionFilter, InspectionSummary};

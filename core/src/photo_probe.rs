@@ -194,7 +194,7 @@ pub fn probe(bytes: &[u8], limits: PhotoLimits) -> Result<PhotoHeader, PhotoErro
 
 /// The EXIF orientation tag (1–8), or 1 when there is none or it cannot be read: a
 /// broken EXIF block is no reason to refuse evidence.
-fn exif_orientation(bytes: &[u8]) -> u8 {
+pub(crate) fn exif_orientation(bytes: &[u8]) -> u8 {
     let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
         return 1;
     };

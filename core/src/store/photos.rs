@@ -1,6 +1,6 @@
 //! Rows of the `photos` table and the sync-lifecycle columns.
 
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -31,8 +31,8 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO photos (id, inspection_id, format, sha256, size_bytes, width, height, \
          orientation, captured_at, created_at, state, attempt_count, next_attempt_at, \
-         last_error, failure_reason) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         last_error, failure_reason, unreadable_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             photo.id.to_string(),
             photo.inspection_id.to_string(),
@@ -49,6 +49,7 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
             photo.next_attempt_at.map(Timestamp::as_millis),
             photo.last_error,
             photo.failure_reason,
+            photo.unreadable_reason,
         ],
     )?;
     Ok(())
@@ -56,7 +57,7 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
 
 const COLUMNS: &str = "id, inspection_id, format, sha256, size_bytes, width, height, orientation, \
                        captured_at, created_at, state, attempt_count, next_attempt_at, \
-                       last_error, failure_reason";
+                       last_error, failure_reason, unreadable_reason";
 
 /// The photos of one inspection, oldest first.
 pub fn for_inspection(
@@ -87,6 +88,50 @@ pub fn all_files(
         Ok((parse_photo_id(&id)?, parse_format(&format)?, reason))
     })
     .collect()
+}
+
+/// One photo by id.
+pub fn get(tx: &Transaction<'_>, id: PhotoId) -> Result<Option<Photo>, StoreError> {
+    let raw = tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM photos WHERE id = ?1"),
+            [id.to_string()],
+            RawPhoto::from_row,
+        )
+        .optional()?;
+    raw.map(RawPhoto::into_photo).transpose()
+}
+
+/// Photos that still need an edge result from the model with `model_sha256`: readable,
+/// file present (not failed for a missing file), oldest first.
+pub fn pending_edge(
+    tx: &Transaction<'_>,
+    model_sha256: &str,
+    limit: u32,
+) -> Result<Vec<Photo>, StoreError> {
+    let mut stmt = tx.prepare(&format!(
+        "SELECT {COLUMNS} FROM photos p \
+         WHERE p.unreadable_reason IS NULL \
+           AND (p.failure_reason IS NULL OR p.failure_reason != 'photo file missing') \
+           AND NOT EXISTS (SELECT 1 FROM detection_results r WHERE r.photo_id = p.id \
+                           AND r.source = 'edge' AND r.model_sha256 = ?1) \
+         ORDER BY p.created_at, p.id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![model_sha256, limit], RawPhoto::from_row)?;
+    rows.map(|raw| raw?.into_photo()).collect()
+}
+
+/// Records that a photo cannot be decoded; the edge pass skips it from now on.
+pub fn mark_unreadable(
+    tx: &Transaction<'_>,
+    id: PhotoId,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET unreadable_reason = ?2 WHERE id = ?1",
+        params![id.to_string(), reason],
+    )?;
+    Ok(changed == 1)
 }
 
 /// Moves a photo to `failed` with `reason`; returns whether a row changed.
@@ -153,6 +198,7 @@ struct RawPhoto {
     next_attempt_at: Option<i64>,
     last_error: Option<String>,
     failure_reason: Option<String>,
+    unreadable_reason: Option<String>,
 }
 
 impl RawPhoto {
@@ -173,6 +219,7 @@ impl RawPhoto {
             next_attempt_at: row.get(12)?,
             last_error: row.get(13)?,
             failure_reason: row.get(14)?,
+            unreadable_reason: row.get(15)?,
         })
     }
 
@@ -199,6 +246,7 @@ impl RawPhoto {
             next_attempt_at: self.next_attempt_at.map(Timestamp::from_millis),
             last_error: self.last_error,
             failure_reason: self.failure_reason,
+            unreadable_reason: self.unreadable_reason,
         })
     }
 }

@@ -40,3 +40,57 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// `core/tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// The Python of the test venv (onnxruntime, numpy), or `None` when it is not set up.
+/// Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.
+pub fn test_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("OMNI_TEST_PYTHON").map(std::path::PathBuf::from);
+    match python {
+        Some(p) if p.exists() => Some(p),
+        _ if std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some() => {
+            panic!("OMNI_TEST_PYTHON must point at the test venv's python (scripts/test.sh)")
+        }
+        _ => {
+            eprintln!("skipping: OMNI_TEST_PYTHON not set (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// Runs a script under `tools/` with the test venv's Python; returns its stdout.
+pub fn run_python(python: &std::path::Path, script: &str, args: &[&str]) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = std::process::Command::new(python)
+        .arg(root.join(script))
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Writes f32 values as raw little-endian bytes.
+pub fn write_f32(path: &std::path::Path, values: &[f32]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, bytes).expect("write f32");
+}
+
+/// Reads raw little-endian f32 values.
+pub fn read_f32(path: &std::path::Path) -> Vec<f32> {
+    std::fs::read(path)
+        .expect("read f32")
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}

@@ -75,7 +75,8 @@ pub fn print_detail(detail: &InspectionDetail) {
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default()
         );
-        for result in &p.results {
+        for stored in &p.results {
+            let result = &stored.detections;
             println!(
                 "      {} {} {} ({:.0} ms): {} detection(s)",
                 result.source.as_str(),
