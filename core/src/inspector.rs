@@ -296,6 +296,11 @@ impl Inspector {
             .ok_or(Error::PhotoNotFound(id))
     }
 
+    /// Every detection result stored for a photo, oldest first.
+    pub fn stored_results(&self, id: PhotoId) -> Result<Vec<DetectionResult>> {
+        Ok(self.store.read(|tx| detection_results::for_photo(tx, id))?)
+    }
+
     /// Photos that still need a result from the model with `model_sha256` (readable, file
     /// present), oldest first, at most `limit`.
     pub fn pending_detection(&self, model_sha256: &str, limit: u32) -> Result<Vec<Photo>> {

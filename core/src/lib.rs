@@ -5,6 +5,8 @@
 //! once acknowledged; later stages (edge detection, cloud sync, model refresh) read from
 //! and write to the same store.
 
+#[cfg(feature = "bundled-model")]
+pub mod bundled_model;
 pub mod container_number;
 pub mod detect;
 pub mod detections;

@@ -32,6 +32,7 @@ fn inspect_samples_then_list_show_stats() {
             "--container",
             "csqu 305438-3",
             "--json",
+            "--no-detect",
             "samples/container-01.jpg",
             "samples/container-02.jpg",
         ],
@@ -96,7 +97,76 @@ fn help_is_available() {
     let output = omni(dir.path(), &["--help"]);
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for command in ["inspect", "list", "show", "stats"] {
+    for command in ["inspect", "detect", "list", "show", "stats"] {
         assert!(help.contains(command), "{command} in --help");
     }
+}
+
+#[test]
+fn inspect_runs_the_bundled_edge_model_and_detect_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let annotated = dir.path().join("annotated");
+    let detail = json(&omni(
+        dir.path(),
+        &[
+            "inspect",
+            "--container",
+            "MSCU6639870",
+            "--json",
+            "--annotate",
+            annotated.to_str().expect("utf-8"),
+            "samples/container-03.jpg",
+        ],
+    ));
+    let results = detail["photos"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "one edge result");
+    assert_eq!(results[0]["source"], "edge");
+    assert_eq!(results[0]["image_width"], 1600);
+    let photo_id = detail["photos"][0]["id"].as_str().expect("id");
+    assert!(
+        annotated.join(format!("{photo_id}.jpg")).exists(),
+        "annotated JPEG written"
+    );
+
+    // Nothing is pending for the same model; running it again by id is a no-op.
+    let pending = json(&omni(dir.path(), &["detect", "--pending", "--json"]));
+    assert_eq!(pending.as_array().map(Vec::len), Some(0));
+    let again = json(&omni(dir.path(), &["detect", photo_id, "--json"]));
+    assert_eq!(again[0]["outcome"], "already_done");
+
+    // A photo stored without detection is pending until `detect --pending` runs.
+    json(&omni(
+        dir.path(),
+        &[
+            "inspect",
+            "--container",
+            "MSCU6639870",
+            "--no-detect",
+            "--json",
+            "samples/container-04.jpg",
+        ],
+    ));
+    let ran = json(&omni(dir.path(), &["detect", "--pending", "--json"]));
+    assert_eq!(ran.as_array().map(Vec::len), Some(1));
+    assert_eq!(ran[0]["outcome"], "detected");
+}
+
+#[test]
+fn a_bad_model_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = omni(
+        dir.path(),
+        &[
+            "inspect",
+            "--container",
+            "CSQU3054383",
+            "--model",
+            "core/tests/fixtures/models/not-detect-classify.onnx",
+            "samples/container-01.jpg",
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("classify"), "{stderr}");
 }

@@ -1,5 +1,6 @@
 //! `omni`: the desktop command-line front of the Omni-Inspector core.
 
+mod annotate;
 mod render;
 
 use std::path::PathBuf;
@@ -8,9 +9,10 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
 use omni_core::{
-    ContainerNumber, InspectionFilter, InspectionId, Inspector, InspectorConfig, Location,
-    NewInspection, PhotoState, photo_probe,
+    ContainerNumber, DetectOutcome, InspectionFilter, InspectionId, Inspector, InspectorConfig,
+    Location, NewInspection, PhotoId, PhotoState, bundled_model, photo_probe,
 };
 
 /// Omni-Inspector: capture container photos, queue them durably, inspect the results.
@@ -22,6 +24,29 @@ struct Cli {
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How edge detection runs.
+#[derive(clap::Args)]
+struct EdgeArgs {
+    /// ONNX model to run instead of the bundled demo model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Threads for inference.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Minimum class score.
+    #[arg(long, default_value_t = 0.25)]
+    conf: f32,
+    /// NMS IoU threshold.
+    #[arg(long, default_value_t = 0.7)]
+    iou: f32,
+    /// Most detections per photo.
+    #[arg(long, default_value_t = 300)]
+    max_det: usize,
+    /// Write a JPEG per photo with labelled boxes into this directory.
+    #[arg(long)]
+    annotate: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -49,9 +74,28 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// Store the photos without running edge detection.
+        #[arg(long)]
+        no_detect: bool,
+        #[command(flatten)]
+        edge: EdgeArgs,
         /// Photo files (JPEG or PNG).
         #[arg(required = true)]
         photos: Vec<PathBuf>,
+    },
+    /// Run edge detection on stored photos (by photo id, or all still pending).
+    Detect {
+        /// Every photo without a result from this model (unreadable ones excluded).
+        #[arg(long, conflicts_with = "ids")]
+        pending: bool,
+        /// Photo ids.
+        #[arg(required_unless_present = "pending")]
+        ids: Vec<PhotoId>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        edge: EdgeArgs,
     },
     /// List inspections, newest first.
     List {
@@ -126,6 +170,8 @@ fn run(cli: Cli) -> Result<(), String> {
             lon,
             accuracy,
             json,
+            no_detect,
+            edge,
             photos,
         } => {
             let container_number = ContainerNumber::parse(&container)
@@ -167,6 +213,27 @@ fn run(cli: Cli) -> Result<(), String> {
             inspector
                 .close_inspection(inspection.id)
                 .map_err(|e| e.to_string())?;
+            if !no_detect {
+                let detector = load_detector(&edge)?;
+                let ids: Vec<PhotoId> = inspector
+                    .inspection(inspection.id)
+                    .map_err(|e| e.to_string())?
+                    .photos
+                    .iter()
+                    .map(|p| p.photo.id)
+                    .collect();
+                let reports = detect_photos(&inspector, &detector, &ids, &edge, json)?;
+                if !json {
+                    println!(
+                        "Inspection {} of {}: {} photo(s) stored, queued for the cloud",
+                        inspection.id,
+                        inspection.container_number,
+                        ids.len()
+                    );
+                    render::print_detect_reports(&reports);
+                    return Ok(());
+                }
+            }
             let detail = inspector
                 .inspection(inspection.id)
                 .map_err(|e| e.to_string())?;
@@ -174,6 +241,31 @@ fn run(cli: Cli) -> Result<(), String> {
                 render::print_json(&detail)
             } else {
                 render::print_detail(&detail);
+                Ok(())
+            }
+        }
+        Command::Detect {
+            pending,
+            ids,
+            json,
+            edge,
+        } => {
+            let detector = load_detector(&edge)?;
+            let ids = if pending {
+                inspector
+                    .pending_detection(&detector.identity().sha256, u32::MAX)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|p| p.id)
+                    .collect()
+            } else {
+                ids
+            };
+            let reports = detect_photos(&inspector, &detector, &ids, &edge, json)?;
+            if json {
+                render::print_json(&reports)
+            } else {
+                render::print_detect_reports(&reports);
                 Ok(())
             }
         }
@@ -224,6 +316,72 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
     }
+}
+
+/// Loads the model named by `--model`, or the bundled demo model.
+fn load_detector(edge: &EdgeArgs) -> Result<EdgeDetector, String> {
+    let config = EdgeDetectorConfig {
+        postprocess: PostprocessConfig {
+            confidence: edge.conf,
+            iou: edge.iou,
+            max_detections: edge.max_det,
+        },
+        threads: edge.threads.max(1),
+        ..EdgeDetectorConfig::default()
+    };
+    match &edge.model {
+        Some(path) => {
+            EdgeDetector::from_path(path, &config).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        None => bundled_model::detector(&config).map_err(|e| format!("bundled model: {e}")),
+    }
+}
+
+/// Runs edge detection on `ids`, with a progress bar, writing annotated copies if asked.
+fn detect_photos(
+    inspector: &Inspector,
+    detector: &EdgeDetector,
+    ids: &[PhotoId],
+    edge: &EdgeArgs,
+    quiet: bool,
+) -> Result<Vec<render::DetectReport>, String> {
+    if let Some(dir) = &edge.annotate {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let progress = progress_bar(ids.len() as u64, quiet);
+    let mut reports = Vec::with_capacity(ids.len());
+    for id in ids {
+        progress.set_message(id.to_string());
+        let outcome = inspector
+            .detect_photo(detector, *id)
+            .map_err(|e| format!("photo {id}: {e}"))?;
+        let result = match &outcome {
+            DetectOutcome::Detected(result) => Some(result.detections.clone()),
+            DetectOutcome::AlreadyDone => inspector
+                .stored_results(*id)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|r| r.detections.model.sha256 == detector.identity().sha256)
+                .map(|r| r.detections),
+            DetectOutcome::Unreadable { .. } => None,
+        };
+        if let (Some(dir), Some(detections)) = (&edge.annotate, &result) {
+            let photo = inspector.photo(*id).map_err(|e| e.to_string())?;
+            let path = inspector.photo_path(&photo);
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            annotate::write_annotated(&bytes, detections, &dir.join(format!("{id}.jpg")))?;
+        }
+        reports.push(render::DetectReport {
+            photo_id: *id,
+            outcome,
+            detections: result,
+        });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok(reports)
 }
 
 /// A progress bar on stderr, hidden for single items and JSON output.

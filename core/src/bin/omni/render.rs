@@ -1,6 +1,6 @@
 //! Human-readable and JSON rendering of the core's query results.
 
-use omni_core::{InspectionDetail, InspectionSummary, Stats};
+use omni_core::{DetectOutcome, Detections, InspectionDetail, InspectionSummary, PhotoId, Stats};
 use serde::Serialize;
 
 /// Prints `value` as pretty JSON on stdout.
@@ -107,4 +107,65 @@ pub fn print_stats(stats: &Stats) {
     println!("  queued     {}  (waiting for signal)", stats.photos.queued);
     println!("  synced     {}", stats.photos.synced);
     println!("  failed     {}", stats.photos.failed);
+}
+
+/// What `omni detect` did for one photo.
+#[derive(Serialize)]
+pub struct DetectReport {
+    /// The photo.
+    pub photo_id: PhotoId,
+    /// Ran, already done, or unreadable.
+    #[serde(flatten)]
+    pub outcome: DetectOutcome,
+    /// The detections of this model (also when already stored).
+    #[serde(skip)]
+    pub detections: Option<Detections>,
+}
+
+/// A table of detections per photo.
+pub fn print_detect_reports(reports: &[DetectReport]) {
+    for report in reports {
+        match (&report.outcome, &report.detections) {
+            (DetectOutcome::Unreadable { reason }, _) => {
+                println!("photo {}: unreadable ({reason})", report.photo_id);
+            }
+            (outcome, Some(d)) => {
+                let note = if matches!(outcome, DetectOutcome::AlreadyDone) {
+                    ", stored earlier"
+                } else {
+                    ""
+                };
+                println!(
+                    "photo {} ({}x{}): {} {} {}, {:.0} ms{note}",
+                    report.photo_id,
+                    d.image_width,
+                    d.image_height,
+                    d.source.as_str(),
+                    d.model.name,
+                    d.model.version,
+                    d.inference_ms
+                );
+                if d.detections.is_empty() {
+                    println!("  no damage detected");
+                    continue;
+                }
+                println!(
+                    "  {:<8} {:>6}  {:>6} {:>6} {:>6} {:>6}",
+                    "CLASS", "SCORE", "X1", "Y1", "X2", "Y2"
+                );
+                for det in &d.detections {
+                    println!(
+                        "  {:<8} {:>5.1}%  {:>6.0} {:>6.0} {:>6.0} {:>6.0}",
+                        det.label,
+                        det.score * 100.0,
+                        det.bbox.x1,
+                        det.bbox.y1,
+                        det.bbox.x2,
+                        det.bbox.y2
+                    );
+                }
+            }
+            (_, None) => println!("photo {}: no result", report.photo_id),
+        }
+    }
 }
