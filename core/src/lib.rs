@@ -11,6 +11,7 @@ pub mod container_number;
 pub mod detect;
 pub mod detections;
 pub mod error;
+pub mod evaluation;
 pub mod inspection;
 pub mod inspector;
 pub mod photo_files;

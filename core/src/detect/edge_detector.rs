@@ -71,6 +71,11 @@ impl EdgeDetector {
         Self { model, postprocess }
     }
 
+    /// Replaces the thresholds.
+    pub fn set_postprocess(&mut self, postprocess: PostprocessConfig) {
+        self.postprocess = postprocess;
+    }
+
     /// The model.
     pub fn model(&self) -> &EdgeModel {
         &self.model

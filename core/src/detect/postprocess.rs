@@ -13,6 +13,9 @@ pub struct PostprocessConfig {
     pub iou: f32,
     /// Most detections kept per image (default 300).
     pub max_detections: usize,
+    /// Keep every class above the threshold for an anchor, not just the best one
+    /// (Ultralytics' `multi_label`, which its `val` uses; off for prediction).
+    pub multi_label: bool,
 }
 
 impl Default for PostprocessConfig {
@@ -21,6 +24,7 @@ impl Default for PostprocessConfig {
             confidence: 0.25,
             iou: 0.7,
             max_detections: 300,
+            multi_label: false,
         }
     }
 }
@@ -54,7 +58,22 @@ pub fn postprocess(
     let row = |r: usize| &output[r * anchors..(r + 1) * anchors];
     let (cx, cy, w, h) = (row(0), row(1), row(2), row(3));
     let mut candidates: Vec<(u32, f32, BoundingBox)> = Vec::new();
+    let xyxy = |a: usize| BoundingBox {
+        x1: cx[a] - w[a] / 2.0,
+        y1: cy[a] - h[a] / 2.0,
+        x2: cx[a] + w[a] / 2.0,
+        y2: cy[a] + h[a] / 2.0,
+    };
     for a in 0..anchors {
+        if config.multi_label {
+            for c in 0..classes {
+                let score = output[(4 + c) * anchors + a];
+                if score > config.confidence {
+                    candidates.push((c as u32, score, xyxy(a)));
+                }
+            }
+            continue;
+        }
         // Best class; ties go to the lowest id, as torch's max does.
         let (class_id, score) = (0..classes)
             .map(|c| (c, output[(4 + c) * anchors + a]))
@@ -62,16 +81,7 @@ pub fn postprocess(
                 if cur.1 > best.1 { cur } else { best }
             });
         if score > config.confidence {
-            candidates.push((
-                class_id as u32,
-                score,
-                BoundingBox {
-                    x1: cx[a] - w[a] / 2.0,
-                    y1: cy[a] - h[a] / 2.0,
-                    x2: cx[a] + w[a] / 2.0,
-                    y2: cy[a] + h[a] / 2.0,
-                },
-            ));
+            candidates.push((class_id as u32, score, xyxy(a)));
         }
     }
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1));

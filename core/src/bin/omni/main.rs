@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
 use omni_core::{
     ContainerNumber, DetectOutcome, InspectionFilter, InspectionId, Inspector, InspectorConfig,
-    Location, NewInspection, PhotoId, PhotoState, bundled_model, photo_probe,
+    Location, NewInspection, PhotoId, PhotoState, bundled_model, evaluation, photo_probe,
 };
 
 /// Omni-Inspector: capture container photos, queue them durably, inspect the results.
@@ -97,6 +97,27 @@ enum Command {
         #[command(flatten)]
         edge: EdgeArgs,
     },
+    /// Score a model on a YOLO-format validation set: mAP50 and mAP50-95 per class.
+    Eval {
+        /// ONNX model to evaluate (default: the bundled demo model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Data set root (with val/images, val/labels) or a split directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Minimum class score kept (Ultralytics val uses 0.001).
+        #[arg(long, default_value_t = 0.001)]
+        conf: f32,
+        /// NMS IoU threshold.
+        #[arg(long, default_value_t = 0.7)]
+        iou: f32,
+        /// Threads for inference.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List inspections, newest first.
     List {
         /// Only inspections with a photo in this state (queued, synced, failed).
@@ -144,6 +165,47 @@ fn main() -> ExitCode {
 
 /// Runs a command; an error comes back as the one line to print.
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Eval {
+        model,
+        data,
+        conf,
+        iou,
+        threads,
+        json,
+    } = &cli.command
+    {
+        // Evaluation reads a data set, not the inspections store.
+        let edge = EdgeArgs {
+            model: model.clone(),
+            threads: *threads,
+            conf: *conf,
+            iou: *iou,
+            max_det: 300,
+            annotate: None,
+        };
+        let mut detector = load_detector(&edge)?;
+        detector.set_postprocess(PostprocessConfig {
+            confidence: *conf,
+            iou: *iou,
+            max_detections: 300,
+            // As Ultralytics' val does, so the numbers are comparable.
+            multi_label: true,
+        });
+        let classes = detector.model().classes().to_vec();
+        let progress = progress_bar(0, *json);
+        let metrics = evaluation::evaluate(&detector, data, &classes, |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        })
+        .map_err(|e| e.to_string())?;
+        progress.finish_and_clear();
+        return if *json {
+            render::print_json(&metrics)
+        } else {
+            render::print_metrics(detector.identity(), &metrics);
+            Ok(())
+        };
+    }
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => dirs::data_dir()
@@ -269,6 +331,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         }
+        Command::Eval { .. } => unreachable!("handled before the store is opened"),
         Command::List {
             state,
             container,
@@ -325,6 +388,7 @@ fn load_detector(edge: &EdgeArgs) -> Result<EdgeDetector, String> {
             confidence: edge.conf,
             iou: edge.iou,
             max_detections: edge.max_det,
+            multi_label: false,
         },
         threads: edge.threads.max(1),
         ..EdgeDetectorConfig::default()
@@ -384,15 +448,13 @@ fn detect_photos(
     Ok(reports)
 }
 
-/// A progress bar on stderr, hidden for single items and JSON output.
+/// A progress bar on stderr, hidden for single items and JSON output (`len` 0: set later).
 fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
-    if quiet || len < 2 {
+    if quiet || len == 1 {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} photos {elapsed} {wide_msg}")
-    {
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}") {
         bar.set_style(style);
     }
     bar

@@ -1,6 +1,9 @@
 //! Human-readable and JSON rendering of the core's query results.
 
-use omni_core::{DetectOutcome, Detections, InspectionDetail, InspectionSummary, PhotoId, Stats};
+use omni_core::evaluation::Metrics;
+use omni_core::{
+    DetectOutcome, Detections, InspectionDetail, InspectionSummary, ModelIdentity, PhotoId, Stats,
+};
 use serde::Serialize;
 
 /// Prints `value` as pretty JSON on stdout.
@@ -168,4 +171,30 @@ pub fn print_detect_reports(reports: &[DetectReport]) {
             (_, None) => println!("photo {}: no result", report.photo_id),
         }
     }
+}
+
+/// The mAP table of `omni eval`.
+pub fn print_metrics(model: &ModelIdentity, metrics: &Metrics) {
+    println!(
+        "{} {} ({}): {} images, {} instances",
+        model.name,
+        model.version,
+        &model.sha256[..12.min(model.sha256.len())],
+        metrics.images,
+        metrics.instances
+    );
+    println!(
+        "{:<10} {:>9} {:>7} {:>9}",
+        "CLASS", "INSTANCES", "mAP50", "mAP50-95"
+    );
+    for c in &metrics.per_class {
+        println!(
+            "{:<10} {:>9} {:>7.3} {:>9.3}",
+            c.label, c.instances, c.map50, c.map50_95
+        );
+    }
+    println!(
+        "{:<10} {:>9} {:>7.3} {:>9.3}",
+        "all", metrics.instances, metrics.map50, metrics.map50_95
+    );
 }
