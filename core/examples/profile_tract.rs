@@ -18,6 +18,12 @@ fn main() -> TractResult<()> {
         .ok_or_else(|| TractError::msg("usage: profile_tract MODEL.onnx [SIZE] [THREADS]"))?;
     let size: usize = args.next().map_or(Ok(640), |s| s.parse())?;
     let threads: usize = args.next().map_or(Ok(1), |s| s.parse())?;
+    if let Ok(panels) = std::env::var("TRACT_PANEL_THRESHOLD") {
+        multithread::set_threading_panel_threshold(panels.parse()?);
+    }
+    if let Ok(macs) = std::env::var("TRACT_MAC_THRESHOLD") {
+        multithread::set_threading_mac_threshold(macs.parse()?);
+    }
     let mut model = tract_onnx::onnx().model_for_path(&path)?;
     model.set_input_fact(0, f32::fact([1, 3, size, size]).into())?;
     let options = RunOptions {
