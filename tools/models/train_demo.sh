@@ -22,9 +22,10 @@
 # re-exports. FRESH=1 (or deleting .cache/demo-model/checkpoints) starts a new run.
 # Nothing is downloaded: YOLO_OFFLINE=1, YOLO_AUTOINSTALL=False, YOLO_CONFIG_DIR in .cache.
 #
-# EPOCHS default: sized for ~55 min on a 2-core x86 CPU: measured ~<see SECS_PER_EPOCH below>
-# per epoch for 400 train / 100 val images at 320 (training + per-epoch val), plus ~2 min for
-# export, int8 calibration and the two ONNX val passes.
+# EPOCHS default (65): sized for ~50-55 min on a 2-core x86 CPU (Xeon, 2 threads): measured
+# 45-47 s per epoch with mosaic on (400 train / 100 val images at 320, training + per-epoch
+# val; the last close_mosaic=10 epochs are cheaper), ~20 s for export, int8 calibration and
+# the two ONNX val passes, ~10 s start-up.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
