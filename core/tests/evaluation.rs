@@ -1,0 +1,83 @@
+//! The mAP evaluator against Ultralytics' own `val` on the same model and data set. Runs
+//! when the models venv (Ultralytics) is present: `OMNI_MODELS_PYTHON`, or `.venv-models`
+//! (made by `tools/models/build.sh`); the hand-computed cases in `src/evaluation.rs` run always.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use omni_core::detect::{EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
+use omni_core::evaluation;
+
+fn models_python() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("OMNI_MODELS_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| Some(root.join(".venv-models/bin/python")))
+        .filter(|p| p.exists())
+}
+
+#[test]
+fn agrees_with_ultralytics_val_within_a_hundredth() {
+    let Some(python) = models_python() else {
+        eprintln!("skipping: no models venv with Ultralytics (tools/models/build.sh makes it)");
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_dir = data.path().to_str().expect("utf-8");
+    common::run_python(
+        &python,
+        "tools/datagen/generate_yard_dataset.py",
+        &[
+            "--out", data_dir, "--seed", "7", "--train", "4", "--val", "40",
+        ],
+    );
+    let model = common::fixture("models/yolo11n-6cls-320-f32.onnx");
+    let stdout = common::run_python(
+        &python,
+        "tools/reference/ultralytics_val.py",
+        &[
+            "--model",
+            model.to_str().expect("utf-8"),
+            "--data",
+            data_dir,
+            "--imgsz",
+            "320",
+        ],
+    );
+    // Ultralytics prints its own progress to stdout too: the JSON is the last line.
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line");
+    let theirs: serde_json::Value = serde_json::from_str(last).expect("json");
+    let mut detector =
+        EdgeDetector::from_path(&model, &EdgeDetectorConfig::default()).expect("model");
+    detector.set_postprocess(PostprocessConfig {
+        confidence: 0.001,
+        iou: 0.7,
+        max_detections: 300,
+        multi_label: true,
+    });
+    let classes = detector.model().classes().to_vec();
+    let ours = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
+    let (t50, t5095) = (
+        theirs["map50"].as_f64().expect("map50"),
+        theirs["map50_95"].as_f64().expect("map50_95"),
+    );
+    eprintln!(
+        "ours mAP50 {:.4} mAP50-95 {:.4}; Ultralytics {t50:.4} {t5095:.4}",
+        ours.map50, ours.map50_95
+    );
+    assert!(
+        (ours.map50 - t50).abs() <= 0.01,
+        "mAP50 {} vs {t50}",
+        ours.map50
+    );
+    assert!(
+        (ours.map50_95 - t5095).abs() <= 0.01,
+        "mAP50-95 {} vs {t5095}",
+        ours.map50_95
+    );
+}
