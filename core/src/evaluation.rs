@@ -385,9 +385,10 @@ fn average_precision(recall: &[f64], precision: &[f64]) -> f64 {
 }
 
 /// `numpy.interp`: linear interpolation of `x` over increasing `xp`, clamped at the ends.
-/// With repeated `xp` values numpy takes the rightmost segment's left value; so does this.
+/// With repeated `xp` values numpy takes the rightmost segment's left value, also at
+/// `x == xp[0]` (only `x < xp[0]` returns `fp[0]`); so does this.
 fn interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
-    if x <= xp[0] {
+    if x < xp[0] {
         return fp[0];
     }
     let last = xp.len() - 1;
@@ -512,6 +513,18 @@ mod tests {
         assert_eq!(tp[0], [false; 10]);
         assert_eq!(tp[1], [true; 10]);
         assert_eq!(tp[2], [false; 10], "truth already matched");
+    }
+
+    #[test]
+    fn only_false_positives_score_zero() {
+        // numpy.interp at recall 0 takes the rightmost of the repeated zeros (precision 0),
+        // so a class whose predictions are all wrong has AP 0, as in Ultralytics.
+        let image = ImageEvaluation {
+            truth: vec![b(0, 0.0, 0.0, 10.0, 10.0)],
+            predictions: vec![(b(0, 50.0, 50.0, 60.0, 60.0), 0.9)],
+        };
+        let m = score(&[image], &names());
+        assert_eq!((m.map50, m.map50_95), (0.0, 0.0));
     }
 
     #[test]
