@@ -12,7 +12,7 @@ Steps (all seeded, nothing downloaded from any hub):
     Ultralytics' metadata_props and add omni_model_name / omni_model_version;
  4. int8 QDQ copies with onnxruntime quantize_static (per-tensor, Conv/MatMul only, the
     DFL decode in /model.23/dfl excluded, standard QuantizeLinear/DequantizeLinear only);
-    then tools/models/tract_surgery.py rewrites every Softmax of both the float and the int8
+    then trainer/sagemaker/tract_surgery.py rewrites every Softmax of both the float and the int8
     model as ReduceMax/Sub/Exp/ReduceSum/Div in float (tract's Softmax on the DFL head's
     small axis was 225 ms of a 380 ms inference at 640) and records
     omni_graph_surgery=softmax-decomposed. The surgery runs after quantisation on purpose:
@@ -48,7 +48,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 sys.path.insert(0, str(ROOT / "tools" / "datagen"))
 import generate_yard_dataset as yard  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "tools" / "models"))
+# One copy of the surgery: beside the SageMaker entry script, which runs with only its own dir.
+sys.path.insert(0, str(ROOT / "trainer" / "sagemaker"))
 import tract_surgery  # noqa: E402
 
 CLASSES = yard.CLASSES
@@ -58,7 +59,7 @@ MODEL_NAME = "yolo11n-fixture"
 MODEL_VERSION = "0.1.0"
 FIXED_DATE = "2025-01-01T00:00:00+00:00"  # replaces Ultralytics' export time stamp (reproducible bytes)
 GRAPH_SURGERY_NOTE = (
-    "All YOLO fixtures (f32 and int8) have every Softmax rewritten by tools/models/tract_surgery.py as "
+    "All YOLO fixtures (f32 and int8) have every Softmax rewritten by trainer/sagemaker/tract_surgery.py as "
     "e = Exp(x - ReduceMax(x, axes=[a], keepdims=1)); y = e / ReduceSum(e, axes=[a], keepdims=1) (opset 17 forms: "
     "ReduceMax axes attribute, ReduceSum axes input); metadata_props omni_graph_surgery=softmax-decomposed. Why: in "
     "tract 0.23 the DFL head's /model.23/dfl/Softmax (input [1,16,4,8400], axis=1) took 225 ms of a 380 ms inference "
@@ -445,7 +446,7 @@ def main():
                          f"1x10xN (4 box rows cx,cy,w,h in input pixels + 6 class scores), no NMS",
                  "how": f"Ultralytics export(format=onnx, imgsz={s}, opset=17, simplify=True, dynamic=False, nms=False); "
                         f"date metadata fixed to {FIXED_DATE}; omni_model_* props added; then "
-                        "tools/models/tract_surgery.py decompose_softmax (every Softmax -> ReduceMax/Sub/Exp/ReduceSum/Div, "
+                        "trainer/sagemaker/tract_surgery.py decompose_softmax (every Softmax -> ReduceMax/Sub/Exp/ReduceSum/Div, "
                         "metadata omni_graph_surgery=softmax-decomposed, see graph_surgery)",
                  "metadata_props": props, "input_dependence_on_16_val_images": dep,
                  "softmax_decomposed_vs_exported_onnxruntime_on_8_val_images": surgery_diff[f32.name]}
@@ -465,7 +466,7 @@ def main():
             "how": "onnxruntime.quantization.quantize_static(QuantFormat.QDQ, per_channel=False, activations QUInt8 "
                    "asymmetric, weights QInt8 symmetric, op_types_to_quantize=[Conv, MatMul], MinMax calibration on "
                    f"50 generated train images letterboxed like the Ultralytics predictor), nodes excluded: {exclude}; "
-                   "then (after quantisation) tools/models/tract_surgery.py decompose_softmax, the decomposition is "
+                   "then (after quantisation) trainer/sagemaker/tract_surgery.py decompose_softmax, the decomposition is "
                    "float, see graph_surgery",
             "int8_vs_f32_onnxruntime_on_8_val_images": diff,
             "softmax_decomposed_vs_quantized_onnxruntime_on_8_val_images": surgery_diff[i8.name],

@@ -61,7 +61,7 @@ def main():
         "classes": metrics["classes"],
         "imgsz": metrics["export_imgsz"],
         "precision": "float32",
-        "graph_surgery": "softmax-decomposed (tools/models/tract_surgery.py)",
+        "graph_surgery": "softmax-decomposed (trainer/sagemaker/tract_surgery.py)",
         "trained_on": f"{a.trained_on}: {metrics['dataset']['train']['images']} train / "
                       f"{metrics['dataset']['val']['images']} val images",
         "training": {

@@ -43,11 +43,6 @@ DATA="$DEMO/data" CKPT="$DEMO/checkpoints" OUT="$DEMO/model"
 PY="$ROOT/.venv-models/bin/python"
 
 [[ -x "$PY" ]] || { echo "train_demo.sh: $PY missing; run tools/models/build.sh --venv-only first" >&2; exit 1; }
-if ! cmp -s tools/models/tract_surgery.py trainer/sagemaker/tract_surgery.py; then
-  echo "train_demo.sh: trainer/sagemaker/tract_surgery.py differs from tools/models/tract_surgery.py;" \
-       "copy it over (train.py runs on SageMaker with only trainer/sagemaker/)" >&2
-  exit 1
-fi
 
 export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=False YOLO_CONFIG_DIR="$ROOT/.cache/ultralytics" PYTHONHASHSEED=0
 mkdir -p "$YOLO_CONFIG_DIR" "$DEMO"

@@ -19,7 +19,7 @@ Library use (depends only on `onnx`; numpy only for the optional self-check):
 
 CLI (also records metadata_props omni_graph_surgery = "softmax-decomposed"):
 
-    python tools/models/tract_surgery.py IN.onnx OUT.onnx
+    python trainer/sagemaker/tract_surgery.py IN.onnx OUT.onnx
 
 The rewrite is opset-aware:
   * Softmax opset < 13 normalises over all dims from `axis` on (2-D coercion, default axis 1),

@@ -3,9 +3,8 @@
 
 Runs unchanged in a SageMaker PyTorch training container (entry_point="train.py",
 source_dir="trainer/sagemaker") and locally (tools/models/train_demo.sh). It imports nothing
-from the repository except `tract_surgery.py`, which must sit in the same directory as this
-script: trainer/sagemaker/tract_surgery.py is a byte-identical copy of
-tools/models/tract_surgery.py (tools/models/train_demo.sh refuses to run if they differ).
+from the repository except `tract_surgery.py`, which sits in the same directory as this
+script (the one copy of it; tools/models/build_fixtures.py imports it from here too).
 
 Inputs
   * data channel: $SM_CHANNEL_TRAINING (default /opt/ml/input/data/training) holding the
@@ -434,7 +433,7 @@ def graph_surgery(f32: Path, i8: Path):
     import onnx
 
     sys.path.insert(0, str(HERE))
-    import tract_surgery  # trainer/sagemaker/tract_surgery.py (copy of tools/models/tract_surgery.py)
+    import tract_surgery  # trainer/sagemaker/tract_surgery.py, beside this script
 
     n32 = tract_surgery.decompose_softmax_file(f32, f32)
     n8 = tract_surgery.decompose_softmax_file(i8, i8)
