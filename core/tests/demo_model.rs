@@ -1,0 +1,44 @@
+//! The bundled demo model's accuracy gate, in our own pipeline, on a freshly generated
+//! held-out set (a seed the training never saw): mAP50 ≥ 0.7, and the bundled manifest's
+//! numbers are what the model scores. Needs the test venv (numpy, Pillow, OpenCV) for the
+//! generator.
+
+mod common;
+
+use omni_core::bundled_model;
+use omni_core::detect::{EdgeDetectorConfig, PostprocessConfig};
+use omni_core::evaluation;
+
+#[test]
+fn bundled_demo_model_reaches_map50_of_0_7_on_held_out_generated_data() {
+    let Some(python) = common::test_python() else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().to_str().expect("utf-8");
+    common::run_python(
+        &python,
+        "tools/datagen/generate_yard_dataset.py",
+        &[
+            "--out", dir, "--seed", "1001", "--train", "1", "--val", "100",
+        ],
+    );
+    let mut detector = bundled_model::detector(&EdgeDetectorConfig::default()).expect("bundled");
+    detector.set_postprocess(PostprocessConfig {
+        confidence: 0.001,
+        iou: 0.7,
+        max_detections: 300,
+        multi_label: true,
+    });
+    let classes = detector.model().classes().to_vec();
+    let metrics = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
+    eprintln!(
+        "held-out: mAP50 {:.4}, mAP50-95 {:.4}",
+        metrics.map50, metrics.map50_95
+    );
+    assert!(
+        metrics.map50 >= 0.7,
+        "demo model mAP50 {} < 0.7",
+        metrics.map50
+    );
+}
