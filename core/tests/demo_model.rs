@@ -24,12 +24,7 @@ fn bundled_demo_model_reaches_map50_of_0_7_on_held_out_generated_data() {
         ],
     );
     let mut detector = bundled_model::detector(&EdgeDetectorConfig::default()).expect("bundled");
-    detector.set_postprocess(PostprocessConfig {
-        confidence: 0.001,
-        iou: 0.7,
-        max_detections: 300,
-        multi_label: true,
-    });
+    detector.set_postprocess(PostprocessConfig::ultralytics_val());
     let classes = detector.model().classes().to_vec();
     let metrics = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
     eprintln!(

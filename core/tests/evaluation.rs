@@ -54,12 +54,7 @@ fn agrees_with_ultralytics_val_within_a_hundredth() {
     let theirs: serde_json::Value = serde_json::from_str(last).expect("json");
     let mut detector =
         EdgeDetector::from_path(&model, &EdgeDetectorConfig::default()).expect("model");
-    detector.set_postprocess(PostprocessConfig {
-        confidence: 0.001,
-        iou: 0.7,
-        max_detections: 300,
-        multi_label: true,
-    });
+    detector.set_postprocess(PostprocessConfig::ultralytics_val());
     let classes = detector.model().classes().to_vec();
     let ours = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
     let (t50, t5095) = (

@@ -29,6 +29,19 @@ impl Default for PostprocessConfig {
     }
 }
 
+impl PostprocessConfig {
+    /// The settings of Ultralytics' `val` (conf 0.001, IoU 0.7, 300 detections,
+    /// multi-label), for accuracy numbers comparable with Ultralytics'.
+    pub fn ultralytics_val() -> Self {
+        Self {
+            confidence: 0.001,
+            iou: 0.7,
+            max_detections: 300,
+            multi_label: true,
+        }
+    }
+}
+
 /// Candidates kept before NMS, as Ultralytics' `max_nms`.
 const MAX_NMS: usize = 30_000;
 

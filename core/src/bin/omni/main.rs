@@ -184,12 +184,11 @@ fn run(cli: Cli) -> Result<(), String> {
             annotate: None,
         };
         let mut detector = load_detector(&edge)?;
+        // As Ultralytics' val does (multi-label), so the numbers are comparable.
         detector.set_postprocess(PostprocessConfig {
             confidence: *conf,
             iou: *iou,
-            max_detections: 300,
-            // As Ultralytics' val does, so the numbers are comparable.
-            multi_label: true,
+            ..PostprocessConfig::ultralytics_val()
         });
         let classes = detector.model().classes().to_vec();
         let progress = progress_bar(0, *json);
