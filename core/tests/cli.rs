@@ -170,3 +170,42 @@ fn a_bad_model_is_one_clear_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("classify"), "{stderr}");
 }
+
+#[test]
+fn bad_eval_data_and_unknown_photos_are_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let split = dir.path().join("val");
+    std::fs::create_dir_all(split.join("images")).expect("mkdir");
+    std::fs::create_dir_all(split.join("labels")).expect("mkdir");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/container-01.jpg"),
+        split.join("images/a.jpg"),
+    )
+    .expect("copy");
+    std::fs::write(
+        split.join("labels/a.txt"),
+        "0 0.5 0.5 0.2 0.2\n9 0.5 0.5 0.1 0.1\n",
+    )
+    .expect("label");
+    let missing = dir.path().join("no-such-dataset");
+    for (args, expect) in [
+        (
+            vec!["eval", "--data", missing.to_str().expect("utf-8")],
+            "no images directory",
+        ),
+        (
+            vec!["eval", "--data", dir.path().to_str().expect("utf-8")],
+            "a.txt:2: class 9 out of range",
+        ),
+        (
+            vec!["detect", "01a22124-6fb0-746a-97e7-86138413a339"],
+            "not found",
+        ),
+    ] {
+        let output = omni(&dir.path().join("data"), &args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+    }
+}
