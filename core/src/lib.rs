@@ -14,6 +14,7 @@ pub mod error;
 pub mod evaluation;
 pub mod inspection;
 pub mod inspector;
+pub mod model_manifest;
 pub mod photo_files;
 pub mod photo_probe;
 pub mod store;
