@@ -51,6 +51,9 @@ pub enum Error {
     /// A location outside the globe, or a negative accuracy.
     #[error("invalid location: {0}")]
     InvalidLocation(String),
+    /// The sync engine could not run (a task failed or was cancelled).
+    #[error("sync: {0}")]
+    Sync(String),
 }
 
 impl Error {

@@ -351,6 +351,73 @@ impl Inspector {
         }
     }
 
+    /// Queued photos due for a cloud attempt at `now`, oldest first, except `in_flight`.
+    pub fn due_for_sync(
+        &self,
+        now: Timestamp,
+        in_flight: &[PhotoId],
+        limit: u32,
+    ) -> Result<Vec<Photo>> {
+        Ok(self
+            .store
+            .read(|tx| photos::due_for_sync(tx, now, in_flight, limit))?)
+    }
+
+    /// When the earliest queued photo waiting for a retry becomes due.
+    pub fn next_sync_retry_at(&self) -> Result<Option<Timestamp>> {
+        Ok(self.store.read(photos::next_retry_at)?)
+    }
+
+    /// The original bytes of a stored photo.
+    pub fn read_photo(&self, photo: &Photo) -> Result<Vec<u8>> {
+        let path = self.files.path(photo.id, photo.format);
+        fs::read(&path).map_err(Error::io(format!("cannot read {}", path.display())))
+    }
+
+    /// Stores a photo's cloud result and marks it synced, in one transaction.
+    ///
+    /// Exactly once: when the photo is no longer queued (an earlier answer was stored, or it
+    /// failed), nothing is written and `false` is returned.
+    pub fn store_cloud_result(&self, result: &DetectionResult) -> Result<bool> {
+        self.store.write(|tx| {
+            if !photos::mark_synced(tx, result.photo_id)? {
+                return Ok(false);
+            }
+            detection_results::insert(tx, result)?;
+            Ok(true)
+        })
+    }
+
+    /// Records a failed cloud attempt and when to try again.
+    pub fn record_sync_failure(
+        &self,
+        id: PhotoId,
+        error: &str,
+        next_attempt_at: Timestamp,
+    ) -> Result<bool> {
+        self.store.write(|tx| {
+            Ok(photos::record_failed_attempt(
+                tx,
+                id,
+                error,
+                next_attempt_at,
+            )?)
+        })
+    }
+
+    /// Gives up on a photo's cloud sync with `reason` (it stays until retried by hand).
+    pub fn fail_sync(&self, id: PhotoId, error: &str, reason: &str) -> Result<bool> {
+        self.store.write(|tx| {
+            photos::record_failed_attempt(tx, id, error, Timestamp::now())?;
+            Ok(photos::mark_failed(tx, id, reason)?)
+        })
+    }
+
+    /// Puts failed photos (or just `only`) back in the cloud queue; returns how many.
+    pub fn retry_failed(&self, only: Option<PhotoId>) -> Result<u64> {
+        self.store.write(|tx| Ok(photos::requeue_failed(tx, only)?))
+    }
+
     /// `PRAGMA integrity_check` of the database: `["ok"]` when sound.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         Ok(self.store.integrity_check()?)

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "bundled-model")]
 pub mod bundled_model;
+pub mod cloud;
 pub mod container_number;
 pub mod detect;
 pub mod detections;
@@ -18,6 +19,7 @@ pub mod model_manifest;
 pub mod photo_files;
 pub mod photo_probe;
 pub mod store;
+pub mod sync;
 pub mod timestamp;
 
 pub use container_number::{ContainerNumber, ContainerNumberError};

@@ -144,6 +144,81 @@ pub fn mark_failed(tx: &Transaction<'_>, id: PhotoId, reason: &str) -> Result<bo
     Ok(changed == 1)
 }
 
+/// Queued photos due for a cloud attempt at `now`, oldest first, skipping `exclude` (in flight).
+pub fn due_for_sync(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    exclude: &[PhotoId],
+    limit: u32,
+) -> Result<Vec<Photo>, StoreError> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM photos \
+         WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) \
+         ORDER BY created_at, id LIMIT ?2"
+    ))?;
+    // Fetch enough rows to skip the in-flight ones and still fill `limit`.
+    let want = limit.saturating_add(exclude.len() as u32);
+    let rows = stmt.query_map(params![now.as_millis(), want], RawPhoto::from_row)?;
+    let mut photos = Vec::new();
+    for raw in rows {
+        let photo = raw?.into_photo()?;
+        if !exclude.contains(&photo.id) && photos.len() < limit as usize {
+            photos.push(photo);
+        }
+    }
+    Ok(photos)
+}
+
+/// The earliest `next_attempt_at` among queued photos that are waiting for a retry.
+pub fn next_retry_at(tx: &Transaction<'_>) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<i64> = tx.query_row(
+        "SELECT min(next_attempt_at) FROM photos WHERE state = 'queued'",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(at.map(Timestamp::from_millis))
+}
+
+/// Records a failed cloud attempt: one more attempt, its error, and when to try again.
+/// Only a queued photo changes; returns whether it did.
+pub fn record_failed_attempt(
+    tx: &Transaction<'_>,
+    id: PhotoId,
+    error: &str,
+    next_attempt_at: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET attempt_count = attempt_count + 1, last_error = ?2, \
+         next_attempt_at = ?3 WHERE id = ?1 AND state = 'queued'",
+        params![id.to_string(), error, next_attempt_at.as_millis()],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Moves a queued photo to `synced`. Returns false when it was not queued (already synced
+/// by an earlier answer, or failed): the caller then stores nothing.
+pub fn mark_synced(tx: &Transaction<'_>, id: PhotoId) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET state = 'synced', attempt_count = attempt_count + 1, \
+         next_attempt_at = NULL, last_error = NULL WHERE id = ?1 AND state = 'queued'",
+        params![id.to_string()],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Puts failed photos back in the queue (a retry by hand), except those whose file is
+/// missing; `only` restricts it to one photo. Returns how many were re-queued.
+pub fn requeue_failed(tx: &Transaction<'_>, only: Option<PhotoId>) -> Result<u64, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET state = 'queued', failure_reason = NULL, attempt_count = 0, \
+         next_attempt_at = NULL \
+         WHERE state = 'failed' AND failure_reason != 'photo file missing' \
+           AND (?1 IS NULL OR id = ?1)",
+        params![only.map(|id| id.to_string())],
+    )?;
+    Ok(changed as u64)
+}
+
 /// Photos per state, over all inspections.
 pub fn state_counts(tx: &Transaction<'_>) -> Result<StateCounts, StoreError> {
     let mut counts = StateCounts::default();

@@ -2,6 +2,7 @@
 
 mod annotate;
 mod render;
+mod sync_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -144,6 +145,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send queued photos to the SageMaker endpoint and store the cloud results.
+    Sync(sync_cmd::SyncArgs),
     /// Count inspections and photos per state.
     Stats {
         /// Print JSON.
@@ -377,6 +380,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         }
+        Command::Sync(args) => sync_cmd::run(inspector, args),
     }
 }
 

@@ -1,0 +1,351 @@
+//! SageMaker Runtime `InvokeEndpoint` over reqwest (rustls) with SigV4, and the AWS error
+//! classification the sync engine acts on.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::credentials::{CachedCredentials, CredentialsError};
+use super::payload::Payload;
+use super::service_url::ServiceUrl;
+use super::signing::{SigV4Scope, SigningError};
+
+/// Header that carries the photo id so a retried request is recognisable server-side.
+pub const CUSTOM_ATTRIBUTES_HEADER: &str = "x-amzn-sagemaker-custom-attributes";
+
+/// Where and how to call the endpoint.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Base URL: the regional runtime, an API Gateway, or a local endpoint.
+    pub base_url: ServiceUrl,
+    /// SageMaker endpoint name.
+    pub endpoint_name: String,
+    /// Signing region.
+    pub region: String,
+    /// Whole-request timeout (serverless invocations run at most 60 s).
+    pub timeout: Duration,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl RuntimeConfig {
+    /// The regional SageMaker Runtime for `endpoint_name`, with the default timeouts.
+    pub fn new(base_url: ServiceUrl, endpoint_name: &str, region: &str) -> Self {
+        Self {
+            base_url,
+            endpoint_name: endpoint_name.to_owned(),
+            region: region.to_owned(),
+            timeout: Duration::from_secs(70),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What kind of failure an invocation was, which decides what the sync engine does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Transient: retry this photo with backoff.
+    Retryable,
+    /// The endpoint asks us to slow down: retry with backoff and pause the whole queue.
+    Throttled,
+    /// The model failed on this input (424): retry a few times only.
+    ModelError,
+    /// The request itself is wrong (400): retrying will not help.
+    Permanent,
+    /// Credentials are missing, expired or refused: pause the whole queue.
+    Auth,
+    /// The network is down or the endpoint unreachable: pause the whole queue.
+    Network,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// No usable credentials.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The request could not be signed.
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    /// Connection refused/reset, DNS failure, TLS failure, or the connection dropped.
+    #[error("network error: {0}")]
+    Network(String),
+    /// No answer within the client timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The endpoint answered with an error.
+    #[error("{status} {error_type}: {message}")]
+    Service {
+        /// HTTP status.
+        status: u16,
+        /// AWS error type (`x-amzn-ErrorType`), e.g. `ThrottlingException`.
+        error_type: String,
+        /// The error message.
+        message: String,
+        /// The server's `Retry-After`, when given.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl InvokeError {
+    /// How the sync engine should treat this failure (AWS's documented InvokeEndpoint errors).
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Self::Credentials(_) => FailureClass::Auth,
+            Self::Signing(_) => FailureClass::Permanent,
+            Self::Network(_) => FailureClass::Network,
+            Self::Timeout(_) => FailureClass::Retryable,
+            Self::Service {
+                status, error_type, ..
+            } => match error_type.as_str() {
+                "ThrottlingException" | "TooManyRequestsException" => FailureClass::Throttled,
+                "ModelNotReadyException"
+                | "ServiceUnavailable"
+                | "InternalFailure"
+                | "InternalDependencyException"
+                | "InternalServerError" => FailureClass::Retryable,
+                "ModelError" => FailureClass::ModelError,
+                "ValidationError" | "ValidationException" => FailureClass::Permanent,
+                "InvalidSignatureException"
+                | "UnrecognizedClientException"
+                | "ExpiredTokenException"
+                | "AccessDeniedException"
+                | "IncompleteSignature"
+                | "MissingAuthenticationToken" => FailureClass::Auth,
+                _ => match status {
+                    429 => FailureClass::Throttled,
+                    401 | 403 => FailureClass::Auth,
+                    424 => FailureClass::ModelError,
+                    408 => FailureClass::Retryable,
+                    s if *s >= 500 => FailureClass::Retryable,
+                    _ => FailureClass::Permanent,
+                },
+            },
+        }
+    }
+
+    /// The server's requested wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Service { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// An answered invocation.
+#[derive(Debug)]
+pub struct InvokeOutput {
+    /// The response body (validated by the caller against the schema).
+    pub body: Vec<u8>,
+    /// Round-trip time.
+    pub latency: Duration,
+}
+
+/// Calls `InvokeEndpoint` on one endpoint.
+#[derive(Clone, Debug)]
+pub struct RuntimeClient {
+    http: reqwest::Client,
+    config: RuntimeConfig,
+    credentials: Arc<CachedCredentials>,
+    url: reqwest::Url,
+}
+
+impl RuntimeClient {
+    /// A client for `config`, signing with `credentials`.
+    pub fn new(
+        config: RuntimeConfig,
+        credentials: Arc<CachedCredentials>,
+    ) -> Result<Self, InvokeError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("omni-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| InvokeError::Network(e.to_string()))?;
+        let name = url::form_urlencoded::byte_serialize(config.endpoint_name.as_bytes())
+            .collect::<String>();
+        let url = config
+            .base_url
+            .join_path(&format!("endpoints/{name}/invocations"));
+        Ok(Self {
+            http,
+            config,
+            credentials,
+            url,
+        })
+    }
+
+    /// The endpoint's invocation URL.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Drops cached credentials (after an auth failure) so the provider is asked again.
+    pub fn invalidate_credentials(&self) {
+        self.credentials.invalidate();
+    }
+
+    /// Sends `payload` for the photo `photo_id` and returns the raw answer.
+    pub async fn invoke(
+        &self,
+        photo_id: &str,
+        payload: &Payload,
+    ) -> Result<InvokeOutput, InvokeError> {
+        let credentials = self.credentials.get()?;
+        let attributes = format!("photo-id={photo_id}");
+        let headers = [
+            ("content-type", payload.content_type),
+            ("accept", "application/json"),
+            (CUSTOM_ATTRIBUTES_HEADER, attributes.as_str()),
+        ];
+        let signed = SigV4Scope::sagemaker(&self.config.region).sign(
+            &credentials,
+            "POST",
+            self.url.as_str(),
+            &headers,
+            &payload.bytes,
+            SystemTime::now(),
+        )?;
+        let mut request = self.http.post(self.url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in signed {
+            request = request.header(name, value);
+        }
+        let started = std::time::Instant::now();
+        let response = request
+            .body(payload.bytes.clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if status.is_success() {
+            return Ok(InvokeOutput {
+                body: body.to_vec(),
+                latency: started.elapsed(),
+            });
+        }
+        Err(service_error(status.as_u16(), &headers, &body))
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> InvokeError {
+        if error.is_timeout() {
+            InvokeError::Timeout(self.config.timeout)
+        } else {
+            // The whole source chain: "error sending request" alone says nothing.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            InvokeError::Network(message)
+        }
+    }
+}
+
+/// An AWS-shaped error answer: type from `x-amzn-ErrorType` (before any `:`), message from
+/// the JSON body's `message`/`Message`.
+fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> InvokeError {
+    let error_type = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or(v).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("Http{status}"));
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("Message"))
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+                .trim()
+                .to_owned()
+        });
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+    InvokeError::Service {
+        status,
+        error_type,
+        message,
+        retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, kind: Option<&str>, retry_after: Option<&str>) -> InvokeError {
+        let mut headers = HeaderMap::new();
+        if let Some(kind) = kind {
+            headers.insert("x-amzn-errortype", kind.parse().unwrap());
+        }
+        if let Some(r) = retry_after {
+            headers.insert(RETRY_AFTER, r.parse().unwrap());
+        }
+        service_error(status, &headers, br#"{"message":"boom"}"#)
+    }
+
+    #[test]
+    fn aws_errors_are_classified_as_documented() {
+        use FailureClass::*;
+        let cases = [
+            (400, Some("ValidationError"), Permanent),
+            (424, Some("ModelError"), ModelError),
+            (429, Some("ModelNotReadyException"), Retryable),
+            (400, Some("ThrottlingException:http://internal"), Throttled),
+            (429, None, Throttled),
+            (500, Some("InternalFailure"), Retryable),
+            (503, Some("ServiceUnavailable"), Retryable),
+            (530, Some("InternalDependencyException"), Retryable),
+            (403, Some("InvalidSignatureException"), Auth),
+            (403, None, Auth),
+            (404, None, Permanent),
+        ];
+        for (status, kind, class) in cases {
+            assert_eq!(
+                error(status, kind, None).class(),
+                class,
+                "{status} {kind:?}"
+            );
+        }
+        assert_eq!(
+            InvokeError::Network("reset".into()).class(),
+            FailureClass::Network
+        );
+    }
+
+    #[test]
+    fn retry_after_and_message_are_read() {
+        let e = error(429, Some("ThrottlingException"), Some("2"));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        assert!(e.to_string().contains("boom"));
+        assert_eq!(
+            error(503, None, Some("Wed, 21 Oct 2015 07:28:00 GMT")).retry_after(),
+            None
+        );
+    }
+}

@@ -1,0 +1,620 @@
+//! The sync engine: drains queued photos to the cloud endpoint whenever the host says the
+//! device is online, and gives a verdict at once with the edge model as fallback.
+//!
+//! Modelled on matrix-rust-sdk's send queue: a network failure pauses the whole queue (with
+//! growing pauses, or until the host signals connectivity again), a permanent error wedges
+//! only its photo (state `failed` with the reason, until retried by hand). A photo's cloud
+//! result is written once, in the transaction that moves it to `synced`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::backoff::Backoff;
+use super::events::{SyncEvent, SyncListener};
+use crate::cloud::payload::{self, PayloadError};
+use crate::cloud::response;
+use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
+use crate::detect::Detector;
+use crate::detections::{DetectionResult, DetectionSource};
+use crate::error::{Error, Result};
+use crate::inspection::{Photo, PhotoId};
+use crate::inspector::{DetectOutcome, Inspector};
+use crate::timestamp::Timestamp;
+
+/// Sync engine settings.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Per-photo retry delays.
+    pub backoff: Backoff,
+    /// Whole-queue pauses after network or credential failures.
+    pub pause: Backoff,
+    /// Attempts before a photo with transient errors is failed (retry by hand).
+    pub max_attempts: u32,
+    /// Attempts for `ModelError` answers and malformed responses.
+    pub model_error_attempts: u32,
+    /// How long [`SyncEngine::verdict`] waits for the cloud before the edge result stands.
+    pub latency_budget: Duration,
+    /// [`SyncEngine::run_until_idle`] stops after this many consecutive network or
+    /// credential failures (the CLI's "endpoint unreachable"); `None` waits forever.
+    pub give_up_after_pauses: Option<u32>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            backoff: Backoff {
+                base: Duration::from_secs(2),
+                cap: Duration::from_secs(300),
+            },
+            pause: Backoff {
+                base: Duration::from_secs(1),
+                cap: Duration::from_secs(60),
+            },
+            max_attempts: 12,
+            model_error_attempts: 3,
+            latency_budget: Duration::from_secs(3),
+            give_up_after_pauses: None,
+        }
+    }
+}
+
+/// Why [`SyncEngine::run_until_idle`] returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum StopReason {
+    /// No queued photo is left (all synced or failed).
+    Idle,
+    /// The host says the device is offline.
+    Offline,
+    /// Too many consecutive network or credential failures.
+    Unreachable(String),
+}
+
+/// What one [`SyncEngine::run_until_idle`] did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Photos whose cloud result was stored.
+    pub synced: u64,
+    /// Photos given up on (until retried by hand).
+    pub failed: u64,
+    /// Failed attempts that will be retried.
+    pub retried: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Why it stopped.
+    pub stopped: StopReason,
+}
+
+/// The verdict for one photo from [`SyncEngine::verdict`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The result the inspector sees now.
+    pub result: DetectionResult,
+    /// True when the edge result stands and the cloud result is still to come.
+    pub cloud_pending: bool,
+}
+
+#[derive(Default)]
+struct Counters {
+    synced: u64,
+    failed: u64,
+    retried: u64,
+    requests: u64,
+}
+
+struct EngineState {
+    in_flight: HashSet<PhotoId>,
+    paused_until: Option<Instant>,
+    pause_reason: String,
+    consecutive_pauses: u32,
+    counters: Counters,
+    rng: fastrand::Rng,
+}
+
+struct EngineInner {
+    inspector: Arc<Inspector>,
+    client: RuntimeClient,
+    config: SyncConfig,
+    online: watch::Sender<bool>,
+    listener: Mutex<Option<Arc<dyn SyncListener>>>,
+    state: Mutex<EngineState>,
+    wake: Notify,
+}
+
+/// Drains the photo queue to the cloud endpoint. Cheap to clone; clones share the engine.
+#[derive(Clone)]
+pub struct SyncEngine {
+    inner: Arc<EngineInner>,
+}
+
+/// How one photo's attempt ended.
+enum AttemptOutcome {
+    Synced(Box<DetectionResult>),
+    AlreadySynced,
+    WillRetry,
+    Failed,
+}
+
+impl SyncEngine {
+    /// An engine over `inspector` that calls `client`. Starts online (the CLI's assumption);
+    /// phone hosts call [`set_online`](Self::set_online) from their connectivity monitor.
+    pub fn new(inspector: Arc<Inspector>, client: RuntimeClient, config: SyncConfig) -> Self {
+        let (online, _) = watch::channel(true);
+        Self {
+            inner: Arc::new(EngineInner {
+                inspector,
+                client,
+                config,
+                online,
+                listener: Mutex::new(None),
+                state: Mutex::new(EngineState {
+                    in_flight: HashSet::new(),
+                    paused_until: None,
+                    pause_reason: String::new(),
+                    consecutive_pauses: 0,
+                    counters: Counters::default(),
+                    rng: fastrand::Rng::new(),
+                }),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// Sets the listener that receives [`SyncEvent`]s.
+    pub fn set_listener(&self, listener: Arc<dyn SyncListener>) {
+        *lock(&self.inner.listener) = Some(listener);
+    }
+
+    /// The host's connectivity signal. Going online lifts any pause at once.
+    pub fn set_online(&self, online: bool) {
+        if online {
+            let mut state = lock(&self.inner.state);
+            state.paused_until = None;
+            state.consecutive_pauses = 0;
+        }
+        self.inner.online.send_replace(online);
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Whether the host last said the device is online.
+    pub fn is_online(&self) -> bool {
+        *self.inner.online.borrow()
+    }
+
+    /// Tells a running engine that a photo was queued.
+    pub fn notify_new_photo(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Syncs until no queued photo is left, the host goes offline, or (with
+    /// [`SyncConfig::give_up_after_pauses`]) the endpoint stays unreachable.
+    pub async fn run_until_idle(&self) -> Result<SyncReport> {
+        let inner = &self.inner;
+        let mut tasks = JoinSet::new();
+        let mut online = inner.online.subscribe();
+        let stopped = loop {
+            if !*online.borrow_and_update() {
+                break StopReason::Offline;
+            }
+            if let Some(limit) = inner.config.give_up_after_pauses {
+                let state = lock(&inner.state);
+                if state.consecutive_pauses >= limit {
+                    break StopReason::Unreachable(state.pause_reason.clone());
+                }
+            }
+            let paused_until = lock(&inner.state)
+                .paused_until
+                .filter(|t| *t > Instant::now());
+            if paused_until.is_none() {
+                self.fill(&mut tasks).await?;
+            }
+            let next_retry = if tasks.is_empty() && paused_until.is_none() {
+                let inspector = inner.inspector.clone();
+                match blocking(move || inspector.next_sync_retry_at()).await? {
+                    None => break StopReason::Idle,
+                    Some(at) => Some(instant_at(at)),
+                }
+            } else {
+                None
+            };
+            let wake_at = paused_until
+                .or(next_retry)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = tokio::time::sleep_until(wake_at), if tasks.is_empty() || paused_until.is_some() => {}
+                _ = online.changed() => {}
+                _ = inner.wake.notified() => {}
+            }
+        };
+        // Let requests already sent finish and store their answers.
+        while tasks.join_next().await.is_some() {}
+        let state = lock(&inner.state);
+        Ok(SyncReport {
+            synced: state.counters.synced,
+            failed: state.counters.failed,
+            retried: state.counters.retried,
+            requests: state.counters.requests,
+            stopped,
+        })
+    }
+
+    /// Runs forever (until the task is dropped): drains the queue whenever the device is
+    /// online, then waits for a new photo, a retry time, or a connectivity change.
+    pub async fn run(&self) -> Result<()> {
+        let mut online = self.inner.online.subscribe();
+        loop {
+            let report = self.run_until_idle().await?;
+            if report.stopped == StopReason::Offline {
+                online.changed().await.ok();
+            } else {
+                tokio::select! {
+                    _ = online.changed() => {}
+                    _ = self.inner.wake.notified() => {}
+                }
+            }
+        }
+    }
+
+    /// A verdict for `photo_id` at once: the cloud's when it answers within the latency
+    /// budget, otherwise the edge result (computed meanwhile) while the cloud request goes on
+    /// in the background and stores its result when it comes.
+    pub async fn verdict(&self, photo_id: PhotoId, edge: Arc<dyn Detector>) -> Result<Verdict> {
+        let inspector = self.inner.inspector.clone();
+        let photo = blocking(move || inspector.photo(photo_id)).await?;
+        let edge_inspector = self.inner.inspector.clone();
+        let edge_task = tokio::task::spawn_blocking(move || {
+            edge_inspector.detect_photo(edge.as_ref(), photo_id)
+        });
+        let cloud_task =
+            if self.is_online() && !lock(&self.inner.state).in_flight.contains(&photo_id) {
+                let engine = self.clone();
+                Some(tokio::spawn(async move { engine.attempt(photo).await }))
+            } else {
+                None
+            };
+        if let Some(mut cloud) = cloud_task {
+            let budget = self.inner.config.latency_budget;
+            if let Ok(Ok(Ok(AttemptOutcome::Synced(result)))) =
+                tokio::time::timeout(budget, &mut cloud).await
+            {
+                edge_task.await.map_err(join_error)??;
+                return Ok(Verdict {
+                    result: *result,
+                    cloud_pending: false,
+                });
+            }
+            // The cloud task keeps running detached and stores its answer when it comes.
+        }
+        let edge_result = match edge_task.await.map_err(join_error)?? {
+            DetectOutcome::Detected(result) => result,
+            DetectOutcome::AlreadyDone | DetectOutcome::Unreadable { .. } => {
+                let inspector = self.inner.inspector.clone();
+                let results = blocking(move || inspector.stored_results(photo_id)).await?;
+                if let Some(cloud) = results
+                    .iter()
+                    .rev()
+                    .find(|r| r.detections.source == DetectionSource::Cloud)
+                {
+                    return Ok(Verdict {
+                        result: cloud.clone(),
+                        cloud_pending: false,
+                    });
+                }
+                results
+                    .into_iter()
+                    .rev()
+                    .find(|r| r.detections.source == DetectionSource::Edge)
+                    .ok_or_else(|| {
+                        Error::Sync(format!("photo {photo_id} cannot be decoded; no verdict"))
+                    })?
+            }
+        };
+        Ok(Verdict {
+            result: edge_result,
+            cloud_pending: true,
+        })
+    }
+
+    /// Starts attempts for due photos until `concurrency` are in flight.
+    async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<()> {
+        let free = {
+            let state = lock(&self.inner.state);
+            self.inner
+                .config
+                .concurrency
+                .saturating_sub(state.in_flight.len())
+        };
+        if free == 0 {
+            return Ok(());
+        }
+        let in_flight: Vec<PhotoId> = lock(&self.inner.state).in_flight.iter().copied().collect();
+        let inspector = self.inner.inspector.clone();
+        let due =
+            blocking(move || inspector.due_for_sync(Timestamp::now(), &in_flight, free as u32))
+                .await?;
+        for photo in due {
+            let engine = self.clone();
+            // Claim before spawning so the next fill does not pick it again.
+            if !lock(&self.inner.state).in_flight.insert(photo.id) {
+                continue;
+            }
+            tasks.spawn(async move {
+                let id = photo.id;
+                if let Err(e) = engine.attempt_claimed(photo).await {
+                    engine.emit(SyncEvent::AttemptFailed {
+                        photo_id: id,
+                        error: e.to_string(),
+                        retry_in: Duration::ZERO,
+                    });
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// One attempt for a photo not yet claimed (the verdict path).
+    async fn attempt(&self, photo: Photo) -> Result<AttemptOutcome> {
+        if !lock(&self.inner.state).in_flight.insert(photo.id) {
+            return Ok(AttemptOutcome::WillRetry);
+        }
+        self.attempt_claimed(photo).await
+    }
+
+    /// One attempt for a claimed photo; releases the claim when done.
+    async fn attempt_claimed(&self, photo: Photo) -> Result<AttemptOutcome> {
+        let id = photo.id;
+        let outcome = self.attempt_inner(photo).await;
+        lock(&self.inner.state).in_flight.remove(&id);
+        self.inner.wake.notify_waiters();
+        if let Ok(AttemptOutcome::Synced(_) | AttemptOutcome::Failed) = &outcome {
+            self.emit_counts().await;
+        }
+        outcome
+    }
+
+    async fn attempt_inner(&self, photo: Photo) -> Result<AttemptOutcome> {
+        let inner = &self.inner;
+        let inspector = inner.inspector.clone();
+        let source = photo.clone();
+        let prepared = blocking(move || {
+            let bytes = inspector.read_photo(&source)?;
+            Ok(payload::prepare(
+                bytes,
+                source.format,
+                source.width,
+                source.height,
+                source.orientation,
+            ))
+        })
+        .await;
+        let payload = match prepared {
+            Ok(Ok(payload)) => payload,
+            Ok(Err(PayloadError::Decode(e))) => {
+                return self
+                    .fail(&photo, &e.to_string(), "photo cannot be decoded")
+                    .await;
+            }
+            Ok(Err(e)) => {
+                return self
+                    .fail(&photo, &e.to_string(), "photo cannot be encoded")
+                    .await;
+            }
+            Err(e) => {
+                return self
+                    .fail(&photo, &e.to_string(), "photo file unreadable")
+                    .await;
+            }
+        };
+        lock(&inner.state).counters.requests += 1;
+        let answer = inner.client.invoke(&photo.id.to_string(), &payload).await;
+        let output = match answer {
+            Ok(output) => output,
+            Err(error) => return self.handle_invoke_error(&photo, error).await,
+        };
+        {
+            // The endpoint answered: the network is fine.
+            let mut state = lock(&inner.state);
+            state.consecutive_pauses = 0;
+        }
+        let detections =
+            match response::parse(&output.body, payload.sent_size, payload.original_size) {
+                Ok(detections) => detections,
+                Err(e) => {
+                    let attempt = photo.attempt_count + 1;
+                    let error = format!("invalid response: {e}");
+                    if attempt >= inner.config.model_error_attempts {
+                        return self.fail(&photo, &error, &error).await;
+                    }
+                    return self.retry(&photo, &error, attempt, None).await;
+                }
+            };
+        let result = DetectionResult {
+            photo_id: photo.id,
+            created_at: Timestamp::now(),
+            detections,
+        };
+        let inspector = inner.inspector.clone();
+        let stored = result.clone();
+        if !blocking(move || inspector.store_cloud_result(&stored)).await? {
+            return Ok(AttemptOutcome::AlreadySynced);
+        }
+        lock(&inner.state).counters.synced += 1;
+        self.emit(SyncEvent::PhotoSynced {
+            photo_id: photo.id,
+            detections: result.detections.detections.len(),
+            latency_ms: output.latency.as_secs_f64() * 1000.0,
+        });
+        Ok(AttemptOutcome::Synced(Box::new(result)))
+    }
+
+    async fn handle_invoke_error(
+        &self,
+        photo: &Photo,
+        error: InvokeError,
+    ) -> Result<AttemptOutcome> {
+        let config = &self.inner.config;
+        let attempt = photo.attempt_count + 1;
+        let message = error.to_string();
+        match error.class() {
+            FailureClass::Permanent => self.fail(photo, &message, &message).await,
+            FailureClass::ModelError if attempt >= config.model_error_attempts => {
+                self.fail(
+                    photo,
+                    &message,
+                    &format!("model error after {attempt} attempts: {message}"),
+                )
+                .await
+            }
+            FailureClass::Retryable | FailureClass::Throttled | FailureClass::ModelError
+                if attempt >= config.max_attempts =>
+            {
+                self.fail(
+                    photo,
+                    &message,
+                    &format!("gave up after {attempt} attempts: {message}"),
+                )
+                .await
+            }
+            FailureClass::Retryable | FailureClass::ModelError => {
+                lock(&self.inner.state).consecutive_pauses = 0;
+                self.retry(photo, &message, attempt, error.retry_after())
+                    .await
+            }
+            FailureClass::Throttled => {
+                let wait = error
+                    .retry_after()
+                    .unwrap_or_else(|| config.pause.ceiling(1));
+                self.pause(&message, Some(wait), false);
+                self.retry(photo, &message, attempt, error.retry_after())
+                    .await
+            }
+            FailureClass::Network => {
+                self.pause(&message, None, true);
+                // Due again as soon as the pause ends; bounded by max_attempts.
+                self.retry(photo, &message, attempt, Some(Duration::ZERO))
+                    .await
+            }
+            FailureClass::Auth => {
+                self.inner.client.invalidate_credentials();
+                self.pause(&message, None, true);
+                // Not the photo's fault: no attempt is counted.
+                Ok(AttemptOutcome::WillRetry)
+            }
+        }
+    }
+
+    /// Pauses the whole queue: for `fixed`, or by the growing pause backoff.
+    fn pause(&self, reason: &str, fixed: Option<Duration>, count: bool) {
+        let resume_in = {
+            let mut state = lock(&self.inner.state);
+            if count {
+                state.consecutive_pauses += 1;
+            }
+            let resume_in = fixed.unwrap_or_else(|| {
+                self.inner
+                    .config
+                    .pause
+                    .ceiling(state.consecutive_pauses.max(1))
+            });
+            let until = Instant::now() + resume_in;
+            if state.paused_until.is_none_or(|t| t < until) {
+                state.paused_until = Some(until);
+            }
+            state.pause_reason = reason.to_owned();
+            resume_in
+        };
+        self.emit(SyncEvent::Paused {
+            reason: reason.to_owned(),
+            resume_in,
+        });
+    }
+
+    async fn retry(
+        &self,
+        photo: &Photo,
+        error: &str,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Result<AttemptOutcome> {
+        let delay = {
+            let mut state = lock(&self.inner.state);
+            state.counters.retried += 1;
+            let EngineState { rng, .. } = &mut *state;
+            match retry_after {
+                Some(d) if d.is_zero() => Duration::ZERO,
+                other => self.inner.config.backoff.delay(attempt, other, rng),
+            }
+        };
+        let at = Timestamp::from_millis(Timestamp::now().as_millis() + delay.as_millis() as i64);
+        let inspector = self.inner.inspector.clone();
+        let (id, error_text) = (photo.id, error.to_owned());
+        blocking(move || inspector.record_sync_failure(id, &error_text, at)).await?;
+        self.emit(SyncEvent::AttemptFailed {
+            photo_id: photo.id,
+            error: error.to_owned(),
+            retry_in: delay,
+        });
+        Ok(AttemptOutcome::WillRetry)
+    }
+
+    async fn fail(&self, photo: &Photo, error: &str, reason: &str) -> Result<AttemptOutcome> {
+        let inspector = self.inner.inspector.clone();
+        let (id, error_text, reason_text) = (photo.id, error.to_owned(), reason.to_owned());
+        blocking(move || inspector.fail_sync(id, &error_text, &reason_text)).await?;
+        lock(&self.inner.state).counters.failed += 1;
+        self.emit(SyncEvent::PhotoFailed {
+            photo_id: photo.id,
+            reason: reason.to_owned(),
+        });
+        Ok(AttemptOutcome::Failed)
+    }
+
+    async fn emit_counts(&self) {
+        if lock(&self.inner.listener).is_none() {
+            return;
+        }
+        let inspector = self.inner.inspector.clone();
+        if let Ok(stats) = blocking(move || inspector.stats()).await {
+            let in_flight = lock(&self.inner.state).in_flight.len();
+            self.emit(SyncEvent::QueueCounts {
+                counts: stats.photos,
+                in_flight,
+            });
+        }
+    }
+
+    fn emit(&self, event: SyncEvent) {
+        let listener = lock(&self.inner.listener).clone();
+        if let Some(listener) = listener {
+            listener.on_event(event);
+        }
+    }
+}
+
+/// Runs store work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(join_error)?
+}
+
+fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::Sync(format!("sync task failed: {e}"))
+}
+
+fn instant_at(at: Timestamp) -> Instant {
+    let wait = at.as_millis() - Timestamp::now().as_millis();
+    Instant::now() + Duration::from_millis(wait.max(0) as u64)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

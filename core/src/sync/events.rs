@@ -1,0 +1,71 @@
+//! What the sync engine tells the host while it works.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::inspection::PhotoId;
+use crate::store::photos::StateCounts;
+
+/// One thing that happened in the sync engine.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// A photo's cloud result is stored.
+    PhotoSynced {
+        /// The photo.
+        photo_id: PhotoId,
+        /// Boxes in the cloud result.
+        detections: usize,
+        /// Round trip of the successful request, in milliseconds.
+        latency_ms: f64,
+    },
+    /// An attempt failed; the photo will be tried again.
+    AttemptFailed {
+        /// The photo.
+        photo_id: PhotoId,
+        /// What went wrong.
+        error: String,
+        /// When it will be tried again, from now.
+        #[serde(with = "millis")]
+        retry_in: Duration,
+    },
+    /// The photo will not be tried again until retried by hand.
+    PhotoFailed {
+        /// The photo.
+        photo_id: PhotoId,
+        /// Why.
+        reason: String,
+    },
+    /// The whole queue pauses (network down, throttled, credentials refused).
+    Paused {
+        /// Why.
+        reason: String,
+        /// For how long, unless the host signals connectivity again sooner.
+        #[serde(with = "millis")]
+        resume_in: Duration,
+    },
+    /// Photo counts per state after a change.
+    QueueCounts {
+        /// Counts from the store.
+        counts: StateCounts,
+        /// Requests in flight.
+        in_flight: usize,
+    },
+}
+
+/// Receives [`SyncEvent`]s; implemented by the host (UniFFI callback interface later).
+pub trait SyncListener: Send + Sync {
+    /// Called from the engine's tasks; must return quickly.
+    fn on_event(&self, event: SyncEvent);
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}

@@ -1,0 +1,10 @@
+//! Cloud sync: the engine that drains the photo queue to the SageMaker endpoint, its retry
+//! policy, and the events it reports to the host.
+
+pub mod backoff;
+pub mod engine;
+pub mod events;
+
+pub use backoff::Backoff;
+pub use engine::{StopReason, SyncConfig, SyncEngine, SyncReport, Verdict};
+pub use events::{SyncEvent, SyncListener};
