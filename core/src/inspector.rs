@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::detect::{DetectError, Detector};
-use crate::detections::DetectionResult;
+use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
 use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId, PhotoState};
 use crate::photo_files::{PhotoFileEntry, PhotoFiles};
@@ -65,6 +65,32 @@ pub struct PhotoDetail {
     pub photo: Photo,
     /// Its results, oldest first.
     pub results: Vec<DetectionResult>,
+    /// Which source's result is current: the newest cloud result when there is one (the
+    /// cloud model is preferred), else the newest edge result.
+    pub current: Option<DetectionSource>,
+}
+
+impl PhotoDetail {
+    /// Wraps a photo and its results, working out which one is current.
+    pub fn new(photo: Photo, results: Vec<DetectionResult>) -> Self {
+        let current = [DetectionSource::Cloud, DetectionSource::Edge]
+            .into_iter()
+            .find(|source| results.iter().any(|r| r.detections.source == *source));
+        Self {
+            photo,
+            results,
+            current,
+        }
+    }
+
+    /// The current result (see [`PhotoDetail::current`]).
+    pub fn current_result(&self) -> Option<&DetectionResult> {
+        let source = self.current?;
+        self.results
+            .iter()
+            .rev()
+            .find(|r| r.detections.source == source)
+    }
 }
 
 /// An inspection with its photos and their detections.
@@ -271,7 +297,7 @@ impl Inspector {
                 .into_iter()
                 .map(|photo| {
                     let results = detection_results::for_photo(tx, photo.id)?;
-                    Ok::<_, crate::store::StoreError>(PhotoDetail { photo, results })
+                    Ok::<_, crate::store::StoreError>(PhotoDetail::new(photo, results))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(InspectionDetail { inspection, photos }))

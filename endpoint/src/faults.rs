@@ -21,6 +21,73 @@ pub struct FaultConfig {
     pub restart_downtime: Duration,
     /// Seed of the fault dice (a run is reproducible).
     pub seed: u64,
+    /// Answer every invocation `200 OK` with this kind of broken body.
+    pub malformed: Option<Malformed>,
+}
+
+/// Kinds of broken `200 OK` bodies, to test the client's response validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// Not JSON at all (an HTML error page from a proxy).
+    NotJson,
+    /// A `schema_version` the client does not know.
+    WrongSchema,
+    /// A class id outside the damage classes.
+    UnknownClass,
+    /// A `NaN` score (which also makes the JSON invalid).
+    NanScore,
+    /// A box far outside the image.
+    BoxOutsideImage,
+    /// JSON cut off in the middle.
+    Truncated,
+}
+
+impl Malformed {
+    /// Every kind, for tests that try them all.
+    pub const ALL: [Malformed; 6] = [
+        Self::NotJson,
+        Self::WrongSchema,
+        Self::UnknownClass,
+        Self::NanScore,
+        Self::BoxOutsideImage,
+        Self::Truncated,
+    ];
+
+    /// The broken body, built from a correct response for an image of `width`×`height`.
+    pub fn body(self, width: u32, height: u32) -> String {
+        let good = |schema: u32, class: &str, score: &str, x2: f64| {
+            format!(
+                r#"{{"schema_version":{schema},"model":{{"name":"m","version":"1","sha256":"00"}},"image":{{"width":{width},"height":{height}}},"inference_ms":1.0,"detections":[{{"class_id":{class},"score":{score},"box":{{"x1":0,"y1":0,"x2":{x2},"y2":1}}}}]}}"#
+            )
+        };
+        match self {
+            Self::NotJson => "<html><body>502 Bad Gateway</body></html>".to_owned(),
+            Self::WrongSchema => good(2, r#"0,"label":"dent""#, "0.5", 1.0),
+            Self::UnknownClass => good(1, r#"9,"label":"crack""#, "0.5", 1.0),
+            Self::NanScore => good(1, r#"0,"label":"dent""#, "NaN", 1.0),
+            Self::BoxOutsideImage => good(1, r#"0,"label":"dent""#, "0.5", f64::from(width) * 3.0),
+            Self::Truncated => {
+                let full = good(1, r#"0,"label":"dent""#, "0.5", 1.0);
+                full[..full.len() / 2].to_owned()
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Malformed {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "not-json" => Self::NotJson,
+            "wrong-schema" => Self::WrongSchema,
+            "unknown-class" => Self::UnknownClass,
+            "nan-score" => Self::NanScore,
+            "box-outside-image" => Self::BoxOutsideImage,
+            "truncated" => Self::Truncated,
+            other => return Err(format!("unknown malformed kind {other:?}")),
+        })
+    }
 }
 
 /// What to do with one invocation.

@@ -18,6 +18,6 @@ pub mod inference;
 pub mod server;
 pub mod sigv4_verify;
 
-pub use faults::{Fault, FaultConfig};
+pub use faults::{Fault, FaultConfig, Malformed};
 pub use inference::{InferenceModel, ModelChoice};
 pub use server::{EndpointConfig, EndpointError, RunningEndpoint, StatsSnapshot, start};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use omni_core::cloud::{CredentialsProvider, EnvCredentialsProvider};
-use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice};
+use omni_endpoint::{EndpointConfig, FaultConfig, Malformed, ModelChoice};
 
 /// A SageMaker-compatible detection endpoint for development and tests.
 ///
@@ -53,6 +53,10 @@ struct Args {
     /// Seed of the fault dice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Answer every invocation 200 with a broken body: not-json, wrong-schema,
+    /// unknown-class, nan-score, box-outside-image, truncated.
+    #[arg(long)]
+    malformed: Option<Malformed>,
 }
 
 fn main() -> ExitCode {
@@ -101,6 +105,7 @@ fn run(args: Args) -> Result<(), String> {
             restart_after: args.restart_after,
             restart_downtime: Duration::from_millis(args.restart_downtime_ms),
             seed: args.seed,
+            malformed: args.malformed,
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -350,6 +350,16 @@ async fn invoke(shared: &Arc<Shared>, request: Request<Incoming>, runtime_front:
                 .find_map(|kv| kv.trim().strip_prefix("photo-id="))
         })
         .map(str::to_owned);
+    if let Some(kind) = faults.malformed {
+        let (width, height) = omni_core::photo_probe::probe(&body, Default::default())
+            .map(|h| h.oriented_size())
+            .unwrap_or((1, 1));
+        return Ok(response(
+            StatusCode::OK,
+            "application/json",
+            kind.body(width, height),
+        ));
+    }
     let worker = shared.clone();
     let answered = tokio::task::spawn_blocking(move || worker.model.answer(&body)).await;
     match answered {

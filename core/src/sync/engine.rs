@@ -103,7 +103,7 @@ pub struct Verdict {
     pub cloud_pending: bool,
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Counters {
     synced: u64,
     failed: u64,
@@ -199,6 +199,7 @@ impl SyncEngine {
     /// [`SyncConfig::give_up_after_pauses`]) the endpoint stays unreachable.
     pub async fn run_until_idle(&self) -> Result<SyncReport> {
         let inner = &self.inner;
+        let before = lock(&inner.state).counters;
         let mut tasks = JoinSet::new();
         let mut online = inner.online.subscribe();
         let stopped = loop {
@@ -238,12 +239,14 @@ impl SyncEngine {
         };
         // Let requests already sent finish and store their answers.
         while tasks.join_next().await.is_some() {}
-        let state = lock(&inner.state);
+        // Counts of this run only (the engine may run many times, and concurrently with
+        // verdicts, whose requests count too).
+        let now = lock(&inner.state).counters;
         Ok(SyncReport {
-            synced: state.counters.synced,
-            failed: state.counters.failed,
-            retried: state.counters.retried,
-            requests: state.counters.requests,
+            synced: now.synced - before.synced,
+            failed: now.failed - before.failed,
+            retried: now.retried - before.retried,
+            requests: now.requests - before.requests,
             stopped,
         })
     }

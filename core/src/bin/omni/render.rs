@@ -80,8 +80,13 @@ pub fn print_detail(detail: &InspectionDetail) {
         );
         for stored in &p.results {
             let result = &stored.detections;
+            let current = if p.current_result().is_some_and(|c| std::ptr::eq(c, stored)) {
+                " [current]"
+            } else {
+                ""
+            };
             println!(
-                "      {} {} {} ({:.0} ms): {} detection(s)",
+                "      {}{current} {} {} ({:.0} ms): {} detection(s)",
                 result.source.as_str(),
                 result.model.name,
                 result.model.version,

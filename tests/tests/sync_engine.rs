@@ -1,0 +1,406 @@
+//! The sync engine against the local endpoint: results stored once, errors classified,
+//! malformed answers refused, the edge fallback, and no traffic while offline.
+
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
+use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, StaticCredentialsProvider};
+use omni_core::detections::DetectionSource;
+use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
+use omni_core::{Inspector, PhotoState, bundled_model};
+use omni_e2e::{ENDPOINT_NAME, REGION, TestEndpoint, fill_store, test_credentials};
+use omni_endpoint::{FaultConfig, Malformed, ModelChoice};
+
+fn fast_config() -> SyncConfig {
+    SyncConfig {
+        backoff: Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(100),
+        },
+        pause: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+        },
+        give_up_after_pauses: Some(4),
+        ..SyncConfig::default()
+    }
+}
+
+fn engine(
+    inspector: Arc<Inspector>,
+    url: &str,
+    credentials: Credentials,
+    config: SyncConfig,
+) -> SyncEngine {
+    let runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), ENDPOINT_NAME, REGION);
+    let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
+        credentials,
+    ))));
+    SyncEngine::new(
+        inspector,
+        RuntimeClient::new(runtime, cache).unwrap(),
+        config,
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<SyncEvent>>);
+
+impl SyncListener for Recorder {
+    fn on_event(&self, event: SyncEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+fn cloud_results(inspector: &Inspector, id: omni_core::PhotoId) -> usize {
+    inspector
+        .stored_results(id)
+        .unwrap()
+        .iter()
+        .filter(|r| r.detections.source == DetectionSource::Cloud)
+        .count()
+}
+
+#[test]
+fn queued_photos_get_exactly_one_cloud_result_from_the_real_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 6, 640, 480);
+    let creds = test_credentials(Some("session-token"));
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Bundled,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let engine = engine(inspector.clone(), &endpoint.url(), creds, fast_config());
+    let recorder = Arc::new(Recorder::default());
+    engine.set_listener(recorder.clone());
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!(report.stopped, StopReason::Idle);
+    assert_eq!((report.synced, report.failed, report.requests), (6, 0, 6));
+    let model = bundled_model::manifest().unwrap();
+    for id in &ids {
+        let photo = inspector.photo(*id).unwrap();
+        assert_eq!(photo.state, PhotoState::Synced);
+        let results = inspector.stored_results(*id).unwrap();
+        assert_eq!(results.len(), 1);
+        let cloud = &results[0].detections;
+        assert_eq!(cloud.source, DetectionSource::Cloud);
+        assert_eq!(cloud.model.sha256, model.sha256);
+        assert_eq!((cloud.image_width, cloud.image_height), (640, 480));
+    }
+    let events = recorder.0.lock().unwrap();
+    let synced = events
+        .iter()
+        .filter(|e| matches!(e, SyncEvent::PhotoSynced { .. }))
+        .count();
+    assert_eq!(synced, 6);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::QueueCounts { counts, .. } if counts.synced == 6))
+    );
+
+    // A second run has nothing to send.
+    let again = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!((again.requests, again.stopped), (0, StopReason::Idle));
+    assert_eq!(endpoint.stats().answered, 6);
+}
+
+#[test]
+fn offline_sends_nothing_and_an_unreachable_endpoint_is_not_hammered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, _) = fill_store(dir.path(), 5, 64, 48);
+    let creds = test_credentials(None);
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let online_engine = engine(
+        inspector.clone(),
+        &endpoint.url(),
+        creds.clone(),
+        fast_config(),
+    );
+    online_engine.set_online(false);
+    let report = runtime().block_on(online_engine.run_until_idle()).unwrap();
+    assert_eq!((report.stopped, report.requests), (StopReason::Offline, 0));
+    assert_eq!(
+        endpoint.stats().requests,
+        0,
+        "no request may leave while offline"
+    );
+
+    // Nothing listens on this port: each failure pauses the whole queue, growing, and the
+    // run gives up after 4 pauses instead of spinning.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let down = engine(
+        inspector.clone(),
+        &format!("http://{closed}"),
+        creds,
+        fast_config(),
+    );
+    let report = runtime().block_on(down.run_until_idle()).unwrap();
+    assert!(
+        matches!(report.stopped, StopReason::Unreachable(_)),
+        "{report:?}"
+    );
+    // One request per pause at most, plus the ones already in flight when it paused.
+    assert!(report.requests <= 4 * 2, "{report:?}");
+    assert_eq!(
+        inspector.stats().unwrap().photos.queued,
+        5,
+        "photos stay queued"
+    );
+}
+
+#[test]
+fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 30, 64, 48);
+    // One photo the endpoint refuses (400 ValidationError): not an image it can decode.
+    let bad = {
+        let inspection = inspector.photo(ids[0]).unwrap().inspection_id;
+        let mut truncated = omni_e2e::jpeg(64, 48, 99);
+        truncated.truncate(truncated.len() / 3);
+        inspector
+            .add_photo(inspection, &truncated, omni_core::Timestamp::now())
+            .unwrap()
+            .id
+    };
+    let creds = test_credentials(None);
+    let faults = FaultConfig {
+        error_rate: 0.4,
+        seed: 11,
+        ..FaultConfig::default()
+    };
+    let endpoint = TestEndpoint::start(ModelChoice::Bundled, faults, Some(creds.clone()));
+    let engine = engine(
+        inspector.clone(),
+        &endpoint.url(),
+        creds,
+        SyncConfig {
+            max_attempts: 50,
+            ..fast_config()
+        },
+    );
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
+    assert_eq!((report.synced, report.failed), (30, 1), "{report:?}");
+    assert!(
+        report.retried > 0,
+        "40% injected errors must cause retries: {report:?}"
+    );
+    for id in &ids {
+        assert_eq!(cloud_results(&inspector, *id), 1);
+    }
+    let wedged = inspector.photo(bad).unwrap();
+    assert_eq!(wedged.state, PhotoState::Failed);
+    assert!(wedged.failure_reason.unwrap().contains("ValidationError"));
+    assert_eq!(cloud_results(&inspector, bad), 0);
+    // Retried by hand, it fails again the same way, and nothing else is resent.
+    assert_eq!(inspector.retry_failed(None).unwrap(), 1);
+    let again = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!((again.synced, again.failed), (0, 1));
+}
+
+#[test]
+fn each_kind_of_malformed_answer_is_refused_and_nothing_is_stored() {
+    let creds = test_credentials(None);
+    for kind in Malformed::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (inspector, ids) = fill_store(dir.path(), 1, 64, 48);
+        let faults = FaultConfig {
+            malformed: Some(kind),
+            ..FaultConfig::default()
+        };
+        let endpoint = TestEndpoint::start(ModelChoice::Null, faults, Some(creds.clone()));
+        let engine = engine(
+            inspector.clone(),
+            &endpoint.url(),
+            creds.clone(),
+            fast_config(),
+        );
+        let recorder = Arc::new(Recorder::default());
+        engine.set_listener(recorder.clone());
+        let report = runtime().block_on(engine.run_until_idle()).unwrap();
+        // Retried (a proxy page can be transient), then failed after model_error_attempts.
+        assert_eq!(
+            (report.synced, report.failed, report.requests),
+            (0, 1, 3),
+            "{kind:?}"
+        );
+        let photo = inspector.photo(ids[0]).unwrap();
+        assert_eq!(photo.state, PhotoState::Failed, "{kind:?}");
+        let reason = photo.failure_reason.unwrap();
+        assert!(
+            reason.starts_with("invalid response:"),
+            "{kind:?}: {reason}"
+        );
+        assert!(
+            inspector.stored_results(ids[0]).unwrap().is_empty(),
+            "{kind:?}"
+        );
+        let retries = recorder
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, SyncEvent::AttemptFailed { .. }))
+            .count();
+        assert_eq!(retries, 2, "{kind:?}");
+    }
+}
+
+#[test]
+fn refused_credentials_pause_the_queue_without_charging_the_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 3, 64, 48);
+    let server = test_credentials(Some("required-token"));
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(server.clone()),
+    );
+    for (client, expected) in [
+        (
+            Credentials {
+                secret_access_key: "wrong".into(),
+                ..server.clone()
+            },
+            "InvalidSignatureException",
+        ),
+        (
+            Credentials {
+                session_token: None,
+                ..server.clone()
+            },
+            "UnrecognizedClientException",
+        ),
+    ] {
+        let engine = engine(inspector.clone(), &endpoint.url(), client, fast_config());
+        let report = runtime().block_on(engine.run_until_idle()).unwrap();
+        match &report.stopped {
+            StopReason::Unreachable(reason) => assert!(reason.contains(expected), "{reason}"),
+            other => panic!("expected a stop on refused credentials, got {other:?}"),
+        }
+        for id in &ids {
+            let photo = inspector.photo(*id).unwrap();
+            assert_eq!((photo.state, photo.attempt_count), (PhotoState::Queued, 0));
+        }
+    }
+    // With the right credentials everything goes through.
+    let good = engine(inspector.clone(), &endpoint.url(), server, fast_config());
+    let report = runtime().block_on(good.run_until_idle()).unwrap();
+    assert_eq!(report.synced, 3);
+}
+
+#[test]
+fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 2, 320, 240);
+    let creds = test_credentials(None);
+    let edge: Arc<dyn omni_core::detect::Detector> =
+        Arc::new(bundled_model::detector(&Default::default()).unwrap());
+    let rt = runtime();
+
+    // Slower than the budget: the edge result stands, the cloud one is stored later.
+    let slow = TestEndpoint::start(
+        ModelChoice::Bundled,
+        FaultConfig {
+            latency: Duration::from_millis(1500),
+            ..FaultConfig::default()
+        },
+        Some(creds.clone()),
+    );
+    let engine_slow = engine(
+        inspector.clone(),
+        &slow.url(),
+        creds.clone(),
+        SyncConfig {
+            latency_budget: Duration::from_millis(200),
+            ..fast_config()
+        },
+    );
+    let verdict = rt
+        .block_on(engine_slow.verdict(ids[0], edge.clone()))
+        .unwrap();
+    assert!(verdict.cloud_pending);
+    assert_eq!(verdict.result.detections.source, DetectionSource::Edge);
+    let mut waited = 0;
+    while cloud_results(&inspector, ids[0]) == 0 && waited < 100 {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    }
+    assert_eq!(
+        cloud_results(&inspector, ids[0]),
+        1,
+        "the late cloud answer is stored"
+    );
+    let detail = inspector
+        .inspection(inspector.photo(ids[0]).unwrap().inspection_id)
+        .unwrap();
+    let photo = detail.photos.iter().find(|p| p.photo.id == ids[0]).unwrap();
+    assert_eq!(
+        photo.results.len(),
+        2,
+        "edge and cloud results side by side"
+    );
+    assert_eq!(
+        photo.current,
+        Some(DetectionSource::Cloud),
+        "cloud preferred"
+    );
+
+    // Within the budget: the cloud verdict comes back directly.
+    let fast = TestEndpoint::start(
+        ModelChoice::Bundled,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let engine_fast = engine(
+        inspector.clone(),
+        &fast.url(),
+        creds,
+        SyncConfig {
+            latency_budget: Duration::from_secs(30),
+            ..fast_config()
+        },
+    );
+    let verdict = rt
+        .block_on(engine_fast.verdict(ids[1], edge.clone()))
+        .unwrap();
+    assert!(!verdict.cloud_pending);
+    assert_eq!(verdict.result.detections.source, DetectionSource::Cloud);
+
+    // Offline: the edge verdict at once, the photo stays queued.
+    let dir2 = tempfile::tempdir().unwrap();
+    let (offline_store, offline_ids) = fill_store(dir2.path(), 1, 320, 240);
+    let offline = engine(
+        offline_store.clone(),
+        &fast.url(),
+        test_credentials(None),
+        fast_config(),
+    );
+    offline.set_online(false);
+    let verdict = rt.block_on(offline.verdict(offline_ids[0], edge)).unwrap();
+    assert!(verdict.cloud_pending);
+    assert_eq!(
+        offline_store.photo(offline_ids[0]).unwrap().state,
+        PhotoState::Queued
+    );
+}
