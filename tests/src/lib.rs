@@ -132,24 +132,27 @@ pub fn fill_store(
     (Arc::new(inspector), ids)
 }
 
-/// The `omni` binary of this build, built on demand when a test runs alone.
+/// The `omni` binary of this build, brought up to date first: `cargo test -p omni-e2e`
+/// alone does not build another package's binaries.
 pub fn omni_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    // target/<profile>/deps/<test> → target/<profile>/omni
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
-    let bin = profile_dir.join(format!("omni{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "omni-core", "--bin", "omni"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build --bin omni failed");
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable");
+            // target/<profile>/deps/<test> → target/<profile>/omni
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target profile directory");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "--quiet", "-p", "omni-core", "--bin", "omni"])
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "cargo build --bin omni failed");
+            profile_dir.join(format!("omni{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// An `omni` command on `data_dir` with the test credentials in its environment.
