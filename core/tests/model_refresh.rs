@@ -2,6 +2,9 @@
 //! resumable download, network policy, rollback, fallback, and SIGKILL during `omni model
 //! update`.
 
+// The whole file is test code, helpers included.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 #[path = "model_refresh/publish.rs"]
 mod publish;
@@ -98,12 +101,18 @@ fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
     assert_eq!(replaced.as_deref(), Some("0.1.0"), "the bundled demo model");
     assert_eq!((requests, range_requests), (1, 0));
     let events = events.take();
-    assert!(matches!(&events[0], ModelEvent::UpdateAvailable { version, .. } if version == "0.2.0"));
     assert!(
-        events.iter().any(|e| matches!(e, ModelEvent::Downloading { received, total, .. } if received == total)),
+        matches!(&events[0], ModelEvent::UpdateAvailable { version, .. } if version == "0.2.0")
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, ModelEvent::Downloading { received, total, .. } if received == total)
+        ),
         "progress reaches the total"
     );
-    assert!(matches!(events.last(), Some(ModelEvent::Installed { version, .. }) if version == "0.2.0"));
+    assert!(
+        matches!(events.last(), Some(ModelEvent::Installed { version, .. }) if version == "0.2.0")
+    );
 
     // On disk: active/ holds the model and its manifest, nothing is left in staging.
     let active = dir.path().join("models/active");
@@ -126,7 +135,8 @@ fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
         .unwrap();
     assert_eq!(loaded.slot, Slot::Active);
     assert!(loaded.fallbacks.is_empty());
-    let DetectOutcome::Detected(result) = inspector.detect_photo(&loaded.detector, photo.id).unwrap()
+    let DetectOutcome::Detected(result) =
+        inspector.detect_photo(&loaded.detector, photo.id).unwrap()
     else {
         panic!("expected a detection");
     };
@@ -149,6 +159,9 @@ fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
     assert!(log[0].if_none_match.is_some());
 }
 
+/// A rejection case: the expected code, and how to publish it.
+type Case<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 #[test]
 fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_stays() {
     let server = StaticServer::start();
@@ -159,76 +172,118 @@ fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_
     events.take();
     let good = model_with_version("0.3.0");
 
-    let mut cases: Vec<(&str, Box<dyn Fn()>)> = Vec::new();
-    cases.push(("sha_mismatch", Box::new(|| {
-        let manifest = publish::manifest_for("0.3.0", &good);
-        let mut tampered = good.clone();
-        let last = tampered.len() - 100;
-        tampered[last] ^= 0xff;
-        publish_manifest(&server, &manifest, Some(&tampered), 1);
-    })));
-    cases.push(("bad_signature", Box::new(|| {
-        let signed = publish::manifest_for("0.3.0", &good);
-        let mut shown = signed.clone();
-        shown.version = "0.3.1".parse().unwrap();
-        server.put(&model_path(&signed), good.clone());
-        put_envelope(&server, &tampered_envelope(&signed, &shown, 1));
-    })));
-    cases.push(("unknown_key", Box::new(|| {
-        publish(&server, "0.3.0", &good, 7);
-    })));
-    cases.push(("unsigned", Box::new(|| {
-        let mut envelope = publish::envelope(&publish::manifest_for("0.3.0", &good), 1);
-        envelope.signatures.clear();
-        put_envelope(&server, &envelope);
-    })));
-    cases.push(("not_newer", Box::new(|| {
-        publish(&server, "0.1.5", &model_with_version("0.1.5"), 1);
-    })));
-    cases.push(("not_newer", Box::new(|| {
-        // Same version, other bytes.
-        let mut manifest = publish::manifest_for("0.2.0", &good);
-        manifest.file = "0.2.0/other.onnx".into();
-        publish_manifest(&server, &manifest, Some(&good), 1);
-    })));
-    cases.push(("model_missing", Box::new(|| {
-        let mut manifest = publish::manifest_for("0.3.0", &good);
-        manifest.file = "0.3.0/absent.onnx".into();
-        publish_manifest(&server, &manifest, None, 1);
-    })));
-    cases.push(("model_does_not_load", Box::new(|| {
-        let bytes = publish::fixture_model("not-detect-classify.onnx");
-        publish(&server, "0.3.0", &bytes, 1);
-    })));
-    cases.push(("model_does_not_load", Box::new(|| {
-        // Wrong class count inside the model (the manifest claims the right classes).
-        let bytes = publish::fixture_model("detect-3-classes.onnx");
-        publish(&server, "0.3.0", &bytes, 1);
-    })));
-    cases.push(("identity_mismatch", Box::new(|| {
-        // The file says 0.1.0 in its metadata, the manifest 0.3.0.
-        publish(&server, "0.3.0", &model_with_version("0.1.0"), 1);
-    })));
-    cases.push(("class_mismatch", Box::new(|| {
-        let mut manifest = publish::manifest_for("0.3.0", &good);
-        manifest.classes.swap(0, 1);
-        publish_manifest(&server, &manifest, Some(&good), 1);
-    })));
-    cases.push(("core_too_old", Box::new(|| {
-        let mut manifest = publish::manifest_for("0.3.0", &good);
-        manifest.min_core_version = "9.0.0".parse().unwrap();
-        publish_manifest(&server, &manifest, Some(&good), 1);
-    })));
-    cases.push(("bad_file_location", Box::new(|| {
-        let mut manifest = publish::manifest_for("0.3.0", &good);
-        manifest.file = "../../elsewhere/model.onnx".into();
-        publish_manifest(&server, &manifest, Some(&good), 1);
-    })));
-    cases.push(("size_mismatch", Box::new(|| {
-        let mut manifest = publish::manifest_for("0.3.0", &good);
-        manifest.size -= 10;
-        publish_manifest(&server, &manifest, Some(&good), 1);
-    })));
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    cases.push((
+        "sha_mismatch",
+        Box::new(|| {
+            let manifest = publish::manifest_for("0.3.0", &good);
+            let mut tampered = good.clone();
+            let last = tampered.len() - 100;
+            tampered[last] ^= 0xff;
+            publish_manifest(&server, &manifest, Some(&tampered), 1);
+        }),
+    ));
+    cases.push((
+        "bad_signature",
+        Box::new(|| {
+            let signed = publish::manifest_for("0.3.0", &good);
+            let mut shown = signed.clone();
+            shown.version = "0.3.1".parse().unwrap();
+            server.put(&model_path(&signed), good.clone());
+            put_envelope(&server, &tampered_envelope(&signed, &shown, 1));
+        }),
+    ));
+    cases.push((
+        "unknown_key",
+        Box::new(|| {
+            publish(&server, "0.3.0", &good, 7);
+        }),
+    ));
+    cases.push((
+        "unsigned",
+        Box::new(|| {
+            let mut envelope = publish::envelope(&publish::manifest_for("0.3.0", &good), 1);
+            envelope.signatures.clear();
+            put_envelope(&server, &envelope);
+        }),
+    ));
+    cases.push((
+        "not_newer",
+        Box::new(|| {
+            publish(&server, "0.1.5", &model_with_version("0.1.5"), 1);
+        }),
+    ));
+    cases.push((
+        "not_newer",
+        Box::new(|| {
+            // Same version, other bytes.
+            let mut manifest = publish::manifest_for("0.2.0", &good);
+            manifest.file = "0.2.0/other.onnx".into();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "model_missing",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.file = "0.3.0/absent.onnx".into();
+            publish_manifest(&server, &manifest, None, 1);
+        }),
+    ));
+    cases.push((
+        "model_does_not_load",
+        Box::new(|| {
+            let bytes = publish::fixture_model("not-detect-classify.onnx");
+            publish(&server, "0.3.0", &bytes, 1);
+        }),
+    ));
+    cases.push((
+        "model_does_not_load",
+        Box::new(|| {
+            // Wrong class count inside the model (the manifest claims the right classes).
+            let bytes = publish::fixture_model("detect-3-classes.onnx");
+            publish(&server, "0.3.0", &bytes, 1);
+        }),
+    ));
+    cases.push((
+        "identity_mismatch",
+        Box::new(|| {
+            // The file says 0.1.0 in its metadata, the manifest 0.3.0.
+            publish(&server, "0.3.0", &model_with_version("0.1.0"), 1);
+        }),
+    ));
+    cases.push((
+        "class_mismatch",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.classes.swap(0, 1);
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "core_too_old",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.min_core_version = "9.0.0".parse().unwrap();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "bad_file_location",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.file = "../../elsewhere/model.onnx".into();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "size_mismatch",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.size -= 10;
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
 
     let active_bytes = std::fs::read(dir.path().join("models/active/model.onnx")).unwrap();
     for (expected, setup) in &cases {
@@ -240,14 +295,21 @@ fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_
             matches!(events.last(), Some(ModelEvent::Rejected { code, .. }) if code == expected),
             "{expected}: {events:?}"
         );
-        assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"), "{expected}");
+        assert_eq!(
+            active_version(dir.path()).as_deref(),
+            Some("0.2.0"),
+            "{expected}"
+        );
         assert_eq!(
             std::fs::read(dir.path().join("models/active/model.onnx")).unwrap(),
             active_bytes,
             "{expected}: active model untouched"
         );
         assert!(!dir.path().join("models/previous").exists(), "{expected}");
-        assert!(!dir.path().join("models/staging/download.part").exists(), "{expected}");
+        assert!(
+            !dir.path().join("models/staging/download.part").exists(),
+            "{expected}"
+        );
     }
     let loaded = ModelStore::new(dir.path())
         .load(&EdgeDetectorConfig::default())
@@ -267,7 +329,10 @@ fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_
     let mut downgrade = config(&server);
     downgrade.allow_downgrade = true;
     let (updater, _) = self::updater(dir.path(), downgrade);
-    assert!(matches!(block_on(updater.update()), Ok(UpdateOutcome::Installed { .. })));
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
     assert_eq!(active_version(dir.path()).as_deref(), Some("0.1.5"));
 }
 
@@ -282,12 +347,22 @@ fn a_download_cut_halfway_resumes_with_one_range_request() {
     let (updater, _) = updater(dir.path(), config(&server));
     let outcome = block_on(updater.update()).expect("update");
     assert!(
-        matches!(outcome, UpdateOutcome::Installed { requests: 2, range_requests: 1, .. }),
+        matches!(
+            outcome,
+            UpdateOutcome::Installed {
+                requests: 2,
+                range_requests: 1,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     let requests = server.requests_for(&path);
     assert_eq!(requests.len(), 2, "{requests:?}");
-    assert_eq!((requests[0].range.as_deref(), requests[0].status), (None, 200));
+    assert_eq!(
+        (requests[0].range.as_deref(), requests[0].status),
+        (None, 200)
+    );
     assert_eq!(requests[0].sent, bytes.len() / 2);
     let ranged: Vec<_> = requests.iter().filter(|r| r.range.is_some()).collect();
     assert_eq!(ranged.len(), 1);
@@ -296,7 +371,11 @@ fn a_download_cut_halfway_resumes_with_one_range_request() {
         ranged[0].range.as_deref(),
         Some(format!("bytes={}-", bytes.len() / 2).as_str())
     );
-    assert_eq!(ranged[0].sent, bytes.len() - bytes.len() / 2, "only the rest was sent");
+    assert_eq!(
+        ranged[0].sent,
+        bytes.len() - bytes.len() / 2,
+        "only the rest was sent"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("models/active/model.onnx")).unwrap(),
         bytes
@@ -314,7 +393,10 @@ fn a_download_interrupted_across_runs_resumes_from_the_partial_file() {
     one_try.download_attempts = 1;
     server.cut_next(&path);
     let (first, _) = updater(dir.path(), one_try.clone());
-    assert!(matches!(block_on(first.update()), Err(RefreshError::Network(_))));
+    assert!(matches!(
+        block_on(first.update()),
+        Err(RefreshError::Network(_))
+    ));
     assert_eq!(active_version(dir.path()), None);
     let part = std::fs::metadata(dir.path().join("models/staging/download.part")).unwrap();
     assert_eq!(part.len() as usize, bytes.len() / 2);
@@ -322,7 +404,11 @@ fn a_download_interrupted_across_runs_resumes_from_the_partial_file() {
     let (second, _) = updater(dir.path(), one_try);
     assert!(matches!(
         block_on(second.update()),
-        Ok(UpdateOutcome::Installed { requests: 1, range_requests: 1, .. })
+        Ok(UpdateOutcome::Installed {
+            requests: 1,
+            range_requests: 1,
+            ..
+        })
     ));
     assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
 }
@@ -344,17 +430,28 @@ fn metered_networks_defer_downloads_unless_the_policy_allows_them() {
         }
     );
     assert!(server.requests_for(&model_path(&manifest)).is_empty());
-    assert!(matches!(&events.take()[..], [ModelEvent::UpdateAvailable { .. }]));
+    assert!(matches!(
+        &events.take()[..],
+        [ModelEvent::UpdateAvailable { .. }]
+    ));
     assert_eq!(active_version(dir.path()), None);
     updater.set_network(Network::Unmetered);
-    assert!(matches!(block_on(updater.update()), Ok(UpdateOutcome::Installed { .. })));
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
 
     let other = tempfile::tempdir().unwrap();
     let mut metered_ok = config(&server);
-    metered_ok.policy = RefreshPolicy { allow_metered: true };
+    metered_ok.policy = RefreshPolicy {
+        allow_metered: true,
+    };
     let (updater, _) = self::updater(other.path(), metered_ok);
     updater.set_network(Network::Metered);
-    assert!(matches!(block_on(updater.update()), Ok(UpdateOutcome::Installed { .. })));
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
 }
 
 #[test]
@@ -367,7 +464,10 @@ fn check_reports_without_downloading() {
     assert!(
         matches!(&outcome, omni_core::model_refresh::CheckOutcome::Available { manifest: m } if **m == manifest)
     );
-    assert!(matches!(&events.take()[..], [ModelEvent::UpdateAvailable { .. }]));
+    assert!(matches!(
+        &events.take()[..],
+        [ModelEvent::UpdateAvailable { .. }]
+    ));
     assert!(server.requests_for(&model_path(&manifest)).is_empty());
     block_on(updater.update()).unwrap();
     assert_eq!(
@@ -381,7 +481,10 @@ fn rollback_restores_the_previous_model_then_the_bundled_one() {
     let server = StaticServer::start();
     let dir = tempfile::tempdir().unwrap();
     let (updater, events) = updater(dir.path(), config(&server));
-    assert!(matches!(updater.rollback(), Err(RefreshError::NothingToRollBack)));
+    assert!(matches!(
+        updater.rollback(),
+        Err(RefreshError::NothingToRollBack)
+    ));
     publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
     block_on(updater.update()).unwrap();
     let v3 = model_with_version("0.3.0");
@@ -391,7 +494,10 @@ fn rollback_restores_the_previous_model_then_the_bundled_one() {
     events.take();
 
     let done = updater.rollback().unwrap();
-    assert_eq!((done.in_use, done.from.as_str(), done.to.as_str()), (Slot::Active, "0.3.0", "0.2.0"));
+    assert_eq!(
+        (done.in_use, done.from.as_str(), done.to.as_str()),
+        (Slot::Active, "0.3.0", "0.2.0")
+    );
     assert_eq!(
         events.take(),
         vec![ModelEvent::RolledBack {
@@ -402,7 +508,10 @@ fn rollback_restores_the_previous_model_then_the_bundled_one() {
     let store = ModelStore::new(dir.path());
     let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
     assert_eq!(loaded.detector.model().identity().version, "0.2.0");
-    assert_eq!(store.installed(Slot::Previous).unwrap().version.to_string(), "0.3.0");
+    assert_eq!(
+        store.installed(Slot::Previous).unwrap().version.to_string(),
+        "0.3.0"
+    );
     // The rolled-back manifest is not installed again while it is unchanged.
     assert_eq!(
         block_on(updater.update()).unwrap(),
@@ -437,7 +546,11 @@ fn a_broken_active_model_falls_back_to_previous_then_bundled() {
     assert_eq!(loaded.detector.model().identity().version, "0.2.0");
     assert_eq!(loaded.fallbacks.len(), 1);
     assert_eq!(loaded.fallbacks[0].slot, Slot::Active);
-    assert!(loaded.fallbacks[0].reason.contains("bytes"), "{:?}", loaded.fallbacks);
+    assert!(
+        loaded.fallbacks[0].reason.contains("bytes"),
+        "{:?}",
+        loaded.fallbacks
+    );
 
     std::fs::remove_file(dir.path().join("models/previous/manifest.json")).unwrap();
     let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
@@ -460,7 +573,10 @@ fn omni(dir: &Path) -> Command {
 }
 
 fn status_json(dir: &Path) -> serde_json::Value {
-    let output = omni(dir).args(["model", "status", "--json"]).output().unwrap();
+    let output = omni(dir)
+        .args(["model", "status", "--json"])
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "status failed: {}",
@@ -479,11 +595,22 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
     publish(&server, "0.2.0", &bytes, 1);
     let url = server.url(MANIFEST_PATH);
     let check = omni(dir.path())
-        .args(["model", "check", "--json", "--manifest-url", &url, "--public-key"])
+        .args([
+            "model",
+            "check",
+            "--json",
+            "--manifest-url",
+            &url,
+            "--public-key",
+        ])
         .arg(public_key_b64(1))
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(check["outcome"], "available");
     assert_eq!(check["manifest"]["version"], "0.2.0");
@@ -498,7 +625,11 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         )
         .output()
         .unwrap();
-    assert!(update.status.success(), "{}", String::from_utf8_lossy(&update.stderr));
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
     let update: serde_json::Value = serde_json::from_slice(&update.stdout).unwrap();
     assert_eq!(update["outcome"], "installed");
     let status = status_json(dir.path());
@@ -519,7 +650,10 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("omni: error: update rejected: manifest signature"), "{stderr}");
+    assert!(
+        stderr.starts_with("omni: error: update rejected: manifest signature"),
+        "{stderr}"
+    );
 
     // `omni detect`/`inspect` run the active model: the stored result carries its identity.
     let photo = dir.path().join("photo.jpg");
@@ -529,7 +663,11 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         .arg(&photo)
         .output()
         .unwrap();
-    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
     let text = String::from_utf8_lossy(&inspect.stdout);
     assert!(text.contains(&common::sha256_hex(&bytes)), "{text}");
 
@@ -538,7 +676,11 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         .args(["model", "rollback", "--json"])
         .output()
         .unwrap();
-    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
+    assert!(
+        rollback.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
     let rollback: serde_json::Value = serde_json::from_slice(&rollback.stdout).unwrap();
     assert_eq!(rollback["in_use"], "bundled");
     assert_eq!(rollback["from"], "0.2.0");
@@ -553,7 +695,10 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
     assert!(inspect.status.success());
     let stderr = String::from_utf8_lossy(&inspect.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("active model unusable") && stderr.contains("bundled"), "{stderr}");
+    assert!(
+        stderr.contains("active model unusable") && stderr.contains("bundled"),
+        "{stderr}"
+    );
 }
 
 /// SIGKILL `omni model update` at random moments, many times: after each kill the data
@@ -573,7 +718,15 @@ fn sigkill_during_update_never_leaves_an_unloadable_model() {
     let key = public_key_b64(1);
     let run_update = |dir: &Path| {
         omni(dir)
-            .args(["model", "update", "--json", "--manifest-url", &url, "--public-key", &key])
+            .args([
+                "model",
+                "update",
+                "--json",
+                "--manifest-url",
+                &url,
+                "--public-key",
+                &key,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -594,7 +747,11 @@ fn sigkill_during_update_never_leaves_an_unloadable_model() {
     publish(&server, &first, &model_with_version(&first), 1);
     let started = Instant::now();
     let output = run_update(dir.path()).wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let full = started.elapsed();
     eprintln!("one full `omni model update`: {full:?}");
 
@@ -614,10 +771,26 @@ fn sigkill_during_update_never_leaves_an_unloadable_model() {
         let exit = child.wait().unwrap();
         let state = format!(
             "{}{}{}{}",
-            if dir.path().join("models/active").exists() { "A" } else { "-" },
-            if dir.path().join("models/previous").exists() { "P" } else { "-" },
-            if dir.path().join("models/staging/download.part").exists() { "d" } else { "-" },
-            if dir.path().join("models/staging/next").exists() { "n" } else { "-" },
+            if dir.path().join("models/active").exists() {
+                "A"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/previous").exists() {
+                "P"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/staging/download.part").exists() {
+                "d"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/staging/next").exists() {
+                "n"
+            } else {
+                "-"
+            },
         );
         *seen_states.entry(state.clone()).or_default() += 1;
 
@@ -625,15 +798,22 @@ fn sigkill_during_update_never_leaves_an_unloadable_model() {
         // a kill between the two renames of a swap leaves no active/, and previous/, the
         // model that was active, is used), and the file in use matches its manifest.
         let status = status_json(dir.path());
-        let context = format!("round {i} (state {state}, killed {killed}, exit {exit:?}): {status}");
+        let context =
+            format!("round {i} (state {state}, killed {killed}, exit {exit:?}): {status}");
         assert_eq!(status["fallbacks"], serde_json::json!([]), "{context}");
         let in_use = status["in_use"].as_str().unwrap().to_owned();
         if in_use != "bundled" {
             let manifest = &status[in_use.as_str()];
-            assert_eq!(status["identity"]["sha256"], manifest["sha256"], "{context}");
-            assert_eq!(status["identity"]["version"], manifest["version"], "{context}");
-            let file = std::fs::read(dir.path().join("models").join(&in_use).join("model.onnx"))
-                .unwrap();
+            assert_eq!(
+                status["identity"]["sha256"], manifest["sha256"],
+                "{context}"
+            );
+            assert_eq!(
+                status["identity"]["version"], manifest["version"],
+                "{context}"
+            );
+            let file =
+                std::fs::read(dir.path().join("models").join(&in_use).join("model.onnx")).unwrap();
             assert_eq!(
                 serde_json::Value::from(common::sha256_hex(&file)),
                 manifest["sha256"],
@@ -649,7 +829,11 @@ fn sigkill_during_update_never_leaves_an_unloadable_model() {
 
     // A final uninterrupted update completes from whatever was left.
     let output = run_update(dir.path()).wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let latest = format!("{}.{}.{}", version.0, version.1, version.2);
     assert_eq!(active_version(dir.path()).as_deref(), Some(latest.as_str()));
     assert!(!dir.path().join("models/staging/next").exists());

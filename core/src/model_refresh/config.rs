@@ -60,9 +60,13 @@ impl ManifestSource {
             .ok_or_else(bad)?;
         let (base, path_style) = match s3_endpoint {
             Some(endpoint) => (ServiceUrl::parse(endpoint)?, true),
-            None => match ServiceUrl::parse(&format!("https://{bucket}.s3.{region}.amazonaws.com")) {
+            None => match ServiceUrl::parse(&format!("https://{bucket}.s3.{region}.amazonaws.com"))
+            {
                 Ok(base) if !bucket.contains('.') => (base, false),
-                _ => (ServiceUrl::parse(&format!("https://s3.{region}.amazonaws.com"))?, true),
+                _ => (
+                    ServiceUrl::parse(&format!("https://s3.{region}.amazonaws.com"))?,
+                    true,
+                ),
             },
         };
         let mut object = base.url().clone();
@@ -184,8 +188,9 @@ mod tests {
 
     #[test]
     fn s3_urls_are_virtual_hosted_or_path_style() {
-        let aws = ManifestSource::parse("s3://omni-models/prod/edge/latest.json", "eu-west-1", None)
-            .unwrap();
+        let aws =
+            ManifestSource::parse("s3://omni-models/prod/edge/latest.json", "eu-west-1", None)
+                .unwrap();
         assert_eq!(
             aws.manifest_url().as_str(),
             "https://omni-models.s3.eu-west-1.amazonaws.com/prod/edge/latest.json"
@@ -204,15 +209,15 @@ mod tests {
         assert!(ManifestSource::parse("s3://bucket", "us-east-1", None).is_err());
         assert!(ManifestSource::parse("s3:///key", "us-east-1", None).is_err());
         assert!(ManifestSource::parse("http://example.com/latest.json", "x", None).is_err());
-        let plain = ManifestSource::parse("https://cdn.example.com/edge/latest.json", "x", None)
-            .unwrap();
+        let plain =
+            ManifestSource::parse("https://cdn.example.com/edge/latest.json", "x", None).unwrap();
         assert_eq!(plain.signing_region(), None);
     }
 
     #[test]
     fn a_config_needs_a_key_and_defaults_to_wifi_only() {
-        let source = ManifestSource::parse("https://cdn.example.com/latest.json", "x", None)
-            .unwrap();
+        let source =
+            ManifestSource::parse("https://cdn.example.com/latest.json", "x", None).unwrap();
         assert!(matches!(
             RefreshConfig::new(source.clone(), vec![]),
             Err(ConfigError::NoKeys)

@@ -84,9 +84,14 @@ impl Fetcher {
         let mut request = self.client.get(url.clone());
         if let Some((scope, credentials)) = &self.signing {
             let credentials = credentials.get()?;
-            for (name, value) in
-                scope.sign(&credentials, "GET", url.as_str(), &[], b"", SystemTime::now())?
-            {
+            for (name, value) in scope.sign(
+                &credentials,
+                "GET",
+                url.as_str(),
+                &[],
+                b"",
+                SystemTime::now(),
+            )? {
                 request = request.header(name, value);
             }
         }
@@ -140,7 +145,10 @@ impl Fetcher {
         let mut report = DownloadReport::default();
         let mut last_error = None;
         for _ in 0..self.attempts {
-            match self.download_once(url, part, size, progress, &mut report).await {
+            match self
+                .download_once(url, part, size, progress, &mut report)
+                .await
+            {
                 Ok(()) => return Ok(report),
                 Err(e @ RefreshError::Network(_)) => last_error = Some(e),
                 Err(e) => return Err(e),
@@ -180,7 +188,10 @@ impl Fetcher {
                         header(&response, CONTENT_RANGE)
                     )));
                 }
-                OpenOptions::new().append(true).open(part).map_err(io("cannot open"))?
+                OpenOptions::new()
+                    .append(true)
+                    .open(part)
+                    .map_err(io("cannot open"))?
             }
             StatusCode::OK => File::create(part).map_err(io("cannot create"))?,
             StatusCode::RANGE_NOT_SATISFIABLE => {

@@ -14,7 +14,9 @@ pub mod fetch;
 pub mod model_store;
 pub mod updater;
 
-pub use config::{CORE_VERSION, ConfigError, ManifestSource, Network, RefreshConfig, RefreshPolicy};
+pub use config::{
+    CORE_VERSION, ConfigError, ManifestSource, Network, RefreshConfig, RefreshPolicy,
+};
 pub use error::{RefreshError, RejectReason};
 pub use model_store::{Fallback, LoadedModel, ModelStore, NoModel, Slot};
 pub use updater::{

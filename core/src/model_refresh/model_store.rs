@@ -246,8 +246,10 @@ impl ModelStore {
     /// Takes `models/.lock` for one update or rollback; [`RefreshError::Busy`] if another
     /// process or thread holds it. Released when the file is dropped.
     pub(crate) fn lock(&self) -> Result<File, RefreshError> {
-        fs::create_dir_all(&self.root)
-            .map_err(RefreshError::io(format!("cannot create {}", self.root.display())))?;
+        fs::create_dir_all(&self.root).map_err(RefreshError::io(format!(
+            "cannot create {}",
+            self.root.display()
+        )))?;
         let path = self.root.join(".lock");
         let file = File::options()
             .create(true)
@@ -258,9 +260,10 @@ impl ModelStore {
         match file.try_lock() {
             Ok(()) => Ok(file),
             Err(TryLockError::WouldBlock) => Err(RefreshError::Busy),
-            Err(TryLockError::Error(e)) => {
-                Err(RefreshError::io(format!("cannot lock {}", path.display()))(e))
-            }
+            Err(TryLockError::Error(e)) => Err(RefreshError::io(format!(
+                "cannot lock {}",
+                path.display()
+            ))(e)),
         }
     }
 
@@ -499,7 +502,9 @@ mod tests {
         (
             marker(&store.root.join("active")),
             marker(&store.root.join("previous")),
-            store.next_dir().exists() || store.rollback_dir().exists() || store.trash_dir().exists(),
+            store.next_dir().exists()
+                || store.rollback_dir().exists()
+                || store.trash_dir().exists(),
         )
     }
 

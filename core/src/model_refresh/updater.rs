@@ -190,7 +190,11 @@ impl ModelUpdater {
     }
 
     fn emit(&self, event: ModelEvent) {
-        let listener = self.listener.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(listener) = listener {
             listener.on_event(event);
         }
@@ -221,9 +225,7 @@ impl ModelUpdater {
             Judged::UpToDate { version, .. } => Ok(CheckOutcome::UpToDate { version }),
             Judged::Available { manifest, .. } => {
                 self.emit(available(&manifest));
-                Ok(CheckOutcome::Available {
-                    manifest: Box::new(manifest),
-                })
+                Ok(CheckOutcome::Available { manifest })
             }
         }
     }
@@ -319,13 +321,16 @@ impl ModelUpdater {
             };
             return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
         }
-        Ok(Judged::Available { manifest, etag })
+        Ok(Judged::Available {
+            manifest: Box::new(manifest),
+            etag,
+        })
     }
 
     /// Checks of a verified manifest that need no download.
     fn judge(&self, manifest: &ModelManifest) -> Result<(), RejectReason> {
-        let core = semver::Version::parse(CORE_VERSION)
-            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        let core =
+            semver::Version::parse(CORE_VERSION).unwrap_or_else(|_| semver::Version::new(0, 0, 0));
         if manifest.min_core_version > core {
             return Err(RejectReason::CoreTooOld {
                 required: manifest.min_core_version.to_string(),
@@ -515,7 +520,11 @@ impl ModelUpdater {
             text.push('\n');
         }
         text.push_str(&self.config.classes.join(","));
-        text.push_str(if self.config.allow_downgrade { "\ndowngrade" } else { "\n" });
+        text.push_str(if self.config.allow_downgrade {
+            "\ndowngrade"
+        } else {
+            "\n"
+        });
         sha256_hex(text.as_bytes())
     }
 }
@@ -534,7 +543,9 @@ pub struct RolledBack {
 /// Rolls back `store` without a manifest source (see [`ModelUpdater::rollback`]).
 pub fn rollback(store: &ModelStore) -> Result<RolledBack, RefreshError> {
     let _lock = store.lock()?;
-    store.recover().map_err(RefreshError::io("recover models/"))?;
+    store
+        .recover()
+        .map_err(RefreshError::io("recover models/"))?;
     let version = |slot| {
         store
             .installed(slot)
@@ -556,7 +567,7 @@ enum Judged {
         version: String,
     },
     Available {
-        manifest: ModelManifest,
+        manifest: Box<ModelManifest>,
         etag: Option<String>,
     },
 }
@@ -587,7 +598,10 @@ pub fn model_status(
 #[cfg(feature = "bundled-model")]
 fn bundled_identity() -> Option<(semver::Version, String)> {
     let manifest = crate::bundled_model::manifest().ok()?;
-    Some((semver::Version::parse(&manifest.version).ok()?, manifest.sha256))
+    Some((
+        semver::Version::parse(&manifest.version).ok()?,
+        manifest.sha256,
+    ))
 }
 
 #[cfg(not(feature = "bundled-model"))]
@@ -603,7 +617,10 @@ fn probe(detector: &EdgeDetector) -> Result<(), String> {
     let output = model.run(vec![114.0 / 255.0; 3 * size * size])?;
     let expected = (4 + model.classes().len()) * model.anchors();
     if output.len() != expected {
-        return Err(format!("output has {} values, expected {expected}", output.len()));
+        return Err(format!(
+            "output has {} values, expected {expected}",
+            output.len()
+        ));
     }
     if let Some(i) = output.iter().position(|v| !v.is_finite()) {
         return Err(format!("output value {i} is not finite"));
@@ -625,7 +642,10 @@ fn probe_image() -> Result<Vec<u8>, String> {
     });
     let mut bytes = Vec::new();
     image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .map_err(|e| format!("cannot encode the probe image: {e}"))?;
     Ok(bytes)
 }

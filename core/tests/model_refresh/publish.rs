@@ -112,7 +112,11 @@ pub fn model_path(manifest: &ModelManifest) -> String {
 }
 
 /// An envelope whose payload was changed after signing (the signature no longer verifies).
-pub fn tampered_envelope(signed_for: &ModelManifest, shown: &ModelManifest, seed: u8) -> SignedManifest {
+pub fn tampered_envelope(
+    signed_for: &ModelManifest,
+    shown: &ModelManifest,
+    seed: u8,
+) -> SignedManifest {
     let mut envelope = envelope(signed_for, seed);
     envelope.payload = base64::engine::general_purpose::STANDARD
         .encode(serde_json::to_vec_pretty(shown).expect("json"));

@@ -63,7 +63,9 @@ impl StaticServer {
     }
 
     pub fn put(&self, path: &str, bytes: Vec<u8>) {
-        self.state().files.insert(path.trim_start_matches('/').to_owned(), bytes);
+        self.state()
+            .files
+            .insert(path.trim_start_matches('/').to_owned(), bytes);
     }
 
     pub fn remove(&self, path: &str) {
@@ -72,7 +74,9 @@ impl StaticServer {
 
     /// The next GET of `path` sends half its body, then closes the connection.
     pub fn cut_next(&self, path: &str) {
-        self.state().cut_next.insert(path.trim_start_matches('/').to_owned());
+        self.state()
+            .cut_next
+            .insert(path.trim_start_matches('/').to_owned());
     }
 
     /// Send bodies in 64 KiB pieces with this pause between them.

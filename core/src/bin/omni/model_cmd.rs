@@ -83,9 +83,12 @@ struct SourceArgs {
 
 impl SourceArgs {
     fn updater(&self, data_dir: &Path) -> Result<ModelUpdater, String> {
-        let source =
-            ManifestSource::parse(&self.manifest_url, &self.region, self.s3_endpoint.as_deref())
-                .map_err(|e| e.to_string())?;
+        let source = ManifestSource::parse(
+            &self.manifest_url,
+            &self.region,
+            self.s3_endpoint.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
         let keys = self
             .public_keys
             .iter()
@@ -97,9 +100,10 @@ impl SourceArgs {
         config.allow_downgrade = self.allow_downgrade;
         config.policy = RefreshPolicy::any_network();
         config.threads = self.threads.max(1);
-        let credentials = config.source.signing_region().map(|_| {
-            Arc::new(CachedCredentials::new(Box::new(EnvCredentialsProvider)))
-        });
+        let credentials = config
+            .source
+            .signing_region()
+            .map(|_| Arc::new(CachedCredentials::new(Box::new(EnvCredentialsProvider))));
         let updater =
             ModelUpdater::new(data_dir, config, credentials).map_err(|e| e.to_string())?;
         updater.set_network(Network::Unmetered);
