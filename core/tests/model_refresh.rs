@@ -562,6 +562,61 @@ fn a_broken_active_model_falls_back_to_previous_then_bundled() {
     );
 }
 
+#[test]
+fn an_s3_source_is_fetched_path_style_with_sigv4() {
+    use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish::manifest_for("0.2.0", &bytes);
+    let envelope = serde_json::to_vec(&publish::envelope(&manifest, 1)).unwrap();
+    server.put(&format!("{}/{MANIFEST_PATH}", publish::BUCKET), envelope);
+    server.put(
+        &format!("{}/{}", publish::BUCKET, model_path(&manifest)),
+        bytes.clone(),
+    );
+    let endpoint = server.url("");
+    let source = ManifestSource::parse(
+        &format!("s3://{}/{MANIFEST_PATH}", publish::BUCKET),
+        "eu-west-1",
+        Some(endpoint.as_str()),
+    )
+    .unwrap();
+    let mut config = RefreshConfig::new(source, vec![trusted(1)]).unwrap();
+    config.policy = RefreshPolicy::any_network();
+    // Without credentials an s3:// source is refused up front.
+    assert!(matches!(
+        ModelUpdater::new(dir.path(), config.clone(), None),
+        Err(RefreshError::Credentials(_))
+    ));
+    let credentials = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
+        Credentials {
+            access_key_id: "ASIATESTKEY".into(),
+            secret_access_key: "secret".into(),
+            session_token: Some("session".into()),
+            expires_at: None,
+        },
+    ))));
+    let updater = ModelUpdater::new(dir.path(), config, Some(credentials)).unwrap();
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+    let log = server.log();
+    assert_eq!(log.len(), 2, "{log:?}");
+    for request in &log {
+        assert!(request.path.starts_with(publish::BUCKET), "{request:?}");
+        let auth = request.authorization.as_deref().unwrap_or_default();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=ASIATESTKEY/")
+                && auth.contains("/eu-west-1/s3/aws4_request"),
+            "{auth}"
+        );
+        assert!(request.content_sha256.is_some(), "{request:?}");
+    }
+}
+
 fn omni(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_omni"));
     command

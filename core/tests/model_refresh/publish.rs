@@ -12,6 +12,9 @@ use crate::server::StaticServer;
 /// Where the manifest lives on the test server.
 pub const MANIFEST_PATH: &str = "models/edge/latest.json";
 
+/// The same files published under a bucket, for a path-style `s3://` source.
+pub const BUCKET: &str = "omni-models";
+
 pub fn signing_key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }

@@ -17,6 +17,10 @@ pub struct Logged {
     pub range: Option<String>,
     pub if_none_match: Option<String>,
     pub status: u16,
+    /// The `Authorization` header (SigV4 for S3 sources).
+    pub authorization: Option<String>,
+    /// The `x-amz-content-sha256` header.
+    pub content_sha256: Option<String>,
     /// Body bytes actually sent.
     pub sent: usize,
 }
@@ -220,6 +224,8 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
             range,
             if_none_match,
             status,
+            authorization: headers.get("authorization").cloned(),
+            content_sha256: headers.get("x-amz-content-sha256").cloned(),
             sent,
         });
     let _ = stream.shutdown(Shutdown::Both);
