@@ -563,6 +563,30 @@ fn a_broken_active_model_falls_back_to_previous_then_bundled() {
 }
 
 #[test]
+fn a_second_update_on_the_same_data_directory_is_refused_while_one_runs() {
+    let server = StaticServer::start();
+    server.set_chunk_delay(Some(Duration::from_millis(20)));
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    let (first, _) = updater(dir.path(), config(&server));
+    let (second, _) = updater(dir.path(), config(&server));
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| block_on(first.update()));
+        // Wait until the first one is downloading.
+        let started = Instant::now();
+        while server.log().is_empty() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(matches!(block_on(second.update()), Err(RefreshError::Busy)));
+        assert!(matches!(second.rollback(), Err(RefreshError::Busy)));
+        assert!(matches!(
+            running.join().unwrap(),
+            Ok(UpdateOutcome::Installed { .. })
+        ));
+    });
+}
+
+#[test]
 fn an_s3_source_is_fetched_path_style_with_sigv4() {
     use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
     let server = StaticServer::start();
