@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod inspection;
 pub mod inspector;
 pub mod model_manifest;
+pub mod model_refresh;
 pub mod photo_files;
 pub mod photo_probe;
 pub mod store;

@@ -1,16 +1,18 @@
 //! `omni`: the desktop command-line front of the Omni-Inspector core.
 
 mod annotate;
+mod model_cmd;
 mod render;
 mod sync_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
+use omni_core::model_refresh::ModelStore;
 use omni_core::{
     ContainerNumber, DetectOutcome, InspectionFilter, InspectionId, Inspector, InspectorConfig,
     Location, NewInspection, PhotoId, PhotoState, bundled_model, evaluation, photo_probe,
@@ -147,6 +149,8 @@ enum Command {
     },
     /// Send queued photos to the SageMaker endpoint and store the cloud results.
     Sync(sync_cmd::SyncArgs),
+    /// Refresh the on-device model from a signed manifest: status, check, update, rollback.
+    Model(model_cmd::ModelArgs),
     /// Count inspections and photos per state.
     Stats {
         /// Print JSON.
@@ -186,7 +190,7 @@ fn run(cli: Cli) -> Result<(), String> {
             max_det: 300,
             annotate: None,
         };
-        let mut detector = load_detector(&edge)?;
+        let mut detector = load_detector(&edge, None)?;
         // As Ultralytics' val does (multi-label), so the numbers are comparable.
         detector.set_postprocess(PostprocessConfig {
             confidence: *conf,
@@ -214,6 +218,11 @@ fn run(cli: Cli) -> Result<(), String> {
             .ok_or("no platform data directory; pass --data-dir or set OMNI_DATA_DIR")?
             .join("omni-inspector"),
     };
+    let command = match cli.command {
+        // The model commands touch only <data_dir>/models (with their own lock).
+        Command::Model(args) => return model_cmd::run(&data_dir, args),
+        command => command,
+    };
     let config = InspectorConfig::default();
     let photo_limits = config.photo_limits;
     let inspector = Inspector::open(&data_dir, config).map_err(|e| e.to_string())?;
@@ -225,7 +234,7 @@ fn run(cli: Cli) -> Result<(), String> {
             report.missing_files.len()
         );
     }
-    match cli.command {
+    match command {
         Command::Inspect {
             container,
             inspector: inspector_id,
@@ -278,7 +287,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .close_inspection(inspection.id)
                 .map_err(|e| e.to_string())?;
             if !no_detect {
-                let detector = load_detector(&edge)?;
+                let detector = load_detector(&edge, Some(&data_dir))?;
                 let ids: Vec<PhotoId> = inspector
                     .inspection(inspection.id)
                     .map_err(|e| e.to_string())?
@@ -314,7 +323,7 @@ fn run(cli: Cli) -> Result<(), String> {
             json,
             edge,
         } => {
-            let detector = load_detector(&edge)?;
+            let detector = load_detector(&edge, Some(&data_dir))?;
             let ids = if pending {
                 inspector
                     .pending_detection(&detector.identity().sha256, u32::MAX)
@@ -381,11 +390,13 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Sync(args) => sync_cmd::run(inspector, args),
+        Command::Model(_) => unreachable!("handled before the store is opened"),
     }
 }
 
-/// Loads the model named by `--model`, or the bundled demo model.
-fn load_detector(edge: &EdgeArgs) -> Result<EdgeDetector, String> {
+/// Loads the model named by `--model`; else the refreshed model of `data_dir` (active, then
+/// previous), else the bundled demo model. Prints one line when an installed model was skipped.
+fn load_detector(edge: &EdgeArgs, data_dir: Option<&Path>) -> Result<EdgeDetector, String> {
     let config = EdgeDetectorConfig {
         postprocess: PostprocessConfig {
             confidence: edge.conf,
@@ -396,11 +407,25 @@ fn load_detector(edge: &EdgeArgs) -> Result<EdgeDetector, String> {
         threads: edge.threads.max(1),
         ..EdgeDetectorConfig::default()
     };
-    match &edge.model {
-        Some(path) => {
+    match (&edge.model, data_dir) {
+        (Some(path), _) => {
             EdgeDetector::from_path(path, &config).map_err(|e| format!("{}: {e}", path.display()))
         }
-        None => bundled_model::detector(&config).map_err(|e| format!("bundled model: {e}")),
+        (None, Some(dir)) => {
+            let loaded = ModelStore::new(dir)
+                .load(&config)
+                .map_err(|e| e.to_string())?;
+            if let Some(first) = loaded.fallbacks.first() {
+                eprintln!(
+                    "omni: {} model unusable ({}); using the {} model",
+                    first.slot.as_str(),
+                    first.reason,
+                    loaded.slot.as_str()
+                );
+            }
+            Ok(loaded.detector)
+        }
+        (None, None) => bundled_model::detector(&config).map_err(|e| format!("bundled model: {e}")),
     }
 }
 

@@ -1,0 +1,651 @@
+//! Check, update and rollback: the refresh state machine over [`ModelStore`] and
+//! [`Fetcher`], reporting [`ModelEvent`]s to the host.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use reqwest::Url;
+use serde::Serialize;
+
+use super::config::{CORE_VERSION, Network, RefreshConfig};
+use super::error::{RefreshError, RejectReason};
+use super::fetch::{Fetcher, ManifestResponse};
+use super::model_store::{
+    DownloadMeta, ModelStore, RefreshState, Slot, check_identity, sha256_hex,
+};
+use crate::cloud::CachedCredentials;
+use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
+use crate::model_manifest::{self, ModelManifest};
+
+/// Something the host may show or log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ModelEvent {
+    /// A verified manifest offers a model newer than the active one.
+    UpdateAvailable {
+        /// Model name.
+        name: String,
+        /// Offered version.
+        version: String,
+        /// File size in bytes.
+        size: u64,
+    },
+    /// Bytes of the model file downloaded so far (resumed bytes included).
+    Downloading {
+        /// Version being downloaded.
+        version: String,
+        /// Bytes in the partial file.
+        received: u64,
+        /// File size.
+        total: u64,
+    },
+    /// A new model is active.
+    Installed {
+        /// Model name.
+        name: String,
+        /// Its version.
+        version: String,
+        /// Its SHA-256.
+        sha256: String,
+        /// Version it replaced (`None`: nothing was recorded, e.g. the bundled model).
+        replaced: Option<String>,
+    },
+    /// A manifest or model was refused; the active model is unchanged.
+    Rejected {
+        /// The version offered, when the manifest could be read.
+        version: Option<String>,
+        /// Short code ([`RejectReason::code`]).
+        code: String,
+        /// The reason, in words.
+        reason: String,
+    },
+    /// A rollback made another model active.
+    RolledBack {
+        /// Version rolled back from.
+        from: String,
+        /// Version now active (`bundled` for the demo model).
+        to: String,
+    },
+}
+
+/// Receives [`ModelEvent`]s. Implemented by the host; called on the updating thread.
+pub trait ModelRefreshListener: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: ModelEvent);
+}
+
+/// What a check found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// 304: the manifest is the one already settled (installed, up to date, or refused).
+    NotModified,
+    /// The manifest names the active model (or an older one, with downgrades allowed: see
+    /// [`CheckOutcome::Available`]).
+    UpToDate {
+        /// The active version.
+        version: String,
+    },
+    /// A verified manifest offers another model.
+    Available {
+        /// The manifest.
+        manifest: Box<ModelManifest>,
+    },
+}
+
+/// What an update did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum UpdateOutcome {
+    /// Nothing to do: the manifest is unchanged (304) or names the active model.
+    UpToDate {
+        /// Whether the server answered 304.
+        not_modified: bool,
+    },
+    /// A new model is active.
+    Installed {
+        /// Its manifest.
+        manifest: Box<ModelManifest>,
+        /// The version it replaced, when one was installed.
+        replaced: Option<String>,
+        /// Requests spent on the model file.
+        requests: u32,
+        /// Of which range requests.
+        range_requests: u32,
+    },
+    /// An update is available but the policy forbids downloading on this network.
+    Deferred {
+        /// The version waiting.
+        version: String,
+        /// The network the host reported.
+        network: Network,
+    },
+}
+
+/// Where the installed models stand.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelStatus {
+    /// The slot the detector would load from.
+    pub in_use: Slot,
+    /// Name, version and SHA-256 of the model in use.
+    pub identity: crate::ModelIdentity,
+    /// Manifest of `active/`, if one is installed.
+    pub active: Option<ModelManifest>,
+    /// Manifest of `previous/`, if one is kept.
+    pub previous: Option<ModelManifest>,
+    /// Slots skipped while loading, and why.
+    pub fallbacks: Vec<super::model_store::Fallback>,
+}
+
+/// Refreshes the edge model of one data directory.
+pub struct ModelUpdater {
+    config: RefreshConfig,
+    store: ModelStore,
+    fetcher: Fetcher,
+    network: Mutex<Network>,
+    listener: Mutex<Option<Arc<dyn ModelRefreshListener>>>,
+}
+
+impl std::fmt::Debug for ModelUpdater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelUpdater")
+            .field("store", &self.store)
+            .field("source", &self.config.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelUpdater {
+    /// An updater for `<data_dir>/models`; `credentials` sign `s3://` requests (the same
+    /// provider the sync engine uses).
+    pub fn new(
+        data_dir: &Path,
+        config: RefreshConfig,
+        credentials: Option<Arc<CachedCredentials>>,
+    ) -> Result<Self, RefreshError> {
+        let fetcher = Fetcher::new(&config, credentials)?;
+        Ok(Self {
+            config,
+            store: ModelStore::new(data_dir),
+            fetcher,
+            network: Mutex::new(Network::default()),
+            listener: Mutex::new(None),
+        })
+    }
+
+    /// The model store.
+    pub fn store(&self) -> &ModelStore {
+        &self.store
+    }
+
+    /// Sets the listener for [`ModelEvent`]s.
+    pub fn set_listener(&self, listener: Arc<dyn ModelRefreshListener>) {
+        *self.listener.lock().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    }
+
+    /// The host reports the network (downloads on [`Network::Metered`] only if the policy
+    /// allows).
+    pub fn set_network(&self, network: Network) {
+        *self.network.lock().unwrap_or_else(|e| e.into_inner()) = network;
+    }
+
+    fn emit(&self, event: ModelEvent) {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(listener) = listener {
+            listener.on_event(event);
+        }
+    }
+
+    /// The detector settings used to check models (the configured classes and threads).
+    pub fn detector_config(&self) -> EdgeDetectorConfig {
+        EdgeDetectorConfig {
+            threads: self.config.threads.max(1),
+            classes: self.config.classes.clone(),
+            ..EdgeDetectorConfig::default()
+        }
+    }
+
+    /// Loads the model in use (with fallback) and describes the slots.
+    pub fn status(&self) -> Result<ModelStatus, super::model_store::NoModel> {
+        model_status(&self.store, &self.detector_config())
+    }
+
+    /// Fetches the manifest (conditionally) and verifies it, without downloading the model.
+    pub async fn check_for_model_update(&self) -> Result<CheckOutcome, RefreshError> {
+        let _lock = self.store.lock()?;
+        self.store
+            .recover()
+            .map_err(RefreshError::io("recover models/"))?;
+        match self.fetch_and_judge().await? {
+            Judged::NotModified => Ok(CheckOutcome::NotModified),
+            Judged::UpToDate { version, .. } => Ok(CheckOutcome::UpToDate { version }),
+            Judged::Available { manifest, .. } => {
+                self.emit(available(&manifest));
+                Ok(CheckOutcome::Available { manifest })
+            }
+        }
+    }
+
+    /// Checks, downloads (resumably), verifies, test-runs and installs a newer model.
+    pub async fn update(&self) -> Result<UpdateOutcome, RefreshError> {
+        let _lock = self.store.lock()?;
+        self.store
+            .recover()
+            .map_err(RefreshError::io("recover models/"))?;
+        let (manifest, etag) = match self.fetch_and_judge().await? {
+            Judged::NotModified => return Ok(UpdateOutcome::UpToDate { not_modified: true }),
+            Judged::UpToDate { .. } => {
+                return Ok(UpdateOutcome::UpToDate {
+                    not_modified: false,
+                });
+            }
+            Judged::Available { manifest, etag } => (manifest, etag),
+        };
+        self.emit(available(&manifest));
+        let network = *self.network.lock().unwrap_or_else(|e| e.into_inner());
+        if network == Network::Metered && !self.config.policy.allow_metered {
+            return Ok(UpdateOutcome::Deferred {
+                version: manifest.version.to_string(),
+                network,
+            });
+        }
+        match self.install(&manifest).await {
+            Ok(outcome) => {
+                self.settle(etag.as_deref());
+                Ok(outcome)
+            }
+            Err(RefreshError::Rejected(reason)) => {
+                Err(self.reject(Some(&manifest), reason, etag.as_deref()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes `previous/` active again (the rolled-back model becomes `previous/`), or, with
+    /// no `previous/`, returns to the bundled model; reports [`ModelEvent::RolledBack`].
+    pub fn rollback(&self) -> Result<RolledBack, RefreshError> {
+        let done = rollback(&self.store)?;
+        self.emit(ModelEvent::RolledBack {
+            from: done.from.clone(),
+            to: done.to.clone(),
+        });
+        Ok(done)
+    }
+
+    /// Fetches the manifest and decides what it means for this device.
+    async fn fetch_and_judge(&self) -> Result<Judged, RefreshError> {
+        let url = self.config.source.manifest_url();
+        let fingerprint = self.fingerprint();
+        let saved = self
+            .store
+            .read_state()
+            .filter(|s| s.manifest_url == url.as_str() && s.config == fingerprint);
+        let (body, etag) = match self
+            .fetcher
+            .manifest(url, saved.as_ref().map(|s| s.etag.as_str()))
+            .await
+        {
+            Ok(ManifestResponse::NotModified) => return Ok(Judged::NotModified),
+            Ok(ManifestResponse::Fetched { body, etag }) => (body, etag),
+            Err(RefreshError::Rejected(reason)) => return Err(self.reject(None, reason, None)),
+            Err(e) => return Err(e),
+        };
+        let manifest = match model_manifest::verify(&body, &self.config.trusted_keys) {
+            Ok(manifest) => manifest,
+            Err(e) => return Err(self.reject(None, e.into(), etag.as_deref())),
+        };
+        if let Err(reason) = self.judge(&manifest) {
+            return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
+        }
+        let active = self.active_identity();
+        if active
+            .as_ref()
+            .is_some_and(|(_, sha)| sha.eq_ignore_ascii_case(&manifest.sha256))
+        {
+            self.settle(etag.as_deref());
+            return Ok(Judged::UpToDate {
+                version: manifest.version.to_string(),
+            });
+        }
+        if let Some((active_version, _)) = &active
+            && manifest.version <= *active_version
+            && !self.config.allow_downgrade
+        {
+            let reason = RejectReason::NotNewer {
+                offered: manifest.version.to_string(),
+                active: active_version.to_string(),
+            };
+            return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
+        }
+        Ok(Judged::Available {
+            manifest: Box::new(manifest),
+            etag,
+        })
+    }
+
+    /// Checks of a verified manifest that need no download.
+    fn judge(&self, manifest: &ModelManifest) -> Result<(), RejectReason> {
+        let core =
+            semver::Version::parse(CORE_VERSION).unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        if manifest.min_core_version > core {
+            return Err(RejectReason::CoreTooOld {
+                required: manifest.min_core_version.to_string(),
+                core: core.to_string(),
+            });
+        }
+        if manifest.classes != self.config.classes {
+            return Err(RejectReason::ClassMismatch {
+                expected: self.config.classes.clone(),
+                found: manifest.classes.clone(),
+            });
+        }
+        self.model_url(manifest).map(|_| ())
+    }
+
+    /// Version and SHA-256 of the active model: `active/`'s manifest, else the bundled one.
+    fn active_identity(&self) -> Option<(semver::Version, String)> {
+        if let Some(active) = self.store.installed(Slot::Active) {
+            return Some((active.version, active.sha256));
+        }
+        bundled_identity()
+    }
+
+    /// The model file's URL: `file` resolved against the manifest URL, same origin only.
+    fn model_url(&self, manifest: &ModelManifest) -> Result<Url, RejectReason> {
+        let bad = || RejectReason::BadFileLocation(manifest.file.clone());
+        let base = self.config.source.manifest_url();
+        if manifest.file.is_empty()
+            || manifest.file.starts_with('/')
+            || manifest.file.contains("://")
+            || manifest.file.contains('?')
+            || manifest.file.contains('#')
+            || manifest.file.split('/').any(|s| s == ".." || s == ".")
+        {
+            return Err(bad());
+        }
+        let url = base.join(&manifest.file).map_err(|_| bad())?;
+        if url.origin() != base.origin() {
+            return Err(bad());
+        }
+        Ok(url)
+    }
+
+    /// Download, verify, test-run, stage and swap.
+    async fn install(&self, manifest: &ModelManifest) -> Result<UpdateOutcome, RefreshError> {
+        let url = self.model_url(manifest).map_err(RefreshError::Rejected)?;
+        let meta = DownloadMeta {
+            url: url.to_string(),
+            sha256: manifest.sha256.to_ascii_lowercase(),
+            size: manifest.size,
+        };
+        let mut requests = 0;
+        let mut range_requests = 0;
+        let bytes = loop {
+            let resumed_from = self
+                .store
+                .prepare_download(&meta)
+                .map_err(RefreshError::io("prepare the download"))?;
+            let version = manifest.version.to_string();
+            let mut progress = |received: u64, total: u64| {
+                self.emit(ModelEvent::Downloading {
+                    version: version.clone(),
+                    received,
+                    total,
+                });
+            };
+            let report = self
+                .fetcher
+                .download(&url, &self.store.part_path(), manifest.size, &mut progress)
+                .await;
+            let report = match report {
+                Ok(report) => report,
+                Err(e @ RefreshError::Rejected(_)) => {
+                    self.store.discard_download().ok();
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            requests += report.requests;
+            range_requests += report.range_requests;
+            let part = self.store.part_path();
+            let bytes = std::fs::read(&part)
+                .map_err(RefreshError::io(format!("cannot read {}", part.display())))?;
+            let reason = if bytes.len() as u64 != manifest.size {
+                RejectReason::SizeMismatch {
+                    expected: manifest.size,
+                    actual: bytes.len() as u64,
+                }
+            } else {
+                let sha = sha256_hex(&bytes);
+                if sha == meta.sha256 {
+                    break bytes;
+                }
+                RejectReason::ShaMismatch {
+                    expected: meta.sha256.clone(),
+                    actual: sha,
+                }
+            };
+            self.store
+                .discard_download()
+                .map_err(RefreshError::io("discard the download"))?;
+            // A resumed file may hold bytes a crash left unflushed: one fresh try.
+            if resumed_from == 0 {
+                return Err(RefreshError::Rejected(reason));
+            }
+        };
+        let detector = EdgeDetector::from_bytes(&bytes, &self.detector_config()).map_err(|e| {
+            self.store.discard_download().ok();
+            RefreshError::Rejected(RejectReason::ModelDoesNotLoad(e.to_string()))
+        })?;
+        drop(bytes);
+        let checked = check_identity(&detector, manifest)
+            .map_err(|_| RejectReason::IdentityMismatch {
+                manifest: format!("{} {}", manifest.name, manifest.version),
+                model: format!(
+                    "{} {}",
+                    detector.identity().name,
+                    detector.identity().version
+                ),
+            })
+            .and_then(|()| probe(&detector).map_err(RejectReason::ProbeFailed));
+        if let Err(reason) = checked {
+            self.store.discard_download().ok();
+            return Err(RefreshError::Rejected(reason));
+        }
+        drop(detector);
+        let replaced = self
+            .store
+            .installed(Slot::Active)
+            .map(|m| m.version.to_string())
+            .or_else(|| bundled_identity().map(|(v, _)| v.to_string()));
+        self.store
+            .stage_next(manifest)
+            .map_err(RefreshError::io("stage the verified model"))?;
+        self.store
+            .commit_next()
+            .map_err(RefreshError::io("swap in the new model"))?;
+        self.emit(ModelEvent::Installed {
+            name: manifest.name.clone(),
+            version: manifest.version.to_string(),
+            sha256: manifest.sha256.clone(),
+            replaced: replaced.clone(),
+        });
+        Ok(UpdateOutcome::Installed {
+            manifest: Box::new(manifest.clone()),
+            replaced,
+            requests,
+            range_requests,
+        })
+    }
+
+    /// Reports a rejection and remembers the manifest's ETag when the refusal is final.
+    fn reject(
+        &self,
+        manifest: Option<&ModelManifest>,
+        reason: RejectReason,
+        etag: Option<&str>,
+    ) -> RefreshError {
+        if reason.is_final() {
+            self.settle(etag);
+        }
+        self.emit(ModelEvent::Rejected {
+            version: manifest.map(|m| m.version.to_string()),
+            code: reason.code().to_owned(),
+            reason: reason.to_string(),
+        });
+        RefreshError::Rejected(reason)
+    }
+
+    /// Remembers `etag` so an unchanged manifest costs one 304 next time.
+    fn settle(&self, etag: Option<&str>) {
+        if let Some(etag) = etag {
+            // Best effort: failing to remember only costs a full manifest next time.
+            let _ = self.store.write_state(&RefreshState {
+                manifest_url: self.config.source.manifest_url().to_string(),
+                etag: etag.to_owned(),
+                config: self.fingerprint(),
+            });
+        }
+    }
+
+    /// What a settled verdict depends on: keys, classes and the downgrade setting.
+    fn fingerprint(&self) -> String {
+        let mut text = String::new();
+        for key in &self.config.trusted_keys {
+            text.push_str(&key.to_base64());
+            text.push('\n');
+        }
+        text.push_str(&self.config.classes.join(","));
+        text.push_str(if self.config.allow_downgrade {
+            "\ndowngrade"
+        } else {
+            "\n"
+        });
+        sha256_hex(text.as_bytes())
+    }
+}
+
+/// What a rollback did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RolledBack {
+    /// The slot now in use (`active` or `bundled`).
+    pub in_use: Slot,
+    /// Version rolled back from.
+    pub from: String,
+    /// Version now in use (`bundled` for the demo model).
+    pub to: String,
+}
+
+/// Rolls back `store` without a manifest source (see [`ModelUpdater::rollback`]).
+pub fn rollback(store: &ModelStore) -> Result<RolledBack, RefreshError> {
+    let _lock = store.lock()?;
+    store
+        .recover()
+        .map_err(RefreshError::io("recover models/"))?;
+    let version = |slot| {
+        store
+            .installed(slot)
+            .map(|m| m.version.to_string())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let from = version(Slot::Active);
+    let in_use = store.swap_back()?;
+    let to = match in_use {
+        Slot::Bundled => "bundled".to_owned(),
+        _ => version(Slot::Active),
+    };
+    Ok(RolledBack { in_use, from, to })
+}
+
+enum Judged {
+    NotModified,
+    UpToDate {
+        version: String,
+    },
+    Available {
+        manifest: Box<ModelManifest>,
+        etag: Option<String>,
+    },
+}
+
+fn available(manifest: &ModelManifest) -> ModelEvent {
+    ModelEvent::UpdateAvailable {
+        name: manifest.name.clone(),
+        version: manifest.version.to_string(),
+        size: manifest.size,
+    }
+}
+
+/// Loads the model in use and describes the slots.
+pub fn model_status(
+    store: &ModelStore,
+    config: &EdgeDetectorConfig,
+) -> Result<ModelStatus, super::model_store::NoModel> {
+    let loaded = store.load(config)?;
+    Ok(ModelStatus {
+        in_use: loaded.slot,
+        identity: loaded.detector.identity().clone(),
+        active: store.installed(Slot::Active),
+        previous: store.installed(Slot::Previous),
+        fallbacks: loaded.fallbacks,
+    })
+}
+
+#[cfg(feature = "bundled-model")]
+fn bundled_identity() -> Option<(semver::Version, String)> {
+    let manifest = crate::bundled_model::manifest().ok()?;
+    Some((
+        semver::Version::parse(&manifest.version).ok()?,
+        manifest.sha256,
+    ))
+}
+
+#[cfg(not(feature = "bundled-model"))]
+fn bundled_identity() -> Option<(semver::Version, String)> {
+    None
+}
+
+/// Runs the model on a synthetic photo through the whole pipeline, and on a mid-grey
+/// tensor checking every output is finite.
+fn probe(detector: &EdgeDetector) -> Result<(), String> {
+    let model = detector.model();
+    let size = model.input_size() as usize;
+    let output = model.run(vec![114.0 / 255.0; 3 * size * size])?;
+    let expected = (4 + model.classes().len()) * model.anchors();
+    if output.len() != expected {
+        return Err(format!(
+            "output has {} values, expected {expected}",
+            output.len()
+        ));
+    }
+    if let Some(i) = output.iter().position(|v| !v.is_finite()) {
+        return Err(format!("output value {i} is not finite"));
+    }
+    detector
+        .detect(&probe_image()?)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A 96×64 PNG with a gradient and a dark square (deterministic).
+fn probe_image() -> Result<Vec<u8>, String> {
+    let image = image::RgbImage::from_fn(96, 64, |x, y| {
+        if (30..60).contains(&x) && (20..44).contains(&y) {
+            image::Rgb([40, 30, 20])
+        } else {
+            image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
+        }
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| format!("cannot encode the probe image: {e}"))?;
+    Ok(bytes)
+}

@@ -1,0 +1,919 @@
+//! On-device model refresh against a real HTTP server on loopback: install, every rejection,
+//! resumable download, network policy, rollback, fallback, and SIGKILL during `omni model
+//! update`.
+
+// The whole file is test code, helpers included.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "model_refresh/publish.rs"]
+mod publish;
+#[path = "model_refresh/server.rs"]
+mod server;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use omni_core::detect::EdgeDetectorConfig;
+use omni_core::model_refresh::{
+    ManifestSource, ModelEvent, ModelRefreshListener, ModelStore, ModelUpdater, Network,
+    RefreshConfig, RefreshError, RefreshPolicy, Slot, UpdateOutcome,
+};
+use omni_core::{ContainerNumber, DetectOutcome, Inspector, InspectorConfig, NewInspection};
+use publish::{
+    FIXTURE_NAME, MANIFEST_PATH, model_path, model_with_version, public_key_b64, publish,
+    publish_manifest, put_envelope, tampered_envelope, trusted,
+};
+use server::StaticServer;
+
+/// Records events.
+#[derive(Default)]
+struct Events(Mutex<Vec<ModelEvent>>);
+
+impl ModelRefreshListener for Events {
+    fn on_event(&self, event: ModelEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Events {
+    fn take(&self) -> Vec<ModelEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn config(server: &StaticServer) -> RefreshConfig {
+    let source = ManifestSource::parse(&server.url(MANIFEST_PATH), "us-east-1", None).unwrap();
+    let mut config = RefreshConfig::new(source, vec![trusted(1)]).unwrap();
+    config.policy = RefreshPolicy::any_network();
+    config
+}
+
+fn updater(dir: &Path, config: RefreshConfig) -> (ModelUpdater, Arc<Events>) {
+    let updater = ModelUpdater::new(dir, config, None).unwrap();
+    let events = Arc::new(Events::default());
+    updater.set_listener(events.clone());
+    (updater, events)
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn active_version(dir: &Path) -> Option<String> {
+    ModelStore::new(dir)
+        .installed(Slot::Active)
+        .map(|m| m.version.to_string())
+}
+
+fn rejected_code(result: Result<UpdateOutcome, RefreshError>) -> String {
+    match result {
+        Err(RefreshError::Rejected(reason)) => reason.code().to_owned(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish(&server, "0.2.0", &bytes, 1);
+    let (updater, events) = updater(dir.path(), config(&server));
+
+    let outcome = block_on(updater.update()).expect("update");
+    let UpdateOutcome::Installed {
+        manifest: installed,
+        replaced,
+        requests,
+        range_requests,
+    } = outcome
+    else {
+        panic!("expected an install, got {outcome:?}");
+    };
+    assert_eq!(*installed, manifest);
+    assert_eq!(replaced.as_deref(), Some("0.1.0"), "the bundled demo model");
+    assert_eq!((requests, range_requests), (1, 0));
+    let events = events.take();
+    assert!(
+        matches!(&events[0], ModelEvent::UpdateAvailable { version, .. } if version == "0.2.0")
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, ModelEvent::Downloading { received, total, .. } if received == total)
+        ),
+        "progress reaches the total"
+    );
+    assert!(
+        matches!(events.last(), Some(ModelEvent::Installed { version, .. }) if version == "0.2.0")
+    );
+
+    // On disk: active/ holds the model and its manifest, nothing is left in staging.
+    let active = dir.path().join("models/active");
+    assert_eq!(std::fs::read(active.join("model.onnx")).unwrap(), bytes);
+    assert!(!dir.path().join("models/staging/download.part").exists());
+    assert!(!dir.path().join("models/staging/next").exists());
+
+    // The next detection through the Inspector runs the new model and stores its identity.
+    let inspector = Inspector::open(dir.path(), InspectorConfig::default()).unwrap();
+    let inspection = inspector
+        .create_inspection(NewInspection::new(
+            ContainerNumber::parse("CSQU3054383").unwrap(),
+        ))
+        .unwrap();
+    let photo = inspector
+        .add_photo(inspection.id, &common::jpeg(640, 480, 3), SystemTime::now())
+        .unwrap();
+    let loaded = ModelStore::new(dir.path())
+        .load(&EdgeDetectorConfig::default())
+        .unwrap();
+    assert_eq!(loaded.slot, Slot::Active);
+    assert!(loaded.fallbacks.is_empty());
+    let DetectOutcome::Detected(result) =
+        inspector.detect_photo(&loaded.detector, photo.id).unwrap()
+    else {
+        panic!("expected a detection");
+    };
+    let stored = inspector.stored_results(photo.id).unwrap();
+    assert_eq!(stored.len(), 1);
+    for model in [&result.detections.model, &stored[0].detections.model] {
+        assert_eq!(model.name, FIXTURE_NAME);
+        assert_eq!(model.version, "0.2.0");
+        assert_eq!(model.sha256, common::sha256_hex(&bytes));
+    }
+
+    // Unchanged manifest: one conditional request answered 304, nothing else.
+    server.clear_log();
+    let again = block_on(updater.update()).expect("second update");
+    assert_eq!(again, UpdateOutcome::UpToDate { not_modified: true });
+    let log = server.log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].path, MANIFEST_PATH);
+    assert_eq!(log[0].status, 304);
+    assert!(log[0].if_none_match.is_some());
+}
+
+/// A rejection case: the expected code, and how to publish it.
+type Case<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+#[test]
+fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_stays() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    let (updater, events) = updater(dir.path(), config(&server));
+    block_on(updater.update()).expect("install 0.2.0");
+    events.take();
+    let good = model_with_version("0.3.0");
+
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    cases.push((
+        "sha_mismatch",
+        Box::new(|| {
+            let manifest = publish::manifest_for("0.3.0", &good);
+            let mut tampered = good.clone();
+            let last = tampered.len() - 100;
+            tampered[last] ^= 0xff;
+            publish_manifest(&server, &manifest, Some(&tampered), 1);
+        }),
+    ));
+    cases.push((
+        "bad_signature",
+        Box::new(|| {
+            let signed = publish::manifest_for("0.3.0", &good);
+            let mut shown = signed.clone();
+            shown.version = "0.3.1".parse().unwrap();
+            server.put(&model_path(&signed), good.clone());
+            put_envelope(&server, &tampered_envelope(&signed, &shown, 1));
+        }),
+    ));
+    cases.push((
+        "unknown_key",
+        Box::new(|| {
+            publish(&server, "0.3.0", &good, 7);
+        }),
+    ));
+    cases.push((
+        "unsigned",
+        Box::new(|| {
+            let mut envelope = publish::envelope(&publish::manifest_for("0.3.0", &good), 1);
+            envelope.signatures.clear();
+            put_envelope(&server, &envelope);
+        }),
+    ));
+    cases.push((
+        "not_newer",
+        Box::new(|| {
+            publish(&server, "0.1.5", &model_with_version("0.1.5"), 1);
+        }),
+    ));
+    cases.push((
+        "not_newer",
+        Box::new(|| {
+            // Same version, other bytes.
+            let mut manifest = publish::manifest_for("0.2.0", &good);
+            manifest.file = "0.2.0/other.onnx".into();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "model_missing",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.file = "0.3.0/absent.onnx".into();
+            publish_manifest(&server, &manifest, None, 1);
+        }),
+    ));
+    cases.push((
+        "model_does_not_load",
+        Box::new(|| {
+            let bytes = publish::fixture_model("not-detect-classify.onnx");
+            publish(&server, "0.3.0", &bytes, 1);
+        }),
+    ));
+    cases.push((
+        "model_does_not_load",
+        Box::new(|| {
+            // Wrong class count inside the model (the manifest claims the right classes).
+            let bytes = publish::fixture_model("detect-3-classes.onnx");
+            publish(&server, "0.3.0", &bytes, 1);
+        }),
+    ));
+    cases.push((
+        "identity_mismatch",
+        Box::new(|| {
+            // The file says 0.1.0 in its metadata, the manifest 0.3.0.
+            publish(&server, "0.3.0", &model_with_version("0.1.0"), 1);
+        }),
+    ));
+    cases.push((
+        "class_mismatch",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.classes.swap(0, 1);
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "core_too_old",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.min_core_version = "9.0.0".parse().unwrap();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "bad_file_location",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.file = "../../elsewhere/model.onnx".into();
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "size_mismatch",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.size -= 10;
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+
+    let active_bytes = std::fs::read(dir.path().join("models/active/model.onnx")).unwrap();
+    for (expected, setup) in &cases {
+        setup();
+        let code = rejected_code(block_on(updater.update()));
+        assert_eq!(&code, expected);
+        let events = events.take();
+        assert!(
+            matches!(events.last(), Some(ModelEvent::Rejected { code, .. }) if code == expected),
+            "{expected}: {events:?}"
+        );
+        assert_eq!(
+            active_version(dir.path()).as_deref(),
+            Some("0.2.0"),
+            "{expected}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("models/active/model.onnx")).unwrap(),
+            active_bytes,
+            "{expected}: active model untouched"
+        );
+        assert!(!dir.path().join("models/previous").exists(), "{expected}");
+        assert!(
+            !dir.path().join("models/staging/download.part").exists(),
+            "{expected}"
+        );
+    }
+    let loaded = ModelStore::new(dir.path())
+        .load(&EdgeDetectorConfig::default())
+        .unwrap();
+    assert_eq!((loaded.slot, loaded.fallbacks.len()), (Slot::Active, 0));
+
+    // A refused manifest is not fetched again while unchanged: one 304.
+    server.clear_log();
+    assert_eq!(
+        block_on(updater.update()).unwrap(),
+        UpdateOutcome::UpToDate { not_modified: true }
+    );
+    assert_eq!(server.log().len(), 1);
+
+    // With downgrades pinned by config, an older version is accepted.
+    publish(&server, "0.1.5", &model_with_version("0.1.5"), 1);
+    let mut downgrade = config(&server);
+    downgrade.allow_downgrade = true;
+    let (updater, _) = self::updater(dir.path(), downgrade);
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.1.5"));
+}
+
+#[test]
+fn a_download_cut_halfway_resumes_with_one_range_request() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish(&server, "0.2.0", &bytes, 1);
+    let path = model_path(&manifest);
+    server.cut_next(&path);
+    let (updater, _) = updater(dir.path(), config(&server));
+    let outcome = block_on(updater.update()).expect("update");
+    assert!(
+        matches!(
+            outcome,
+            UpdateOutcome::Installed {
+                requests: 2,
+                range_requests: 1,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let requests = server.requests_for(&path);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(
+        (requests[0].range.as_deref(), requests[0].status),
+        (None, 200)
+    );
+    assert_eq!(requests[0].sent, bytes.len() / 2);
+    let ranged: Vec<_> = requests.iter().filter(|r| r.range.is_some()).collect();
+    assert_eq!(ranged.len(), 1);
+    assert_eq!(ranged[0].status, 206);
+    assert_eq!(
+        ranged[0].range.as_deref(),
+        Some(format!("bytes={}-", bytes.len() / 2).as_str())
+    );
+    assert_eq!(
+        ranged[0].sent,
+        bytes.len() - bytes.len() / 2,
+        "only the rest was sent"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("models/active/model.onnx")).unwrap(),
+        bytes
+    );
+}
+
+#[test]
+fn a_download_interrupted_across_runs_resumes_from_the_partial_file() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish(&server, "0.2.0", &bytes, 1);
+    let path = model_path(&manifest);
+    let mut one_try = config(&server);
+    one_try.download_attempts = 1;
+    server.cut_next(&path);
+    let (first, _) = updater(dir.path(), one_try.clone());
+    assert!(matches!(
+        block_on(first.update()),
+        Err(RefreshError::Network(_))
+    ));
+    assert_eq!(active_version(dir.path()), None);
+    let part = std::fs::metadata(dir.path().join("models/staging/download.part")).unwrap();
+    assert_eq!(part.len() as usize, bytes.len() / 2);
+
+    let (second, _) = updater(dir.path(), one_try);
+    assert!(matches!(
+        block_on(second.update()),
+        Ok(UpdateOutcome::Installed {
+            requests: 1,
+            range_requests: 1,
+            ..
+        })
+    ));
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+}
+
+#[test]
+fn metered_networks_defer_downloads_unless_the_policy_allows_them() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    let mut wifi_only = config(&server);
+    wifi_only.policy = RefreshPolicy::default();
+    let (updater, events) = updater(dir.path(), wifi_only);
+    // The network is metered until the host says otherwise.
+    assert_eq!(
+        block_on(updater.update()).unwrap(),
+        UpdateOutcome::Deferred {
+            version: "0.2.0".into(),
+            network: Network::Metered
+        }
+    );
+    assert!(server.requests_for(&model_path(&manifest)).is_empty());
+    assert!(matches!(
+        &events.take()[..],
+        [ModelEvent::UpdateAvailable { .. }]
+    ));
+    assert_eq!(active_version(dir.path()), None);
+    updater.set_network(Network::Unmetered);
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+
+    let other = tempfile::tempdir().unwrap();
+    let mut metered_ok = config(&server);
+    metered_ok.policy = RefreshPolicy {
+        allow_metered: true,
+    };
+    let (updater, _) = self::updater(other.path(), metered_ok);
+    updater.set_network(Network::Metered);
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+}
+
+#[test]
+fn check_reports_without_downloading() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    let (updater, events) = updater(dir.path(), config(&server));
+    let outcome = block_on(updater.check_for_model_update()).unwrap();
+    assert!(
+        matches!(&outcome, omni_core::model_refresh::CheckOutcome::Available { manifest: m } if **m == manifest)
+    );
+    assert!(matches!(
+        &events.take()[..],
+        [ModelEvent::UpdateAvailable { .. }]
+    ));
+    assert!(server.requests_for(&model_path(&manifest)).is_empty());
+    block_on(updater.update()).unwrap();
+    assert_eq!(
+        block_on(updater.check_for_model_update()).unwrap(),
+        omni_core::model_refresh::CheckOutcome::NotModified
+    );
+}
+
+#[test]
+fn rollback_restores_the_previous_model_then_the_bundled_one() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (updater, events) = updater(dir.path(), config(&server));
+    assert!(matches!(
+        updater.rollback(),
+        Err(RefreshError::NothingToRollBack)
+    ));
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    block_on(updater.update()).unwrap();
+    let v3 = model_with_version("0.3.0");
+    publish(&server, "0.3.0", &v3, 1);
+    block_on(updater.update()).unwrap();
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.3.0"));
+    events.take();
+
+    let done = updater.rollback().unwrap();
+    assert_eq!(
+        (done.in_use, done.from.as_str(), done.to.as_str()),
+        (Slot::Active, "0.3.0", "0.2.0")
+    );
+    assert_eq!(
+        events.take(),
+        vec![ModelEvent::RolledBack {
+            from: "0.3.0".into(),
+            to: "0.2.0".into()
+        }]
+    );
+    let store = ModelStore::new(dir.path());
+    let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
+    assert_eq!(loaded.detector.model().identity().version, "0.2.0");
+    assert_eq!(
+        store.installed(Slot::Previous).unwrap().version.to_string(),
+        "0.3.0"
+    );
+    // The rolled-back manifest is not installed again while it is unchanged.
+    assert_eq!(
+        block_on(updater.update()).unwrap(),
+        UpdateOutcome::UpToDate { not_modified: true }
+    );
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+
+    // Rolling back again swaps back; with only active/ left it returns to the bundled model.
+    assert_eq!(updater.rollback().unwrap().to, "0.3.0");
+    std::fs::remove_dir_all(dir.path().join("models/previous")).unwrap();
+    let done = updater.rollback().unwrap();
+    assert_eq!((done.in_use, done.to.as_str()), (Slot::Bundled, "bundled"));
+    let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
+    assert_eq!((loaded.slot, loaded.fallbacks.len()), (Slot::Bundled, 0));
+}
+
+#[test]
+fn a_broken_active_model_falls_back_to_previous_then_bundled() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (updater, _) = updater(dir.path(), config(&server));
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    block_on(updater.update()).unwrap();
+    publish(&server, "0.3.0", &model_with_version("0.3.0"), 1);
+    block_on(updater.update()).unwrap();
+    let store = ModelStore::new(dir.path());
+    let model = dir.path().join("models/active/model.onnx");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
+    assert_eq!(loaded.slot, Slot::Previous);
+    assert_eq!(loaded.detector.model().identity().version, "0.2.0");
+    assert_eq!(loaded.fallbacks.len(), 1);
+    assert_eq!(loaded.fallbacks[0].slot, Slot::Active);
+    assert!(
+        loaded.fallbacks[0].reason.contains("bytes"),
+        "{:?}",
+        loaded.fallbacks
+    );
+
+    std::fs::remove_file(dir.path().join("models/previous/manifest.json")).unwrap();
+    let loaded = store.load(&EdgeDetectorConfig::default()).unwrap();
+    assert_eq!(loaded.slot, Slot::Bundled);
+    assert_eq!(loaded.fallbacks.len(), 2);
+    assert_eq!(
+        loaded.detector.model().identity().sha256,
+        common::sha256_hex(omni_core::bundled_model::MODEL_BYTES)
+    );
+}
+
+#[test]
+fn a_second_update_on_the_same_data_directory_is_refused_while_one_runs() {
+    let server = StaticServer::start();
+    server.set_chunk_delay(Some(Duration::from_millis(20)));
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    let (first, _) = updater(dir.path(), config(&server));
+    let (second, _) = updater(dir.path(), config(&server));
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| block_on(first.update()));
+        // Wait until the first one is downloading.
+        let started = Instant::now();
+        while server.log().is_empty() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(matches!(block_on(second.update()), Err(RefreshError::Busy)));
+        assert!(matches!(second.rollback(), Err(RefreshError::Busy)));
+        assert!(matches!(
+            running.join().unwrap(),
+            Ok(UpdateOutcome::Installed { .. })
+        ));
+    });
+}
+
+#[test]
+fn an_s3_source_is_fetched_path_style_with_sigv4() {
+    use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish::manifest_for("0.2.0", &bytes);
+    let envelope = serde_json::to_vec(&publish::envelope(&manifest, 1)).unwrap();
+    server.put(&format!("{}/{MANIFEST_PATH}", publish::BUCKET), envelope);
+    server.put(
+        &format!("{}/{}", publish::BUCKET, model_path(&manifest)),
+        bytes.clone(),
+    );
+    let endpoint = server.url("");
+    let source = ManifestSource::parse(
+        &format!("s3://{}/{MANIFEST_PATH}", publish::BUCKET),
+        "eu-west-1",
+        Some(endpoint.as_str()),
+    )
+    .unwrap();
+    let mut config = RefreshConfig::new(source, vec![trusted(1)]).unwrap();
+    config.policy = RefreshPolicy::any_network();
+    // Without credentials an s3:// source is refused up front.
+    assert!(matches!(
+        ModelUpdater::new(dir.path(), config.clone(), None),
+        Err(RefreshError::Credentials(_))
+    ));
+    let credentials = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
+        Credentials {
+            access_key_id: "ASIATESTKEY".into(),
+            secret_access_key: "secret".into(),
+            session_token: Some("session".into()),
+            expires_at: None,
+        },
+    ))));
+    let updater = ModelUpdater::new(dir.path(), config, Some(credentials)).unwrap();
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+    let log = server.log();
+    assert_eq!(log.len(), 2, "{log:?}");
+    for request in &log {
+        assert!(request.path.starts_with(publish::BUCKET), "{request:?}");
+        let auth = request.authorization.as_deref().unwrap_or_default();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=ASIATESTKEY/")
+                && auth.contains("/eu-west-1/s3/aws4_request"),
+            "{auth}"
+        );
+        assert!(request.content_sha256.is_some(), "{request:?}");
+    }
+}
+
+fn omni(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_omni"));
+    command
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("OMNI_MODEL_MANIFEST_URL")
+        .env_remove("OMNI_MODEL_PUBLIC_KEYS");
+    command
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    let output = omni(dir)
+        .args(["model", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "status failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn cli_model_commands_update_report_and_refuse_in_one_line() {
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let status = status_json(dir.path());
+    assert_eq!(status["in_use"], "bundled");
+    let bytes = model_with_version("0.2.0");
+    publish(&server, "0.2.0", &bytes, 1);
+    let url = server.url(MANIFEST_PATH);
+    let check = omni(dir.path())
+        .args([
+            "model",
+            "check",
+            "--json",
+            "--manifest-url",
+            &url,
+            "--public-key",
+        ])
+        .arg(public_key_b64(1))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["outcome"], "available");
+    assert_eq!(check["manifest"]["version"], "0.2.0");
+
+    // Keys from the environment, comma-separated (an unknown one first).
+    let update = omni(dir.path())
+        .args(["model", "update", "--json"])
+        .env("OMNI_MODEL_MANIFEST_URL", &url)
+        .env(
+            "OMNI_MODEL_PUBLIC_KEYS",
+            format!("{},{}", public_key_b64(9), public_key_b64(1)),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    let update: serde_json::Value = serde_json::from_slice(&update.stdout).unwrap();
+    assert_eq!(update["outcome"], "installed");
+    let status = status_json(dir.path());
+    assert_eq!(status["in_use"], "active");
+    assert_eq!(status["identity"]["version"], "0.2.0");
+    assert_eq!(status["identity"]["sha256"], common::sha256_hex(&bytes));
+
+    // A bad signature: one error line, exit 1, nothing changed.
+    let signed = publish::manifest_for("0.3.0", &bytes);
+    let mut shown = signed.clone();
+    shown.version = "0.3.1".parse().unwrap();
+    put_envelope(&server, &tampered_envelope(&signed, &shown, 1));
+    let refused = omni(dir.path())
+        .args(["model", "update", "--manifest-url", &url, "--public-key"])
+        .arg(public_key_b64(1))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("omni: error: update rejected: manifest signature"),
+        "{stderr}"
+    );
+
+    // `omni detect`/`inspect` run the active model: the stored result carries its identity.
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, common::jpeg(320, 240, 1)).unwrap();
+    let inspect = omni(dir.path())
+        .args(["inspect", "--container", "CSQU3054383", "--json"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(text.contains(&common::sha256_hex(&bytes)), "{text}");
+
+    // Rollback returns to the bundled model.
+    let rollback = omni(dir.path())
+        .args(["model", "rollback", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        rollback.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
+    let rollback: serde_json::Value = serde_json::from_slice(&rollback.stdout).unwrap();
+    assert_eq!(rollback["in_use"], "bundled");
+    assert_eq!(rollback["from"], "0.2.0");
+    // A broken active model makes inspect say so in one line and use the bundled model.
+    std::fs::create_dir_all(dir.path().join("models/active")).unwrap();
+    std::fs::write(dir.path().join("models/active/manifest.json"), b"{").unwrap();
+    let inspect = omni(dir.path())
+        .args(["inspect", "--container", "CSQU3054383", "--json"])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(inspect.status.success());
+    let stderr = String::from_utf8_lossy(&inspect.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("active model unusable") && stderr.contains("bundled"),
+        "{stderr}"
+    );
+}
+
+/// SIGKILL `omni model update` at random moments, many times: after each kill the data
+/// directory always yields a loadable model, and a slot's file is only ever used when it
+/// matches its manifest.
+#[test]
+fn sigkill_during_update_never_leaves_an_unloadable_model() {
+    let kills: usize = std::env::var("OMNI_REFRESH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let server = StaticServer::start();
+    // Slow the body a little so kills also land mid-download.
+    server.set_chunk_delay(Some(Duration::from_millis(3)));
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url(MANIFEST_PATH);
+    let key = public_key_b64(1);
+    let run_update = |dir: &Path| {
+        omni(dir)
+            .args([
+                "model",
+                "update",
+                "--json",
+                "--manifest-url",
+                &url,
+                "--public-key",
+                &key,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // Time one whole update to spread the kills over it.
+    let mut version = (0u32, 2u32, 0u32);
+    let next = |v: &mut (u32, u32, u32)| {
+        v.2 += 1;
+        if v.2 == 10 {
+            v.2 = 0;
+            v.1 += 1;
+        }
+        format!("{}.{}.{}", v.0, v.1, v.2)
+    };
+    let first = next(&mut version);
+    publish(&server, &first, &model_with_version(&first), 1);
+    let started = Instant::now();
+    let output = run_update(dir.path()).wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let full = started.elapsed();
+    eprintln!("one full `omni model update`: {full:?}");
+
+    let mut seen_states = std::collections::BTreeMap::<String, usize>::new();
+    let mut in_use_counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..kills {
+        // Every few rounds publish a new version, so kills hit downloads, checks and swaps.
+        if i % 2 == 0 {
+            let v = next(&mut version);
+            publish(&server, &v, &model_with_version(&v), 1);
+        }
+        let delay = full.mul_f64(rng.f64() * 1.1);
+        let mut child = run_update(dir.path());
+        std::thread::sleep(delay);
+        let killed = child.kill().is_ok();
+        let exit = child.wait().unwrap();
+        let state = format!(
+            "{}{}{}{}",
+            if dir.path().join("models/active").exists() {
+                "A"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/previous").exists() {
+                "P"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/staging/download.part").exists() {
+                "d"
+            } else {
+                "-"
+            },
+            if dir.path().join("models/staging/next").exists() {
+                "n"
+            } else {
+                "-"
+            },
+        );
+        *seen_states.entry(state.clone()).or_default() += 1;
+
+        // After the kill: a model loads, nothing was skipped (no slot is ever half-written;
+        // a kill between the two renames of a swap leaves no active/, and previous/, the
+        // model that was active, is used), and the file in use matches its manifest.
+        let status = status_json(dir.path());
+        let context =
+            format!("round {i} (state {state}, killed {killed}, exit {exit:?}): {status}");
+        assert_eq!(status["fallbacks"], serde_json::json!([]), "{context}");
+        let in_use = status["in_use"].as_str().unwrap().to_owned();
+        if in_use != "bundled" {
+            let manifest = &status[in_use.as_str()];
+            assert_eq!(
+                status["identity"]["sha256"], manifest["sha256"],
+                "{context}"
+            );
+            assert_eq!(
+                status["identity"]["version"], manifest["version"],
+                "{context}"
+            );
+            let file =
+                std::fs::read(dir.path().join("models").join(&in_use).join("model.onnx")).unwrap();
+            assert_eq!(
+                serde_json::Value::from(common::sha256_hex(&file)),
+                manifest["sha256"],
+                "{context}"
+            );
+        }
+        *in_use_counts.entry(in_use).or_default() += 1;
+    }
+    eprintln!(
+        "{kills} kills; states after them (A active, P previous, d partial download, n staged): \
+         {seen_states:?}; model in use: {in_use_counts:?}"
+    );
+
+    // A final uninterrupted update completes from whatever was left.
+    let output = run_update(dir.path()).wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let latest = format!("{}.{}.{}", version.0, version.1, version.2);
+    assert_eq!(active_version(dir.path()).as_deref(), Some(latest.as_str()));
+    assert!(!dir.path().join("models/staging/next").exists());
+}
