@@ -60,7 +60,7 @@ pub async fn artifacts_uri(clients: &Clients, job: &str) -> Result<S3Uri> {
     }
     let uri = d
         .model_artifacts()
-        .map(|a| a.s3_model_artifacts())
+        .and_then(|a| a.s3_model_artifacts())
         .ok_or_else(|| TrainerError::Input(format!("training job {job} has no model artifacts")))?;
     S3Uri::parse(uri)
 }

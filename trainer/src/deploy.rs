@@ -89,7 +89,7 @@ async fn endpoint_state(clients: &Clients, endpoint: &str) -> Result<Option<(Str
     let tags = tags
         .tags()
         .iter()
-        .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
         .collect();
     Ok(Some((arn, tags)))
 }
@@ -152,7 +152,6 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
         .inference_image
         .clone()
         .unwrap_or_else(|| images::inference_image(&clients.region, &settings.framework_version, &settings.py_version));
-    let build = |e: aws_sdk_sagemaker::error::BuildError| TrainerError::Input(e.to_string());
     clients
         .sagemaker
         .create_model()
@@ -168,7 +167,7 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
                 .environment("SAGEMAKER_REGION", &clients.region)
                 .build(),
         )
-        .tags(Tag::builder().key(TAG_JOB).value(job).build().map_err(build)?)
+        .tags(Tag::builder().key(TAG_JOB).value(job).build())
         .send()
         .await
         .map_err(aws_error("CreateModel"))?;
@@ -186,15 +185,14 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
                         .max_concurrency(settings.serverless_max_concurrency)
                         .build(),
                 )
-                .build()
-                .map_err(build)?,
+                .build(),
         )
         .send()
         .await
         .map_err(aws_error("CreateEndpointConfig"))?;
     let tags = vec![
-        Tag::builder().key(TAG_MAP).value(format!("{map:.6}")).build().map_err(build)?,
-        Tag::builder().key(TAG_JOB).value(job).build().map_err(build)?,
+        Tag::builder().key(TAG_MAP).value(format!("{map:.6}")).build(),
+        Tag::builder().key(TAG_JOB).value(job).build(),
     ];
     let action = match &existing {
         None => {

@@ -176,7 +176,6 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
     let training_data = settings.dataset_uri();
     let output_path = format!("s3://{bucket}/{}", settings.output_prefix);
     let checkpoints = format!("s3://{bucket}/{}{job}/", settings.checkpoint_prefix);
-    let build = |e: aws_sdk_sagemaker::error::BuildError| TrainerError::Input(e.to_string());
     let created = clients
         .sagemaker
         .create_training_job()
@@ -190,8 +189,7 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
                     MetricDefinition::builder()
                         .name("float:mAP50-95")
                         .regex("float mAP50-95=([0-9.]+)")
-                        .build()
-                        .map_err(build)?,
+                        .build(),
                 )
                 .build(),
         )
@@ -205,22 +203,19 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
                                 .s3_data_type(S3DataType::S3Prefix)
                                 .s3_uri(&training_data)
                                 .s3_data_distribution_type(S3DataDistribution::FullyReplicated)
-                                .build()
-                                .map_err(build)?,
+                                .build(),
                         )
                         .build(),
                 )
-                .build()
-                .map_err(build)?,
+                .build(),
         )
-        .output_data_config(OutputDataConfig::builder().s3_output_path(&output_path).build().map_err(build)?)
+        .output_data_config(OutputDataConfig::builder().s3_output_path(&output_path).build())
         .resource_config(
             ResourceConfig::builder()
                 .instance_type(TrainingInstanceType::from(settings.instance_type.as_str()))
                 .instance_count(1)
                 .volume_size_in_gb(30)
-                .build()
-                .map_err(build)?,
+                .build(),
         )
         .stopping_condition(
             StoppingCondition::builder()
@@ -233,12 +228,11 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
             CheckpointConfig::builder()
                 .s3_uri(&checkpoints)
                 .local_path("/opt/ml/checkpoints")
-                .build()
-                .map_err(build)?,
+                .build(),
         )
         .set_hyper_parameters(Some(hp.clone().into_iter().collect()))
-        .tags(Tag::builder().key("omni:tool").value("omni-trainer").build().map_err(build)?)
-        .tags(Tag::builder().key("omni:dataset").value(&training_data).build().map_err(build)?)
+        .tags(Tag::builder().key("omni:tool").value("omni-trainer").build())
+        .tags(Tag::builder().key("omni:dataset").value(&training_data).build())
         .send()
         .await
         .map_err(aws_error("CreateTrainingJob"))?;

@@ -262,13 +262,7 @@ async fn upload_multipart(
         let mut number = 1i32;
         while offset < file.size {
             let length = part_size.min(file.size - offset);
-            let body = ByteStream::read_from()
-                .path(&file.path)
-                .offset(offset)
-                .length(aws_sdk_s3::primitives::Length::Exact(length))
-                .build()
-                .await
-                .map_err(|e| TrainerError::Input(format!("{}: {e}", file.path.display())))?;
+            let body = ByteStream::from(read_range(&file.path, offset, length).await?);
             let part = s3
                 .upload_part()
                 .bucket(bucket)
@@ -310,6 +304,21 @@ async fn upload_multipart(
             .await;
     }
     result
+}
+
+/// `length` bytes of `path` from `offset` (a part: at most the part size, in memory).
+async fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(&path).map_err(TrainerError::io(&path))?;
+        file.seek(SeekFrom::Start(offset)).map_err(TrainerError::io(&path))?;
+        let mut buffer = vec![0u8; length as usize];
+        file.read_exact(&mut buffer).map_err(TrainerError::io(&path))?;
+        Ok(buffer)
+    })
+    .await
+    .map_err(|e| TrainerError::Input(e.to_string()))?
 }
 
 /// Every object under `dest`'s prefix: key → (size, ETag without quotes).

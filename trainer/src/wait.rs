@@ -114,7 +114,7 @@ pub async fn wait(
             let transition = Transition {
                 at_s: started.elapsed().as_secs_f64(),
                 status: status.clone(),
-                secondary: t.status().as_str().to_owned(),
+                secondary: t.status().map(|s| s.as_str()).unwrap_or_default().to_owned(),
                 message: t.status_message().unwrap_or_default().to_owned(),
             };
             on_transition(&transition);
@@ -142,7 +142,10 @@ pub async fn wait(
                     (Some(t), Some(b)) if t > 0 => Some((1.0 - f64::from(b) / f64::from(t)) * 100.0),
                     _ => None,
                 };
-                let uri = d.model_artifacts().map(|a| a.s3_model_artifacts().to_owned());
+                let uri = d
+                    .model_artifacts()
+                    .and_then(|a| a.s3_model_artifacts())
+                    .map(str::to_owned);
                 let metrics = match &uri {
                     Some(uri) => {
                         let uri = crate::s3uri::S3Uri::parse(uri)?;

@@ -75,14 +75,14 @@ async fn train_packages_the_scripts_and_starts_a_spot_job() {
     assert_eq!((stop.max_runtime_in_seconds(), stop.max_wait_time_in_seconds()), (Some(14_400), Some(18_000)));
     let checkpoint = d.checkpoint_config().unwrap();
     assert_eq!(checkpoint.local_path(), Some("/opt/ml/checkpoints"));
-    assert_eq!(checkpoint.s3_uri(), format!("s3://{}/checkpoints/{}/", s.bucket, started.job));
+    assert_eq!(checkpoint.s3_uri().unwrap(), format!("s3://{}/checkpoints/{}/", s.bucket, started.job));
     let channel = &d.input_data_config()[0];
-    assert_eq!(channel.channel_name(), "training");
+    assert_eq!(channel.channel_name(), Some("training"));
     assert_eq!(
-        channel.data_source().unwrap().s3_data_source().unwrap().s3_uri(),
+        channel.data_source().unwrap().s3_data_source().unwrap().s3_uri().unwrap(),
         format!("s3://{}/datasets/talos-v1/", s.bucket)
     );
-    assert_eq!(d.output_data_config().unwrap().s3_output_path(), format!("s3://{}/models/yolo-finetuned/", s.bucket));
+    assert_eq!(d.output_data_config().unwrap().s3_output_path().unwrap(), format!("s3://{}/models/yolo-finetuned/", s.bucket));
     assert_eq!(d.resource_config().unwrap().instance_type().unwrap().as_str(), "ml.g4dn.xlarge");
     assert_eq!(
         d.algorithm_specification().unwrap().training_image(),
@@ -249,7 +249,7 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     assert_eq!(ep.endpoint_config_name(), Some(created.endpoint_config.as_str()));
     let cfg = c.sagemaker.describe_endpoint_config().endpoint_config_name(&created.endpoint_config).send().await.unwrap();
     let serverless = cfg.production_variants()[0].serverless_config().unwrap();
-    assert_eq!((serverless.memory_size_in_mb(), serverless.max_concurrency()), (2048, 5));
+    assert_eq!((serverless.memory_size_in_mb(), serverless.max_concurrency()), (Some(2048), Some(5)));
     let model = c.sagemaker.describe_model().model_name(&created.model).send().await.unwrap();
     let container = model.primary_container().unwrap();
     assert_eq!(container.environment().unwrap()["SAGEMAKER_PROGRAM"], "inference.py");

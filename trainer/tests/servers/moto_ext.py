@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """moto server (S3 + SageMaker control plane + SageMaker Runtime) on 127.0.0.1 for the trainer's
-tests, with the thin extension moto 5.2 lacks: UpdateEndpoint (moto answers 500). The updated
-endpoint takes the new config's variants and is InService at once (moto's endpoints are).
+tests, with the thin extensions moto 5.2 needs:
+  * UpdateEndpoint (moto answers 500): the endpoint takes the new config's variants and is
+    InService at once (moto's endpoints are);
+  * InvokeEndpoint with a binary body (a JPEG): moto decodes every body as UTF-8 and answers
+    500; here the raw body is kept and only its SHA-256 keys moto's result cache.
 
 Usage: python moto_ext.py [PORT]   (0 or absent: a free port). Prints the port on stdout once
 listening; exits when stdin closes (the test process ended) or on SIGTERM.
 """
+import base64
+import hashlib
+import json
 import sys
 
 from moto.core.utils import utcnow
@@ -13,6 +19,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 try:
     from moto.core.responses import ActionResult
@@ -39,7 +46,26 @@ def update_endpoint_response(self):
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+def invoke_endpoint_binary(self):
+    params = self._get_params()
+    unique_repr = {k: v for k, v in self.headers.items() if k.lower().startswith("x-amzn-sagemaker")}
+    unique_repr["Accept"] = self.headers.get("Accept")
+    raw = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode()
+    unique_repr["Body"] = hashlib.sha256(raw).hexdigest()
+    body, content_type, variant, attributes = self.sagemakerruntime_backend.invoke_endpoint(
+        endpoint_name=params.get("EndpointName"),
+        unique_repr=base64.b64encode(json.dumps(unique_repr).encode("utf-8")))
+    headers = {"Content-Type": content_type}
+    if variant:
+        headers["x-Amzn-Invoked-Production-Variant"] = variant
+    if attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = attributes
+    return 200, headers, body
+
+
 SageMakerModelBackend.update_endpoint = update_endpoint
+SageMakerRuntimeResponse.use_raw_body = True
+SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint_binary
 SageMakerResponse.update_endpoint = update_endpoint_response
 
 
