@@ -23,7 +23,10 @@ pub struct Artifacts {
 impl Artifacts {
     /// A file by name.
     pub fn file(&self, name: &str) -> Option<&[u8]> {
-        self.files.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_slice())
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
     }
 
     /// `metrics.json`, parsed.
@@ -55,7 +58,10 @@ pub async fn artifacts_uri(clients: &Clients, job: &str) -> Result<S3Uri> {
         return Err(TrainerError::JobFailed {
             job: job.to_owned(),
             status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            reason: d.failure_reason().unwrap_or("the job has not completed").to_owned(),
+            reason: d
+                .failure_reason()
+                .unwrap_or("the job has not completed")
+                .to_owned(),
         });
     }
     let uri = d
@@ -70,7 +76,11 @@ pub async fn fetch(clients: &Clients, job: &str) -> Result<Artifacts> {
     let uri = artifacts_uri(clients, job).await?;
     let tarball = get_object(clients, &uri).await?;
     let files = untar_gz(&tarball)?;
-    Ok(Artifacts { uri, tarball, files })
+    Ok(Artifacts {
+        uri,
+        tarball,
+        files,
+    })
 }
 
 /// An object's bytes.
@@ -89,20 +99,23 @@ pub async fn get_object(clients: &Clients, uri: &S3Uri) -> Result<Vec<u8>> {
                 s3_error("GetObject", &uri.bucket)(e)
             }
         })?;
-    let body = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| TrainerError::Aws {
-            operation: "GetObject",
-            message: e.to_string(),
-        })?;
+    let body = out.body.collect().await.map_err(|e| TrainerError::Aws {
+        operation: "GetObject",
+        message: e.to_string(),
+    })?;
     Ok(body.into_bytes().to_vec())
 }
 
 /// An object's bytes, or `None` when the key does not exist.
 pub async fn get_optional(clients: &Clients, uri: &S3Uri) -> Result<Option<Vec<u8>>> {
-    match clients.s3.get_object().bucket(&uri.bucket).key(&uri.key).send().await {
+    match clients
+        .s3
+        .get_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .send()
+        .await
+    {
         Ok(out) => {
             let body = out.body.collect().await.map_err(|e| TrainerError::Aws {
                 operation: "GetObject",

@@ -105,7 +105,10 @@ async fn connect_inner(
     }
     let mut sdk = loader.load().await;
     if sdk.region().is_none() {
-        sdk = sdk.into_builder().region(Region::new(DEFAULT_REGION)).build();
+        sdk = sdk
+            .into_builder()
+            .region(Region::new(DEFAULT_REGION))
+            .build();
     }
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let provider = sdk
@@ -120,7 +123,8 @@ async fn connect_inner(
         .force_path_style(settings.endpoint_url.is_some())
         .interceptor(requests.clone())
         .build();
-    let mut sagemaker = aws_sdk_sagemaker::config::Builder::from(&sdk).interceptor(requests.clone());
+    let mut sagemaker =
+        aws_sdk_sagemaker::config::Builder::from(&sdk).interceptor(requests.clone());
     if let Some(url) = &settings.sagemaker_endpoint_url {
         sagemaker = sagemaker.endpoint_url(url);
     }

@@ -153,7 +153,9 @@ impl Settings {
             ("checkpoint_prefix", &self.checkpoint_prefix),
         ] {
             if prefix.starts_with('/') || !(prefix.is_empty() || prefix.ends_with('/')) {
-                return bad(format!("{name} {prefix:?} must not start with / and must end with /"));
+                return bad(format!(
+                    "{name} {prefix:?} must not start with / and must end with /"
+                ));
             }
         }
         if !(1024..=6144).contains(&self.serverless_memory_mb)
@@ -220,7 +222,10 @@ mod tests {
         assert_eq!(s.dataset_prefix, "datasets/talos-v1/");
         assert_eq!(s.endpoint_name, "omni-inspector-yolo");
         assert_eq!(s.instance_type, "ml.g4dn.xlarge");
-        assert_eq!((s.serverless_memory_mb, s.serverless_max_concurrency), (2048, 5));
+        assert_eq!(
+            (s.serverless_memory_mb, s.serverless_max_concurrency),
+            (2048, 5)
+        );
         assert_eq!((s.epochs, s.batch, s.imgsz), (100, 16, 640));
         assert_eq!((s.max_runtime_s, s.max_wait_s), (14_400, 18_000));
         s.check().expect("defaults are valid");
@@ -230,8 +235,11 @@ mod tests {
     fn flags_over_file_over_defaults() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join(DEFAULT_CONFIG_FILE);
-        std::fs::write(&file, "bucket = \"from-file\"\nendpoint_name = \"ep-file\"\n")
-            .expect("write");
+        std::fs::write(
+            &file,
+            "bucket = \"from-file\"\nendpoint_name = \"ep-file\"\n",
+        )
+        .expect("write");
         let cli = SettingsLayer {
             bucket: Some("from-flag".into()),
             ..SettingsLayer::default()
@@ -247,8 +255,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "buckett = \"x\"\n").expect("write");
-        let err = resolve(SettingsLayer::default(), Some(&file), dir.path())
-            .expect_err("unknown key");
+        let err =
+            resolve(SettingsLayer::default(), Some(&file), dir.path()).expect_err("unknown key");
         assert!(err.to_string().contains("buckett"), "{err}");
         let cli = SettingsLayer {
             serverless_memory_mb: Some(1000),

@@ -67,15 +67,27 @@ pub struct DeploySummary {
 }
 
 /// The endpoint's ARN and tags, if it exists.
-async fn endpoint_state(clients: &Clients, endpoint: &str) -> Result<Option<(String, Vec<(String, String)>)>> {
-    let d = match clients.sagemaker.describe_endpoint().endpoint_name(endpoint).send().await {
+async fn endpoint_state(
+    clients: &Clients,
+    endpoint: &str,
+) -> Result<Option<(String, Vec<(String, String)>)>> {
+    let d = match clients
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             let text = describe(&e);
             if text.contains("ValidationException") || text.contains("Could not find") {
                 return Ok(None);
             }
-            return Err(TrainerError::Aws { operation: "DescribeEndpoint", message: text });
+            return Err(TrainerError::Aws {
+                operation: "DescribeEndpoint",
+                message: text,
+            });
         }
     };
     let arn = d.endpoint_arn().unwrap_or_default().to_owned();
@@ -89,7 +101,12 @@ async fn endpoint_state(clients: &Clients, endpoint: &str) -> Result<Option<(Str
     let tags = tags
         .tags()
         .iter()
-        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     Ok(Some((arn, tags)))
 }
@@ -105,14 +122,26 @@ pub fn gate(new: f64, deployed: Option<f64>, force: bool) -> Result<()> {
 }
 
 /// Deploys `job`.
-pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: &DeployOptions) -> Result<DeploySummary> {
+pub async fn deploy(
+    clients: &Clients,
+    settings: &Settings,
+    job: &str,
+    options: &DeployOptions,
+) -> Result<DeploySummary> {
     let endpoint = &settings.endpoint_name;
     let artifacts = artifacts::fetch(clients, job).await?;
     let metrics = artifacts.metrics()?;
-    let map = metric(&metrics, &["onnx", "float", "mAP50-95"])
-        .ok_or_else(|| TrainerError::Input(format!("{}: metrics.json has no onnx.float.mAP50-95", artifacts.uri)))?;
+    let map = metric(&metrics, &["onnx", "float", "mAP50-95"]).ok_or_else(|| {
+        TrainerError::Input(format!(
+            "{}: metrics.json has no onnx.float.mAP50-95",
+            artifacts.uri
+        ))
+    })?;
     if artifacts.file("best.pt").is_none() {
-        return Err(TrainerError::Input(format!("{}: no best.pt to serve", artifacts.uri)));
+        return Err(TrainerError::Input(format!(
+            "{}: no best.pt to serve",
+            artifacts.uri
+        )));
     }
     let existing = endpoint_state(clients, endpoint).await?;
     let previous = existing
@@ -125,15 +154,36 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
     let mut files = artifacts.files.clone();
     files.retain(|(n, _)| !n.starts_with("code/"));
     files.push(("code/inference.py".into(), sourcedir::INFERENCE_PY.to_vec()));
-    files.push(("code/requirements.txt".into(), sourcedir::INFERENCE_REQUIREMENTS_TXT.to_vec()));
+    files.push((
+        "code/requirements.txt".into(),
+        sourcedir::INFERENCE_REQUIREMENTS_TXT.to_vec(),
+    ));
     let tarball = sourcedir::tar_gz(&files)?;
-    let model = names::unique(&format!("{}-{}", settings.job_prefix, "model"), |name| async move {
-        Ok(clients.sagemaker.describe_model().model_name(name).send().await.is_ok())
-    })
+    let model = names::unique(
+        &format!("{}-{}", settings.job_prefix, "model"),
+        |name| async move {
+            Ok(clients
+                .sagemaker
+                .describe_model()
+                .model_name(name)
+                .send()
+                .await
+                .is_ok())
+        },
+    )
     .await?;
     let config = format!("{model}-cfg");
-    if clients.sagemaker.describe_endpoint_config().endpoint_config_name(&config).send().await.is_ok() {
-        return Err(TrainerError::Input(format!("endpoint config {config} already exists")));
+    if clients
+        .sagemaker
+        .describe_endpoint_config()
+        .endpoint_config_name(&config)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Err(TrainerError::Input(format!(
+            "endpoint config {config} already exists"
+        )));
     }
     let bucket = &settings.bucket;
     let key = format!("{}endpoint/{model}/model.tar.gz", settings.models_prefix);
@@ -148,10 +198,13 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
         .await
         .map_err(s3_error("PutObject", bucket))?;
     let model_data = format!("s3://{bucket}/{key}");
-    let image = settings
-        .inference_image
-        .clone()
-        .unwrap_or_else(|| images::inference_image(&clients.region, &settings.framework_version, &settings.py_version));
+    let image = settings.inference_image.clone().unwrap_or_else(|| {
+        images::inference_image(
+            &clients.region,
+            &settings.framework_version,
+            &settings.py_version,
+        )
+    });
     clients
         .sagemaker
         .create_model()
@@ -191,7 +244,10 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
         .await
         .map_err(aws_error("CreateEndpointConfig"))?;
     let tags = vec![
-        Tag::builder().key(TAG_MAP).value(format!("{map:.6}")).build(),
+        Tag::builder()
+            .key(TAG_MAP)
+            .value(format!("{map:.6}"))
+            .build(),
         Tag::builder().key(TAG_JOB).value(job).build(),
     ];
     let action = match &existing {
@@ -251,7 +307,12 @@ pub async fn deploy(clients: &Clients, settings: &Settings, job: &str, options: 
 }
 
 /// Polls until the endpoint is `InService` on `config`.
-pub async fn wait_in_service(clients: &Clients, endpoint: &str, config: &str, backoff: &Backoff) -> Result<()> {
+pub async fn wait_in_service(
+    clients: &Clients,
+    endpoint: &str,
+    config: &str,
+    backoff: &Backoff,
+) -> Result<()> {
     let started = Instant::now();
     let mut interval = backoff.initial;
     loop {
@@ -264,7 +325,9 @@ pub async fn wait_in_service(clients: &Clients, endpoint: &str, config: &str, ba
             .map_err(aws_error("DescribeEndpoint"))?;
         let status = d.endpoint_status().cloned();
         match status {
-            Some(EndpointStatus::InService) if d.endpoint_config_name() == Some(config) => return Ok(()),
+            Some(EndpointStatus::InService) if d.endpoint_config_name() == Some(config) => {
+                return Ok(());
+            }
             Some(EndpointStatus::Failed) => {
                 return Err(TrainerError::Aws {
                     operation: "DescribeEndpoint",
@@ -284,15 +347,28 @@ pub async fn wait_in_service(clients: &Clients, endpoint: &str, config: &str, ba
                 seconds: elapsed.as_secs(),
             });
         }
-        tokio::time::sleep(interval.min(backoff.timeout - elapsed).max(Duration::from_millis(1))).await;
+        tokio::time::sleep(
+            interval
+                .min(backoff.timeout - elapsed)
+                .max(Duration::from_millis(1)),
+        )
+        .await;
         interval = backoff.next(interval);
     }
 }
 
 /// Sends `photo` to the endpoint and checks the answer is our documented JSON.
-pub async fn smoke_test(clients: &Clients, endpoint: &str, photo: &[u8]) -> Result<EndpointResponse> {
+pub async fn smoke_test(
+    clients: &Clients,
+    endpoint: &str,
+    photo: &[u8],
+) -> Result<EndpointResponse> {
     let (width, height) = smoke::dimensions(photo)?;
-    let content_type = if photo.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
+    let content_type = if photo.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
     let out = clients
         .runtime
         .invoke_endpoint()

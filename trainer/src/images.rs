@@ -38,7 +38,11 @@ pub fn is_gpu_instance(instance_type: &str) -> bool {
 
 /// `pytorch-training:<fw>-<gpu|cpu>-<py>` for `instance_type` in `region`.
 pub fn training_image(region: &str, framework: &str, py: &str, instance_type: &str) -> String {
-    let device = if is_gpu_instance(instance_type) { "gpu" } else { "cpu" };
+    let device = if is_gpu_instance(instance_type) {
+        "gpu"
+    } else {
+        "cpu"
+    };
     format!(
         "{}.dkr.ecr.{region}.{}/pytorch-training:{framework}-{device}-{py}",
         dlc_account(region),

@@ -35,7 +35,9 @@ pub fn load_signing_key(file: Option<&Path>, env_value: Option<&str>) -> Result<
                 .map_err(|e| TrainerError::SigningKey(format!("{}: {e}", path.display())))?,
             path.display().to_string(),
         ),
-        (None, Some(value)) if !value.trim().is_empty() => (value.to_owned(), SIGNING_KEY_ENV.to_owned()),
+        (None, Some(value)) if !value.trim().is_empty() => {
+            (value.to_owned(), SIGNING_KEY_ENV.to_owned())
+        }
         _ => {
             return Err(TrainerError::SigningKey(format!(
                 "none given: pass --signing-key-file FILE or set {SIGNING_KEY_ENV} (create one with `omni-trainer keygen`)"
@@ -54,7 +56,8 @@ pub fn public_key(key: &SigningKey) -> TrustedKey {
 /// key in `secret` + `.pub`.
 pub fn keygen(secret: &Path) -> Result<KeyPair> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| TrainerError::SigningKey(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| TrainerError::SigningKey(format!("no randomness: {e}")))?;
     let key = SigningKey::from_bytes(&seed);
     let public = public_key(&key);
     let mut options = std::fs::OpenOptions::new();
@@ -68,7 +71,8 @@ pub fn keygen(secret: &Path) -> Result<KeyPair> {
     use std::io::Write;
     writeln!(file, "{}", STANDARD.encode(seed)).map_err(TrainerError::io(secret))?;
     let public_file = format!("{}.pub", secret.display());
-    std::fs::write(&public_file, format!("{}\n", public.to_base64())).map_err(TrainerError::io(&public_file))?;
+    std::fs::write(&public_file, format!("{}\n", public.to_base64()))
+        .map_err(TrainerError::io(&public_file))?;
     Ok(KeyPair {
         secret_file: secret.display().to_string(),
         public_file,

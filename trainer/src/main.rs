@@ -221,7 +221,8 @@ fn main() -> ExitCode {
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), TrainerError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| TrainerError::Input(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| TrainerError::Input(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
@@ -272,7 +273,9 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
             if report.ok() {
                 Ok(())
             } else {
-                Err(TrainerError::InvalidDataset { errors: report.problems.len() })
+                Err(TrainerError::InvalidDataset {
+                    errors: report.problems.len(),
+                })
             }
         }
         Command::Dataset(DatasetCommand::Split { dir, val, out }) => {
@@ -285,7 +288,11 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                     summary.out.display(),
                     summary.train,
                     summary.val,
-                    if summary.unlabeled > 0 { format!(", {} without labels", summary.unlabeled) } else { String::new() }
+                    if summary.unlabeled > 0 {
+                        format!(", {} without labels", summary.unlabeled)
+                    } else {
+                        String::new()
+                    }
                 );
                 Ok(())
             }
@@ -296,17 +303,38 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
             if json {
                 print_json(&summary)
             } else {
-                let images: Vec<String> = summary.images.iter().map(|(s, n)| format!("{n} {s}")).collect();
-                println!("{}: {} images, {} boxes", summary.out.display(), images.join(", "), summary.boxes);
+                let images: Vec<String> = summary
+                    .images
+                    .iter()
+                    .map(|(s, n)| format!("{n} {s}"))
+                    .collect();
+                println!(
+                    "{}: {} images, {} boxes",
+                    summary.out.display(),
+                    images.join(", "),
+                    summary.boxes
+                );
                 for (theirs, ours) in &summary.classes {
                     println!("  {theirs} -> {ours}");
                 }
                 Ok(())
             }
         }
-        Command::Dataset(DatasetCommand::ImportGroundtruth { manifest, out, images, label_attribute, renames }) => {
+        Command::Dataset(DatasetCommand::ImportGroundtruth {
+            manifest,
+            out,
+            images,
+            label_attribute,
+            renames,
+        }) => {
             let renames = class_map::parse_renames(renames)?;
-            let summary = groundtruth::import(manifest, images.as_deref(), out, label_attribute.as_deref(), &renames)?;
+            let summary = groundtruth::import(
+                manifest,
+                images.as_deref(),
+                out,
+                label_attribute.as_deref(),
+                &renames,
+            )?;
             if json {
                 print_json(&summary)
             } else {
@@ -321,7 +349,13 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 Ok(())
             }
         }
-        Command::Dataset(DatasetCommand::Upload { dir, dest, delete, dry_run, concurrency }) => {
+        Command::Dataset(DatasetCommand::Upload {
+            dir,
+            dest,
+            delete,
+            dry_run,
+            concurrency,
+        }) => {
             let settings = settings(&cli)?;
             let dest = S3Uri::parse(&dest.clone().unwrap_or_else(|| settings.dataset_uri()))?;
             let options = upload::UploadOptions {
@@ -354,14 +388,22 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 Ok(())
             }
         }
-        Command::Train { wait, source_dir, hyperparameters, model_version, poll } => {
+        Command::Train {
+            wait,
+            source_dir,
+            hyperparameters,
+            model_version,
+            poll,
+        } => {
             let settings = settings(&cli)?;
             let options = train::TrainOptions {
                 source_dir: source_dir.clone(),
                 hyperparameters: hyperparameters.clone(),
                 model_version: model_version.clone(),
             };
-            let backoff = poll.backoff(Duration::from_secs(settings.max_wait_s.max(0) as u64 + 3600));
+            let backoff = poll.backoff(Duration::from_secs(
+                settings.max_wait_s.max(0) as u64 + 3600,
+            ));
             runtime()?.block_on(async {
                 let clients = aws::connect(&settings).await?;
                 let started = train::start(&clients, &settings, &options).await?;
@@ -370,7 +412,10 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 }
                 if !json {
                     println!("started training job {} ({})", started.job, started.arn);
-                    println!("  data {}  output {}  checkpoints {}", started.training_data, started.output_path, started.checkpoints);
+                    println!(
+                        "  data {}  output {}  checkpoints {}",
+                        started.training_data, started.output_path, started.checkpoints
+                    );
                 }
                 if *wait {
                     run_wait(&clients, &started.job, &backoff, json).await
@@ -381,13 +426,21 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
         }
         Command::Wait { job, poll } => {
             let settings = settings(&cli)?;
-            let backoff = poll.backoff(Duration::from_secs(settings.max_wait_s.max(0) as u64 + 3600));
+            let backoff = poll.backoff(Duration::from_secs(
+                settings.max_wait_s.max(0) as u64 + 3600,
+            ));
             runtime()?.block_on(async {
                 let clients = aws::connect(&settings).await?;
                 run_wait(&clients, job, &backoff, json).await
             })
         }
-        Command::Deploy { job, force, sample, skip_smoke, poll } => {
+        Command::Deploy {
+            job,
+            force,
+            sample,
+            skip_smoke,
+            poll,
+        } => {
             let settings = settings(&cli)?;
             let sample = match sample {
                 Some(path) => Some(std::fs::read(path).map_err(TrainerError::io(path))?),
@@ -413,7 +466,10 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                     summary.job,
                     summary.model,
                     summary.map50_95,
-                    summary.previous_map50_95.map(|p| format!(", was {p:.4}")).unwrap_or_default(),
+                    summary
+                        .previous_map50_95
+                        .map(|p| format!(", was {p:.4}"))
+                        .unwrap_or_default(),
                     summary.wait_seconds
                 );
                 if let Some(smoke) = &summary.smoke {
@@ -430,11 +486,21 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 Ok(())
             }
         }
-        Command::Publish { job, data, version, signing_key_file, threads } => {
+        Command::Publish {
+            job,
+            data,
+            version,
+            signing_key_file,
+            threads,
+        } => {
             let settings = settings(&cli)?;
             let env_key = std::env::var(keys::SIGNING_KEY_ENV).ok();
             let key = keys::load_signing_key(signing_key_file.as_deref(), env_key.as_deref())?;
-            let options = publish::PublishOptions { data: data.clone(), version: version.clone(), threads: *threads };
+            let options = publish::PublishOptions {
+                data: data.clone(),
+                version: version.clone(),
+                threads: *threads,
+            };
             let summary = runtime()?.block_on(async {
                 let clients = aws::connect(&settings).await?;
                 publish::publish(&clients, &settings, job, &key, &options).await
@@ -456,7 +522,11 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                     summary.float.map50_95,
                     summary.int8.map50_95,
                     summary.int8.images,
-                    summary.previous_version.as_ref().map(|v| format!("; replaces {v}")).unwrap_or_default()
+                    summary
+                        .previous_version
+                        .as_ref()
+                        .map(|v| format!("; replaces {v}"))
+                        .unwrap_or_default()
                 );
                 Ok(())
             }
@@ -466,15 +536,32 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
             if json {
                 print_json(&pair)
             } else {
-                println!("secret key: {} (keep it secret; CI: the OMNI_SIGNING_KEY secret)", pair.secret_file);
-                println!("public key: {} (key id {}); devices pin:\n{}", pair.public_file, pair.key_id, pair.public_key);
+                println!(
+                    "secret key: {} (keep it secret; CI: the OMNI_SIGNING_KEY secret)",
+                    pair.secret_file
+                );
+                println!(
+                    "public key: {} (key id {}); devices pin:\n{}",
+                    pair.public_file, pair.key_id, pair.public_key
+                );
                 Ok(())
             }
         }
-        Command::Cost { hours, instance_price, spot_discount, inspections } => {
+        Command::Cost {
+            hours,
+            instance_price,
+            spot_discount,
+            inspections,
+        } => {
             let settings = settings(&cli)?;
-            if !(0.0..1.0).contains(spot_discount) || *hours < 0.0 || *instance_price < 0.0 || *inspections < 0.0 {
-                return Err(TrainerError::Input("prices, hours and inspections must be >= 0, spot discount in [0, 1)".into()));
+            if !(0.0..1.0).contains(spot_discount)
+                || *hours < 0.0
+                || *instance_price < 0.0
+                || *inspections < 0.0
+            {
+                return Err(TrainerError::Input(
+                    "prices, hours and inspections must be >= 0, spot discount in [0, 1)".into(),
+                ));
             }
             let estimate = cost::estimate(cost::CostInputs {
                 instance_type: settings.instance_type.clone(),
@@ -489,10 +576,21 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
             }
             let i = &estimate.inputs;
             println!("Training ({}, {} h):", i.instance_type, i.training_hours);
-            println!("  on demand  ${:>8.2}  (${:.3}/h)", estimate.training_on_demand, i.instance_price_per_hour);
-            println!("  spot       ${:>8.2}  (${:.3}/h, {:.0}% off)", estimate.training_spot, estimate.spot_price_per_hour, i.spot_discount * 100.0);
+            println!(
+                "  on demand  ${:>8.2}  (${:.3}/h)",
+                estimate.training_on_demand, i.instance_price_per_hour
+            );
+            println!(
+                "  spot       ${:>8.2}  (${:.3}/h, {:.0}% off)",
+                estimate.training_spot,
+                estimate.spot_price_per_hour,
+                i.spot_discount * 100.0
+            );
             println!("  saving     ${:>8.2}", estimate.training_saving);
-            println!("Monthly operation ({} inspections):", i.inspections_per_month);
+            println!(
+                "Monthly operation ({} inspections):",
+                i.inspections_per_month
+            );
             for (name, usd) in &estimate.monthly {
                 println!("  {name:<32} ${usd:>8.2}");
             }
@@ -506,10 +604,19 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
     }
 }
 
-async fn run_wait(clients: &aws::Clients, job: &str, backoff: &Backoff, json: bool) -> Result<(), TrainerError> {
+async fn run_wait(
+    clients: &aws::Clients,
+    job: &str,
+    backoff: &Backoff,
+    json: bool,
+) -> Result<(), TrainerError> {
     let summary = wait::wait(clients, job, backoff, |t| {
         if !json {
-            let message = if t.message.is_empty() { String::new() } else { format!(": {}", t.message) };
+            let message = if t.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.message)
+            };
             eprintln!("[{:>6.0}s] {} / {}{message}", t.at_s, t.status, t.secondary);
         }
     })
@@ -541,7 +648,11 @@ async fn run_wait(clients: &aws::Clients, job: &str, backoff: &Backoff, json: bo
 fn print_validation(report: &validate::Report) {
     println!("{}", report.root.display());
     for (split, counts) in &report.splits {
-        let instances: Vec<String> = counts.instances.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let instances: Vec<String> = counts
+            .instances
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
         println!(
             "  {split:<6} {} images ({} negatives): {}",
             counts.images,
@@ -556,4 +667,3 @@ fn print_validation(report: &validate::Report) {
         println!("  ok");
     }
 }
-

@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn names_are_valid_and_differ() {
         let a = candidate("omni-yolo11n").expect("name");
-        assert!(a.len() <= MAX_NAME && a.starts_with("omni-yolo11n-2"), "{a}");
+        assert!(
+            a.len() <= MAX_NAME && a.starts_with("omni-yolo11n-2"),
+            "{a}"
+        );
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         let long = candidate(&"x".repeat(100)).expect("name");
         assert!(long.len() <= MAX_NAME);

@@ -71,12 +71,16 @@ pub fn read_envelope(bytes: &[u8]) -> Result<ModelManifest> {
     let payload = STANDARD
         .decode(&envelope.payload)
         .map_err(|e| TrainerError::Input(format!("latest.json payload: {e}")))?;
-    serde_json::from_slice(&payload).map_err(|e| TrainerError::Input(format!("latest.json manifest: {e}")))
+    serde_json::from_slice(&payload)
+        .map_err(|e| TrainerError::Input(format!("latest.json manifest: {e}")))
 }
 
 /// The version to publish: `requested`, else `current` with the minor bumped (0.1.0 first);
 /// it must be newer than `current`.
-pub fn next_version(current: Option<&semver::Version>, requested: Option<&semver::Version>) -> Result<semver::Version> {
+pub fn next_version(
+    current: Option<&semver::Version>,
+    requested: Option<&semver::Version>,
+) -> Result<semver::Version> {
     let version = match (requested, current) {
         (Some(v), _) => v.clone(),
         (None, Some(c)) => semver::Version::new(c.major, c.minor + 1, 0),
@@ -94,7 +98,11 @@ pub fn next_version(current: Option<&semver::Version>, requested: Option<&semver
 
 /// Evaluates the float and int8 models of `artifacts` on the val split of `data` and applies
 /// the int8 gate. Returns the int8 detector's input size with both metrics.
-pub fn check_models(artifacts: &Artifacts, data: &Path, threads: usize) -> Result<(u32, Metrics, Metrics)> {
+pub fn check_models(
+    artifacts: &Artifacts,
+    data: &Path,
+    threads: usize,
+) -> Result<(u32, Metrics, Metrics)> {
     let int8 = artifacts
         .file("model-int8.onnx")
         .ok_or_else(|| TrainerError::Input(format!("{}: no model-int8.onnx", artifacts.uri)))?;
@@ -107,8 +115,9 @@ pub fn check_models(artifacts: &Artifacts, data: &Path, threads: usize) -> Resul
         ..EdgeDetectorConfig::default()
     };
     let load = |bytes: &[u8], what: &str| {
-        EdgeDetector::from_bytes(bytes, &config)
-            .map_err(|e| TrainerError::Gate(format!("{what} model refused by the edge pipeline: {e}")))
+        EdgeDetector::from_bytes(bytes, &config).map_err(|e| {
+            TrainerError::Gate(format!("{what} model refused by the edge pipeline: {e}"))
+        })
     };
     let int8_detector = load(int8, "int8")?;
     let float_detector = load(float, "float")?;
@@ -119,11 +128,19 @@ pub fn check_models(artifacts: &Artifacts, data: &Path, threads: usize) -> Resul
     };
     let float_metrics = eval(&float_detector)?;
     if float_metrics.images == 0 {
-        return Err(TrainerError::Input(format!("{}: no val images to gate on", data.display())));
+        return Err(TrainerError::Input(format!(
+            "{}: no val images to gate on",
+            data.display()
+        )));
     }
     let int8_metrics = eval(&int8_detector)?;
-    evaluation::int8_gate(&float_metrics, &int8_metrics).map_err(|e| TrainerError::Gate(e.to_string()))?;
-    Ok((int8_detector.model().input_size(), float_metrics, int8_metrics))
+    evaluation::int8_gate(&float_metrics, &int8_metrics)
+        .map_err(|e| TrainerError::Gate(e.to_string()))?;
+    Ok((
+        int8_detector.model().input_size(),
+        float_metrics,
+        int8_metrics,
+    ))
 }
 
 async fn put(clients: &Clients, uri: &S3Uri, bytes: Vec<u8>, content_type: &str) -> Result<()> {
@@ -152,17 +169,24 @@ pub async fn publish(
     let training_metrics = artifacts.metrics().ok();
     let (data, threads) = (options.data.clone(), options.threads);
     let checked_artifacts = artifacts.clone();
-    let (imgsz, float, int8) = tokio::task::spawn_blocking(move || check_models(&checked_artifacts, &data, threads))
-        .await
-        .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
+    let (imgsz, float, int8) =
+        tokio::task::spawn_blocking(move || check_models(&checked_artifacts, &data, threads))
+            .await
+            .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
 
     let latest = latest_uri(settings);
     let previous = match artifacts::get_optional(clients, &latest).await? {
         Some(bytes) => Some(read_envelope(&bytes)?),
         None => None,
     };
-    let version = next_version(previous.as_ref().map(|m| &m.version), options.version.as_ref())?;
-    let model_bytes = artifacts.file("model-int8.onnx").unwrap_or_default().to_vec();
+    let version = next_version(
+        previous.as_ref().map(|m| &m.version),
+        options.version.as_ref(),
+    )?;
+    let model_bytes = artifacts
+        .file("model-int8.onnx")
+        .unwrap_or_default()
+        .to_vec();
     let sha256 = crate::dataset::hex(&Sha256::digest(&model_bytes));
     let model_uri = S3Uri {
         bucket: settings.bucket.clone(),
@@ -174,7 +198,10 @@ pub async fn publish(
     metrics.insert("int8_mAP50".into(), int8.map50.into());
     metrics.insert("int8_mAP50-95".into(), int8.map50_95.into());
     metrics.insert("val_images".into(), int8.images.into());
-    if let Some(m) = training_metrics.as_ref().and_then(|m| artifacts::metric(m, &["onnx", "int8", "mAP50-95"])) {
+    if let Some(m) = training_metrics
+        .as_ref()
+        .and_then(|m| artifacts::metric(m, &["onnx", "int8", "mAP50-95"]))
+    {
         metrics.insert("training_int8_mAP50-95".into(), m.into());
     }
     let manifest = ModelManifest {
@@ -184,7 +211,10 @@ pub async fn publish(
         file: format!("{version}/model.onnx"),
         sha256,
         size: model_bytes.len() as u64,
-        classes: crate::dataset::DAMAGE_CLASSES.iter().map(|c| (*c).to_owned()).collect(),
+        classes: crate::dataset::DAMAGE_CLASSES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
         imgsz,
         precision: "int8".into(),
         metrics,
@@ -193,8 +223,10 @@ pub async fn publish(
             .map_err(|e| TrainerError::Input(e.to_string()))?,
         training_job: Some(job.to_owned()),
     };
-    let envelope = model_manifest::sign(&manifest, key).map_err(|e| TrainerError::SigningKey(e.to_string()))?;
-    let envelope_bytes = serde_json::to_vec_pretty(&envelope).map_err(|e| TrainerError::Input(e.to_string()))?;
+    let envelope = model_manifest::sign(&manifest, key)
+        .map_err(|e| TrainerError::SigningKey(e.to_string()))?;
+    let envelope_bytes =
+        serde_json::to_vec_pretty(&envelope).map_err(|e| TrainerError::Input(e.to_string()))?;
     // What devices will do: verify with the pinned public key.
     let public = keys::public_key(key);
     model_manifest::verify(&envelope_bytes, std::slice::from_ref(&public))
@@ -204,14 +236,22 @@ pub async fn publish(
     if let Some(existing) = artifacts::get_optional(clients, &model_uri).await?
         && Sha256::digest(&existing).as_slice() != Sha256::digest(&model_bytes).as_slice()
     {
-        return Err(TrainerError::Input(format!("{model_uri} exists with other content; choose another --version")));
+        return Err(TrainerError::Input(format!(
+            "{model_uri} exists with other content; choose another --version"
+        )));
     }
     put(clients, &model_uri, model_bytes, "application/octet-stream").await?;
     let archived = S3Uri {
         bucket: settings.bucket.clone(),
         key: format!("{}edge/{version}/manifest.json", settings.models_prefix),
     };
-    put(clients, &archived, envelope_bytes.clone(), "application/json").await?;
+    put(
+        clients,
+        &archived,
+        envelope_bytes.clone(),
+        "application/json",
+    )
+    .await?;
     put(clients, &latest, envelope_bytes, "application/json").await?;
     Ok(PublishSummary {
         job: job.to_owned(),
@@ -233,8 +273,14 @@ mod tests {
     fn versions() {
         let v = |s: &str| semver::Version::parse(s).expect("semver");
         assert_eq!(next_version(None, None).expect("first"), v("0.1.0"));
-        assert_eq!(next_version(Some(&v("0.1.3")), None).expect("bump"), v("0.2.0"));
-        assert_eq!(next_version(Some(&v("0.1.0")), Some(&v("1.0.0"))).expect("explicit"), v("1.0.0"));
+        assert_eq!(
+            next_version(Some(&v("0.1.3")), None).expect("bump"),
+            v("0.2.0")
+        );
+        assert_eq!(
+            next_version(Some(&v("0.1.0")), Some(&v("1.0.0"))).expect("explicit"),
+            v("1.0.0")
+        );
         assert!(next_version(Some(&v("0.2.0")), Some(&v("0.2.0"))).is_err());
         assert!(next_version(Some(&v("0.2.0")), Some(&v("0.1.9"))).is_err());
     }

@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn parses() {
         let u = S3Uri::parse("s3://b/datasets/x").expect("ok");
-        assert_eq!((u.bucket.as_str(), u.prefix().as_str()), ("b", "datasets/x/"));
+        assert_eq!(
+            (u.bucket.as_str(), u.prefix().as_str()),
+            ("b", "datasets/x/")
+        );
         assert_eq!(S3Uri::parse("s3://b").expect("ok").prefix(), "");
         assert!(S3Uri::parse("http://b/x").is_err());
         assert!(S3Uri::parse("s3:///x").is_err());

@@ -81,7 +81,10 @@ pub fn check_response(body: &[u8], width: u32, height: u32) -> Result<EndpointRe
         ))
     })?;
     if response.schema_version != 1 {
-        return bad(format!("schema_version {} is not 1", response.schema_version));
+        return bad(format!(
+            "schema_version {} is not 1",
+            response.schema_version
+        ));
     }
     if (response.image.width, response.image.height) != (width, height) {
         return bad(format!(
@@ -89,21 +92,36 @@ pub fn check_response(body: &[u8], width: u32, height: u32) -> Result<EndpointRe
             response.image.width, response.image.height
         ));
     }
-    if response.model.sha256.len() != 64 || !response.model.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-        return bad(format!("model.sha256 {:?} is not hex SHA-256", response.model.sha256));
+    if response.model.sha256.len() != 64
+        || !response.model.sha256.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return bad(format!(
+            "model.sha256 {:?} is not hex SHA-256",
+            response.model.sha256
+        ));
     }
     for (i, d) in response.detections.iter().enumerate() {
         let expected = DAMAGE_CLASSES.get(d.class_id as usize);
         if expected != Some(&d.label.as_str()) {
-            return bad(format!("detection {i}: class {} {:?} is not ours", d.class_id, d.label));
+            return bad(format!(
+                "detection {i}: class {} {:?} is not ours",
+                d.class_id, d.label
+            ));
         }
         if !(0.0..=1.0).contains(&d.score) {
             return bad(format!("detection {i}: score {} outside [0, 1]", d.score));
         }
         let b = d.bbox;
-        let inside = 0.0 <= b.x1 && b.x1 < b.x2 && b.x2 <= f64::from(width) && 0.0 <= b.y1 && b.y1 < b.y2 && b.y2 <= f64::from(height);
+        let inside = 0.0 <= b.x1
+            && b.x1 < b.x2
+            && b.x2 <= f64::from(width)
+            && 0.0 <= b.y1
+            && b.y1 < b.y2
+            && b.y2 <= f64::from(height);
         if !inside {
-            return bad(format!("detection {i}: box {b:?} is not inside the {width}x{height} image"));
+            return bad(format!(
+                "detection {i}: box {b:?} is not inside the {width}x{height} image"
+            ));
         }
     }
     Ok(response)

@@ -37,12 +37,19 @@ pub fn files(dir: Option<&Path>) -> Result<Vec<(String, Vec<u8>)>> {
     };
     let mut out = Vec::new();
     for path in crate::dataset::list_files(dir)? {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let bytes = std::fs::read(&path).map_err(TrainerError::io(&path))?;
         out.push((name, bytes));
     }
     if !out.iter().any(|(n, _)| n == PROGRAM) {
-        return Err(TrainerError::Input(format!("{}: no {PROGRAM}", dir.display())));
+        return Err(TrainerError::Input(format!(
+            "{}: no {PROGRAM}",
+            dir.display()
+        )));
     }
     Ok(out)
 }
@@ -57,7 +64,9 @@ pub fn tar_gz(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         header.set_mode(0o644);
         header.set_mtime(0);
         header.set_cksum();
-        builder.append_data(&mut header, name, bytes.as_slice()).map_err(io)?;
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .map_err(io)?;
     }
     let mut gz = builder.into_inner().map_err(io)?;
     gz.flush().map_err(io)?;

@@ -86,9 +86,9 @@ pub fn hyperparameters(
         hp.insert(k.into(), number.into());
     }
     for pair in &options.hyperparameters {
-        let (k, v) = pair.split_once('=').ok_or_else(|| {
-            TrainerError::Input(format!("--hp {pair:?}: expected NAME=VALUE"))
-        })?;
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| TrainerError::Input(format!("--hp {pair:?}: expected NAME=VALUE")))?;
         let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
         hp.insert(k.trim().into(), value);
     }
@@ -112,7 +112,10 @@ pub async fn job_exists(clients: &Clients, job: &str) -> Result<bool> {
         Ok(_) => Ok(true),
         Err(e) => {
             let text = describe(&e);
-            if text.contains("ValidationException") || text.contains("not found") || text.contains("Could not find") {
+            if text.contains("ValidationException")
+                || text.contains("not found")
+                || text.contains("Could not find")
+            {
                 Ok(false)
             } else {
                 Err(TrainerError::Aws {
@@ -125,7 +128,11 @@ pub async fn job_exists(clients: &Clients, job: &str) -> Result<bool> {
 }
 
 /// Packages the scripts, uploads them and starts the job.
-pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOptions) -> Result<StartedJob> {
+pub async fn start(
+    clients: &Clients,
+    settings: &Settings,
+    options: &TrainOptions,
+) -> Result<StartedJob> {
     let bucket = &settings.bucket;
     // The data set must be there (and the bucket must exist) before anything is created.
     let data_yaml = format!("{}data.yaml", settings.dataset_prefix);
@@ -170,7 +177,12 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
     let source = format!("s3://{bucket}/{source_key}");
     let region = clients.region.clone();
     let image = settings.training_image.clone().unwrap_or_else(|| {
-        images::training_image(&region, &settings.framework_version, &settings.py_version, &settings.instance_type)
+        images::training_image(
+            &region,
+            &settings.framework_version,
+            &settings.py_version,
+            &settings.instance_type,
+        )
     });
     let hp = hyperparameters(settings, &job, &source, &region, options)?;
     let training_data = settings.dataset_uri();
@@ -209,7 +221,11 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
                 )
                 .build(),
         )
-        .output_data_config(OutputDataConfig::builder().s3_output_path(&output_path).build())
+        .output_data_config(
+            OutputDataConfig::builder()
+                .s3_output_path(&output_path)
+                .build(),
+        )
         .resource_config(
             ResourceConfig::builder()
                 .instance_type(TrainingInstanceType::from(settings.instance_type.as_str()))
@@ -231,8 +247,18 @@ pub async fn start(clients: &Clients, settings: &Settings, options: &TrainOption
                 .build(),
         )
         .set_hyper_parameters(Some(hp.clone().into_iter().collect()))
-        .tags(Tag::builder().key("omni:tool").value("omni-trainer").build())
-        .tags(Tag::builder().key("omni:dataset").value(&training_data).build())
+        .tags(
+            Tag::builder()
+                .key("omni:tool")
+                .value("omni-trainer")
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key("omni:dataset")
+                .value(&training_data)
+                .build(),
+        )
         .send()
         .await
         .map_err(aws_error("CreateTrainingJob"))?;

@@ -103,7 +103,10 @@ pub async fn upload(
     let started = Instant::now();
     let before = clients.requests.snapshot();
     if !dir.is_dir() {
-        return Err(TrainerError::Input(format!("{}: not a directory", dir.display())));
+        return Err(TrainerError::Input(format!(
+            "{}: not a directory",
+            dir.display()
+        )));
     }
     let prefix = dest.prefix();
     let mut local = Vec::new();
@@ -115,7 +118,8 @@ pub async fn upload(
         remote_objects: remote.len(),
         ..UploadSummary::default()
     };
-    let local_keys: std::collections::HashSet<&str> = local.iter().map(|f| f.key.as_str()).collect();
+    let local_keys: std::collections::HashSet<&str> =
+        local.iter().map(|f| f.key.as_str()).collect();
     let stale: Vec<String> = remote
         .keys()
         .filter(|k| !local_keys.contains(k.as_str()))
@@ -212,7 +216,11 @@ async fn sync_one(
         }
     }
     if options.dry_run {
-        return Ok(if multipart { Outcome::Multipart } else { Outcome::Single });
+        return Ok(if multipart {
+            Outcome::Multipart
+        } else {
+            Outcome::Single
+        });
     }
     if multipart {
         upload_multipart(s3, bucket, file, options.part_size).await?;
@@ -287,7 +295,11 @@ async fn upload_multipart(
             .bucket(bucket)
             .key(&file.key)
             .upload_id(&upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
             .send()
             .await
             .map_err(aws_error("CompleteMultipartUpload"))?;
@@ -312,9 +324,11 @@ async fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = std::fs::File::open(&path).map_err(TrainerError::io(&path))?;
-        file.seek(SeekFrom::Start(offset)).map_err(TrainerError::io(&path))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(TrainerError::io(&path))?;
         let mut buffer = vec![0u8; length as usize];
-        file.read_exact(&mut buffer).map_err(TrainerError::io(&path))?;
+        file.read_exact(&mut buffer)
+            .map_err(TrainerError::io(&path))?;
         Ok(buffer)
     })
     .await
@@ -322,7 +336,10 @@ async fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>> {
 }
 
 /// Every object under `dest`'s prefix: key → (size, ETag without quotes).
-pub async fn list_remote(clients: &Clients, dest: &S3Uri) -> Result<HashMap<String, (u64, String)>> {
+pub async fn list_remote(
+    clients: &Clients,
+    dest: &S3Uri,
+) -> Result<HashMap<String, (u64, String)>> {
     let mut out = HashMap::new();
     let mut pages = clients
         .s3
@@ -335,8 +352,15 @@ pub async fn list_remote(clients: &Clients, dest: &S3Uri) -> Result<HashMap<Stri
         let page = page.map_err(s3_error("ListObjectsV2", &dest.bucket))?;
         for object in page.contents() {
             if let Some(key) = object.key() {
-                let etag = object.e_tag().unwrap_or_default().trim_matches('"').to_owned();
-                out.insert(key.to_owned(), (object.size().unwrap_or(0).max(0) as u64, etag));
+                let etag = object
+                    .e_tag()
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_owned();
+                out.insert(
+                    key.to_owned(),
+                    (object.size().unwrap_or(0).max(0) as u64, etag),
+                );
             }
         }
     }
@@ -392,7 +416,9 @@ pub fn local_etag(path: &Path, multipart: bool, part_size: u64) -> Result<String
     loop {
         let mut filled = 0;
         while filled < buffer.len() {
-            let n = file.read(&mut buffer[filled..]).map_err(TrainerError::io(path))?;
+            let n = file
+                .read(&mut buffer[filled..])
+                .map_err(TrainerError::io(path))?;
             if n == 0 {
                 break;
             }
@@ -407,7 +433,10 @@ pub fn local_etag(path: &Path, multipart: bool, part_size: u64) -> Result<String
         }
     }
     let parts = digests.len() / 16;
-    Ok(format!("{}-{parts}", crate::dataset::hex(&Md5::digest(&digests))))
+    Ok(format!(
+        "{}-{parts}",
+        crate::dataset::hex(&Md5::digest(&digests))
+    ))
 }
 
 fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<LocalFile>) -> Result<()> {

@@ -114,7 +114,11 @@ pub async fn wait(
             let transition = Transition {
                 at_s: started.elapsed().as_secs_f64(),
                 status: status.clone(),
-                secondary: t.status().map(|s| s.as_str()).unwrap_or_default().to_owned(),
+                secondary: t
+                    .status()
+                    .map(|s| s.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
                 message: t.status_message().unwrap_or_default().to_owned(),
             };
             on_transition(&transition);
@@ -139,7 +143,9 @@ pub async fn wait(
                 let training = d.training_time_in_seconds();
                 let billable = d.billable_time_in_seconds();
                 let saving = match (training, billable) {
-                    (Some(t), Some(b)) if t > 0 => Some((1.0 - f64::from(b) / f64::from(t)) * 100.0),
+                    (Some(t), Some(b)) if t > 0 => {
+                        Some((1.0 - f64::from(b) / f64::from(t)) * 100.0)
+                    }
                     _ => None,
                 };
                 let uri = d
@@ -174,7 +180,10 @@ pub async fn wait(
                 return Err(TrainerError::JobFailed {
                     job: job.to_owned(),
                     status,
-                    reason: d.failure_reason().unwrap_or("no FailureReason given").to_owned(),
+                    reason: d
+                        .failure_reason()
+                        .unwrap_or("no FailureReason given")
+                        .to_owned(),
                 });
             }
             _ => {}
@@ -187,7 +196,11 @@ pub async fn wait(
                 seconds: elapsed.as_secs(),
             });
         }
-        interval = if changed { backoff.initial } else { backoff.next(interval) };
+        interval = if changed {
+            backoff.initial
+        } else {
+            backoff.next(interval)
+        };
         tokio::time::sleep(interval.min(backoff.timeout - elapsed)).await;
     }
 }

@@ -46,8 +46,14 @@ fn every_rule_is_reported_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     small_dataset(root, 2, 1);
-    let label = |name: &str, text: &str| write(&root.join(format!("train/labels/{name}.txt")), text);
-    let image = |name: &str, seed| write(&root.join(format!("train/images/{name}.jpg")), jpeg(40, 30, seed));
+    let label =
+        |name: &str, text: &str| write(&root.join(format!("train/labels/{name}.txt")), text);
+    let image = |name: &str, seed| {
+        write(
+            &root.join(format!("train/images/{name}.jpg")),
+            jpeg(40, 30, seed),
+        )
+    };
     image("syntax", 10);
     label("syntax", "0 0.5 0.5 0.1 0.1\n1 0.5 0.5 0.1\n");
     image("class", 11);
@@ -58,7 +64,10 @@ fn every_rule_is_reported_with_file_and_line() {
     label("degenerate", "\n0 0.5 0.5 0.0 0.1\n");
     image("nolabel", 14);
     label("orphan", "0 0.5 0.5 0.1 0.1\n");
-    write(&root.join("train/images/broken.jpg"), b"\xff\xd8\xff not really a jpeg");
+    write(
+        &root.join("train/images/broken.jpg"),
+        b"\xff\xd8\xff not really a jpeg",
+    );
     label("broken", "");
     write(&root.join("train/images/anim.gif"), b"GIF89a");
     // The same bytes in train and val.
@@ -97,8 +106,18 @@ fn layout_and_data_yaml_rules() {
     write(&dir.path().join("val/labels/a.txt"), "");
     write(&dir.path().join("data.yaml"), "names: [dent, rust]\n");
     let found = rules(dir.path());
-    assert!(found.iter().any(|(r, f, _)| *r == Rule::Layout && f == "train/images"), "{found:?}");
-    assert!(found.iter().any(|(r, f, _)| *r == Rule::DataYaml && f == "data.yaml"), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(r, f, _)| *r == Rule::Layout && f == "train/images"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(r, f, _)| *r == Rule::DataYaml && f == "data.yaml"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -108,11 +127,20 @@ fn cli_validate_exits_non_zero_with_every_problem_and_json() {
     let dir_arg = dir.path().to_str().unwrap();
     let (ok, stdout, _) = common::cli(&["dataset", "validate", dir_arg], &[], dir.path());
     assert!(ok, "{stdout}");
-    write(&dir.path().join("train/labels/img0.txt"), "9 0.5 0.5 0.1 0.1\n");
+    write(
+        &dir.path().join("train/labels/img0.txt"),
+        "9 0.5 0.5 0.1 0.1\n",
+    );
     let (ok, stdout, stderr) = common::cli(&["dataset", "validate", dir_arg], &[], dir.path());
     assert!(!ok);
-    assert!(stdout.contains("img0.txt:1: class 9 out of range 0..6"), "{stdout}");
-    assert_eq!(stderr.trim(), "omni-trainer: error: data set has 1 problem(s)");
+    assert!(
+        stdout.contains("img0.txt:1: class 9 out of range 0..6"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr.trim(),
+        "omni-trainer: error: data set has 1 problem(s)"
+    );
     let (ok, stdout, _) = common::cli(&["--json", "dataset", "validate", dir_arg], &[], dir.path());
     assert!(!ok);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -123,7 +151,10 @@ fn cli_validate_exits_non_zero_with_every_problem_and_json() {
 fn pool(root: &Path, n: u32) {
     for i in 0..n {
         write(&root.join(format!("images/p{i}.jpg")), jpeg(24, 24, i));
-        write(&root.join(format!("labels/p{i}.txt")), format!("{} 0.5 0.5 0.2 0.2\n", i % 6));
+        write(
+            &root.join(format!("labels/p{i}.txt")),
+            format!("{} 0.5 0.5 0.2 0.2\n", i % 6),
+        );
     }
 }
 
@@ -155,7 +186,10 @@ fn split_is_deterministic_by_content_and_stable_when_images_are_added() {
         assert!(a.path().join(format!("val/labels/{stem}.txt")).is_file());
     }
     assert!(!a.path().join("images").exists());
-    assert_eq!(data_yaml::read_names(&a.path().join("data.yaml")).unwrap(), omni_trainer::dataset::DAMAGE_CLASSES);
+    assert_eq!(
+        data_yaml::read_names(&a.path().join("data.yaml")).unwrap(),
+        omni_trainer::dataset::DAMAGE_CLASSES
+    );
     // Adding images and re-splitting never moves the ones already placed.
     let before_val = listing(a.path(), "val");
     for i in 60..90 {
@@ -170,15 +204,26 @@ fn split_is_deterministic_by_content_and_stable_when_images_are_added() {
 }
 
 fn roboflow_export(root: &Path, names: &str, extra_line: Option<&str>) {
-    write(&root.join("data.yaml"), format!("train: ../train/images\nval: ../valid/images\n\nnc: 3\nnames: {names}\n\nroboflow:\n  workspace: omni\n  version: 3\n"));
+    write(
+        &root.join("data.yaml"),
+        format!(
+            "train: ../train/images\nval: ../valid/images\n\nnc: 3\nnames: {names}\n\nroboflow:\n  workspace: omni\n  version: 3\n"
+        ),
+    );
     for (split, seeds) in [("train", 0..4u32), ("valid", 10..12u32)] {
         for i in seeds {
-            write(&root.join(format!("{split}/images/r{i}_jpg.rf.abc.jpg")), jpeg(30, 20, i));
+            write(
+                &root.join(format!("{split}/images/r{i}_jpg.rf.abc.jpg")),
+                jpeg(30, 20, i),
+            );
             let mut text = format!("{} 0.4 0.4 0.2 0.2\n", i % 3);
             if let (Some(line), 0) = (extra_line, i) {
                 text.push_str(line);
             }
-            write(&root.join(format!("{split}/labels/r{i}_jpg.rf.abc.txt")), text);
+            write(
+                &root.join(format!("{split}/labels/r{i}_jpg.rf.abc.txt")),
+                text,
+            );
         }
     }
 }
@@ -193,7 +238,11 @@ fn roboflow_zip_is_imported_with_classes_remapped() {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
     for entry in walk(&export) {
         let rel = entry.strip_prefix(&export).unwrap().display().to_string();
-        zip.start_file(format!("omni-3/{rel}"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file(
+            format!("omni-3/{rel}"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         zip.write_all(&std::fs::read(&entry).unwrap()).unwrap();
     }
     zip.finish().unwrap();
@@ -216,17 +265,32 @@ fn roboflow_unknown_classes_and_polygons_are_refused() {
     let export = dir.path().join("export");
     roboflow_export(&export, "[dent, corrosion, hole]", None);
     let out = dir.path().join("out");
-    let err = roboflow::import(&export, &out, &BTreeMap::new()).unwrap_err().to_string();
+    let err = roboflow::import(&export, &out, &BTreeMap::new())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("corrosion") && err.contains("hole"), "{err}");
     assert!(!out.exists(), "nothing written on refusal");
     // Renamed, it imports.
-    let renames = omni_trainer::dataset::class_map::parse_renames(&["corrosion=rust".into(), "hole=dent".into()]).unwrap();
+    let renames = omni_trainer::dataset::class_map::parse_renames(&[
+        "corrosion=rust".into(),
+        "hole=dent".into(),
+    ])
+    .unwrap();
     roboflow::import(&export, &out, &renames).unwrap();
 
     let export2 = dir.path().join("export2");
-    roboflow_export(&export2, "[dent, rust, mold]", Some("1 0.1 0.1 0.2 0.1 0.2 0.2\n"));
-    let err = roboflow::import(&export2, &dir.path().join("out2"), &BTreeMap::new()).unwrap_err().to_string();
-    assert!(err.contains("r0_jpg.rf.abc.txt:2") && err.contains("7"), "{err}");
+    roboflow_export(
+        &export2,
+        "[dent, rust, mold]",
+        Some("1 0.1 0.1 0.2 0.1 0.2 0.2\n"),
+    );
+    let err = roboflow::import(&export2, &dir.path().join("out2"), &BTreeMap::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("r0_jpg.rf.abc.txt:2") && err.contains("7"),
+        "{err}"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -258,22 +322,43 @@ fn groundtruth_manifest_is_converted_to_yolo() {
         ),
     );
     let out = dir.path().join("pool");
-    let summary = groundtruth::import(&manifest, Some(&images), &out, None, &BTreeMap::new()).unwrap();
-    assert_eq!((summary.images, summary.boxes, summary.negatives), (2, 2, 1));
+    let summary =
+        groundtruth::import(&manifest, Some(&images), &out, None, &BTreeMap::new()).unwrap();
+    assert_eq!(
+        (summary.images, summary.boxes, summary.negatives),
+        (2, 2, 1)
+    );
     let labels = std::fs::read_to_string(out.join("labels/c1.txt")).unwrap();
     let lines: Vec<&str> = labels.lines().collect();
     assert_eq!(lines[0], "2 0.200000 0.200000 0.200000 0.200000");
     // Overhanging box clipped to the image: x 190..200, y 90..100.
     assert_eq!(lines[1], "0 0.975000 0.950000 0.050000 0.100000");
-    assert_eq!(std::fs::read_to_string(out.join("labels/c2.txt")).unwrap(), "");
+    assert_eq!(
+        std::fs::read_to_string(out.join("labels/c2.txt")).unwrap(),
+        ""
+    );
     split::split(&out, None, 0.5).unwrap();
     assert!(validate(&out, &|_, _| {}).unwrap().ok());
 
     // An unknown class is refused, naming it and the line.
     let bad = dir.path().join("bad.manifest");
-    write(&bad, std::fs::read_to_string(&manifest).unwrap().replace("\"Rust\"", "\"graffiti\""));
-    let err = groundtruth::import(&bad, Some(&images), &dir.path().join("pool2"), None, &BTreeMap::new())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("bad.manifest:1") && err.contains("graffiti"), "{err}");
+    write(
+        &bad,
+        std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("\"Rust\"", "\"graffiti\""),
+    );
+    let err = groundtruth::import(
+        &bad,
+        Some(&images),
+        &dir.path().join("pool2"),
+        None,
+        &BTreeMap::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("bad.manifest:1") && err.contains("graffiti"),
+        "{err}"
+    );
 }

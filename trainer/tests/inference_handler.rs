@@ -49,14 +49,20 @@ print(json.dumps(out))
 
 #[test]
 fn handler_returns_the_documented_response_and_errors() {
-    let Some(python) = common::test_python() else { return };
+    let Some(python) = common::test_python() else {
+        return;
+    };
     let out = std::process::Command::new(&python)
         .arg("-c")
         .arg(SCRIPT)
         .arg(common::trainer_dir().join("sagemaker"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let response = serde_json::to_vec(&v["response"]).unwrap();
     // The Rust side's check of the schema accepts it.
@@ -72,5 +78,10 @@ fn handler_returns_the_documented_response_and_errors() {
     let errors = v["errors"].as_array().unwrap();
     let statuses: Vec<i64> = errors.iter().map(|e| e[0].as_i64().unwrap()).collect();
     assert_eq!(statuses, [415, 400, 406]);
-    assert!(errors[0][1]["message"].as_str().unwrap().contains("text/csv"));
+    assert!(
+        errors[0][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("text/csv")
+    );
 }

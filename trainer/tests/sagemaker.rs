@@ -28,7 +28,10 @@ fn fast() -> Backoff {
 }
 
 /// A bucket with an uploaded data set.
-async fn prepared(url: &str, tag: &str) -> (omni_trainer::config::Settings, omni_trainer::aws::Clients) {
+async fn prepared(
+    url: &str,
+    tag: &str,
+) -> (omni_trainer::config::Settings, omni_trainer::aws::Clients) {
     let b = bucket(tag);
     let s = settings(url, &b);
     let c = clients(&s).await;
@@ -36,7 +39,15 @@ async fn prepared(url: &str, tag: &str) -> (omni_trainer::config::Settings, omni
     let dir = tempfile::tempdir().unwrap();
     small_dataset(dir.path(), 4, 2);
     let dest = S3Uri::parse(&s.dataset_uri()).unwrap();
-    upload(&c, dir.path(), &dest, &UploadOptions::default(), &ProgressBar::hidden()).await.unwrap();
+    upload(
+        &c,
+        dir.path(),
+        &dest,
+        &UploadOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
     (s, c)
 }
 
@@ -49,7 +60,9 @@ fn metrics_json(map50_95: f64) -> Vec<u8> {
 
 /// Plays SageMaker: writes the job's model.tar.gz where DescribeTrainingJob says it is.
 async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) {
-    let uri = omni_trainer::artifacts::artifacts_uri(c, job).await.unwrap();
+    let uri = omni_trainer::artifacts::artifacts_uri(c, job)
+        .await
+        .unwrap();
     let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
     let tarball = model_tar_gz(&[
         ("best.pt", b"not really torch weights".to_vec()),
@@ -57,40 +70,89 @@ async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) 
         ("model-int8.onnx", model),
         ("metrics.json", metrics_json(map50_95)),
     ]);
-    c.s3.put_object().bucket(&uri.bucket).key(&uri.key).body(tarball.into()).send().await.unwrap();
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn train_packages_the_scripts_and_starts_a_spot_job() {
     let Some(moto) = shared_moto() else { return };
     let (s, c) = prepared(&moto.url(), "train").await;
-    let started = start(&c, &s, &TrainOptions { model_version: Some("0.2.0".into()), ..TrainOptions::default() }).await.unwrap();
+    let started = start(
+        &c,
+        &s,
+        &TrainOptions {
+            model_version: Some("0.2.0".into()),
+            ..TrainOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     let second = start(&c, &s, &TrainOptions::default()).await.unwrap();
     assert_ne!(started.job, second.job, "names are unique");
     assert!(started.job.starts_with("omni-yolo11n-"));
 
-    let d = c.sagemaker.describe_training_job().training_job_name(&started.job).send().await.unwrap();
+    let d = c
+        .sagemaker
+        .describe_training_job()
+        .training_job_name(&started.job)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.enable_managed_spot_training(), Some(true));
     let stop = d.stopping_condition().unwrap();
-    assert_eq!((stop.max_runtime_in_seconds(), stop.max_wait_time_in_seconds()), (Some(14_400), Some(18_000)));
+    assert_eq!(
+        (
+            stop.max_runtime_in_seconds(),
+            stop.max_wait_time_in_seconds()
+        ),
+        (Some(14_400), Some(18_000))
+    );
     let checkpoint = d.checkpoint_config().unwrap();
     assert_eq!(checkpoint.local_path(), Some("/opt/ml/checkpoints"));
-    assert_eq!(checkpoint.s3_uri().unwrap(), format!("s3://{}/checkpoints/{}/", s.bucket, started.job));
+    assert_eq!(
+        checkpoint.s3_uri().unwrap(),
+        format!("s3://{}/checkpoints/{}/", s.bucket, started.job)
+    );
     let channel = &d.input_data_config()[0];
     assert_eq!(channel.channel_name(), Some("training"));
     assert_eq!(
-        channel.data_source().unwrap().s3_data_source().unwrap().s3_uri().unwrap(),
+        channel
+            .data_source()
+            .unwrap()
+            .s3_data_source()
+            .unwrap()
+            .s3_uri()
+            .unwrap(),
         format!("s3://{}/datasets/talos-v1/", s.bucket)
     );
-    assert_eq!(d.output_data_config().unwrap().s3_output_path().unwrap(), format!("s3://{}/models/yolo-finetuned/", s.bucket));
-    assert_eq!(d.resource_config().unwrap().instance_type().unwrap().as_str(), "ml.g4dn.xlarge");
+    assert_eq!(
+        d.output_data_config().unwrap().s3_output_path().unwrap(),
+        format!("s3://{}/models/yolo-finetuned/", s.bucket)
+    );
+    assert_eq!(
+        d.resource_config()
+            .unwrap()
+            .instance_type()
+            .unwrap()
+            .as_str(),
+        "ml.g4dn.xlarge"
+    );
     assert_eq!(
         d.algorithm_specification().unwrap().training_image(),
         Some("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.0.0-gpu-py310")
     );
     let hp = d.hyper_parameters().unwrap();
     assert_eq!(hp["sagemaker_program"], "\"train.py\"");
-    assert_eq!(hp["sagemaker_submit_directory"], format!("\"{}\"", started.source));
+    assert_eq!(
+        hp["sagemaker_submit_directory"],
+        format!("\"{}\"", started.source)
+    );
     assert_eq!(hp["epochs"], "100");
     assert_eq!(hp["batch"], "16");
     assert_eq!(hp["imgsz"], "640");
@@ -98,7 +160,9 @@ async fn train_packages_the_scripts_and_starts_a_spot_job() {
     assert_eq!(hp["degrees"], "20.0");
     assert_eq!(hp["model-version"], "\"0.2.0\"");
     // The packaged scripts are the repo's.
-    let tarball = omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&started.source).unwrap()).await.unwrap();
+    let tarball = omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&started.source).unwrap())
+        .await
+        .unwrap();
     let files = omni_trainer::sourcedir::untar_gz(&tarball).unwrap();
     let train_py = std::fs::read(common::trainer_dir().join("sagemaker/train.py")).unwrap();
     assert!(files.iter().any(|(n, b)| n == "train.py" && *b == train_py));
@@ -115,7 +179,11 @@ async fn train_refuses_a_missing_data_set_or_bucket() {
     assert!(err.to_string().contains("not found"), "{err}");
     common::create_bucket(&c, &b).await;
     let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("datasets/talos-v1/data.yaml not found"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("datasets/talos-v1/data.yaml not found"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,21 +191,40 @@ async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
     let Some(moto) = shared_moto() else { return };
     let python = common::test_python().unwrap();
     let (mut s, c) = prepared(&moto.url(), "wait").await;
-    let artifacts = format!("s3://{}/models/yolo-finetuned/progress-1/output/model.tar.gz", s.bucket);
+    let artifacts = format!(
+        "s3://{}/models/yolo-finetuned/progress-1/output/model.tar.gz",
+        s.bucket
+    );
     let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
-    let tarball = model_tar_gz(&[("model-int8.onnx", model), ("metrics.json", metrics_json(0.33))]);
+    let tarball = model_tar_gz(&[
+        ("model-int8.onnx", model),
+        ("metrics.json", metrics_json(0.33)),
+    ]);
     let uri = S3Uri::parse(&artifacts).unwrap();
-    c.s3.put_object().bucket(&uri.bucket).key(&uri.key).body(tarball.into()).send().await.unwrap();
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
 
     let states = common::Server::start(&python, "job_states.py", &[&artifacts]);
     s.sagemaker_endpoint_url = Some(states.url());
     let c = clients(&s).await;
     let mut seen = Vec::new();
-    let summary = wait(&c, "progress-1", &fast(), |t| seen.push(t.secondary.clone())).await.unwrap();
+    let summary = wait(&c, "progress-1", &fast(), |t| {
+        seen.push(t.secondary.clone())
+    })
+    .await
+    .unwrap();
     assert_eq!(summary.status, "Completed");
     assert_eq!(seen, ["Starting", "Downloading", "Training", "Completed"]);
     assert_eq!(summary.polls, 4);
-    assert_eq!((summary.training_seconds, summary.billable_seconds), (Some(4000), Some(1200)));
+    assert_eq!(
+        (summary.training_seconds, summary.billable_seconds),
+        (Some(4000), Some(1200))
+    );
     assert!((summary.spot_saving_percent.unwrap() - 70.0).abs() < 1e-9);
     let metrics = summary.metrics.unwrap();
     assert_eq!(metrics["onnx"]["float"]["mAP50-95"], 0.33);
@@ -153,7 +240,10 @@ async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
     }
 
     // A job that never ends: the timeout, with polls spaced by a growing interval.
-    let backoff = Backoff { timeout: Duration::from_millis(1500), ..fast() };
+    let backoff = Backoff {
+        timeout: Duration::from_millis(1500),
+        ..fast()
+    };
     let started = std::time::Instant::now();
     let err = wait(&c, "stuck-1", &backoff, |_| {}).await.unwrap_err();
     assert!(matches!(err, TrainerError::Timeout { .. }), "{err}");
@@ -164,7 +254,10 @@ async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
     assert!(gaps.len() >= 5, "{gaps:?}");
     assert!(gaps[0] >= 0.045 && gaps[0] < 0.15, "{gaps:?}");
     assert!(gaps[1] >= 0.095, "{gaps:?}");
-    assert!(gaps[2] >= 0.19 && gaps.iter().all(|g| *g < 0.35), "{gaps:?}");
+    assert!(
+        gaps[2] >= 0.19 && gaps.iter().all(|g| *g < 0.35),
+        "{gaps:?}"
+    );
 }
 
 /// GET a JSON body with std only (no HTTP client crate in the tests).
@@ -194,7 +287,10 @@ fn post_json(url: &str, body: &str) {
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.0 20") || response.starts_with("HTTP/1.1 20"), "{response}");
+    assert!(
+        response.starts_with("HTTP/1.0 20") || response.starts_with("HTTP/1.1 20"),
+        "{response}"
+    );
 }
 
 /// The handler's own response builder (trainer/sagemaker/inference.py) for the sample photo.
@@ -204,10 +300,21 @@ fn handler_response(python: &std::path::Path) -> String {
          r = inference.build_response({{'name': 'yolo11n-omni-damage', 'version': '0.2.0', 'sha256': 'ab' * 32}}, 1001, 667, 12.5,\n\
              [[10, 20, 300, 200], [-5, 600, 1200, 700]], [0.9, 0.4], [2, 0])\n\
          print(json.dumps(r))",
-        dir = common::trainer_dir().join("sagemaker").display().to_string()
+        dir = common::trainer_dir()
+            .join("sagemaker")
+            .display()
+            .to_string()
     );
-    let out = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -217,7 +324,10 @@ fn queue_endpoint_results(moto_url: &str, body: &str, times: usize) {
         .map(|_| serde_json::json!({"Body": body, "ContentType": "application/json", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}))
         .collect();
     let payload = serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "results": results});
-    post_json(&format!("{moto_url}/moto-api/static/sagemaker/endpoint-results"), &payload.to_string());
+    post_json(
+        &format!("{moto_url}/moto-api/static/sagemaker/endpoint-results"),
+        &payload.to_string(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,10 +336,19 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     let python = common::test_python().unwrap();
     let (mut s, c) = prepared(&moto.url(), "deploy").await;
     s.endpoint_name = format!("omni-inspector-yolo-{}", s.bucket);
-    let options = DeployOptions { backoff: fast(), ..DeployOptions::default() };
+    let options = DeployOptions {
+        backoff: fast(),
+        ..DeployOptions::default()
+    };
 
     let first = start(&c, &s, &TrainOptions::default()).await.unwrap().job;
-    let d = c.sagemaker.describe_training_job().training_job_name(&first).send().await.unwrap();
+    let d = c
+        .sagemaker
+        .describe_training_job()
+        .training_job_name(&first)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.training_job_status(), Some(&TrainingJobStatus::Completed));
     // Before SageMaker has written model.tar.gz, deploy fails clearly.
     let err = deploy(&c, &s, &first, &options).await.unwrap_err();
@@ -245,20 +364,50 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     assert_eq!(smoke.detections.len(), 2);
     assert_eq!(smoke.detections[1].bbox.x1, 0.0); // clipped by the handler
 
-    let ep = c.sagemaker.describe_endpoint().endpoint_name(&s.endpoint_name).send().await.unwrap();
-    assert_eq!(ep.endpoint_config_name(), Some(created.endpoint_config.as_str()));
-    let cfg = c.sagemaker.describe_endpoint_config().endpoint_config_name(&created.endpoint_config).send().await.unwrap();
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(created.endpoint_config.as_str())
+    );
+    let cfg = c
+        .sagemaker
+        .describe_endpoint_config()
+        .endpoint_config_name(&created.endpoint_config)
+        .send()
+        .await
+        .unwrap();
     let serverless = cfg.production_variants()[0].serverless_config().unwrap();
-    assert_eq!((serverless.memory_size_in_mb(), serverless.max_concurrency()), (Some(2048), Some(5)));
-    let model = c.sagemaker.describe_model().model_name(&created.model).send().await.unwrap();
+    assert_eq!(
+        (serverless.memory_size_in_mb(), serverless.max_concurrency()),
+        (Some(2048), Some(5))
+    );
+    let model = c
+        .sagemaker
+        .describe_model()
+        .model_name(&created.model)
+        .send()
+        .await
+        .unwrap();
     let container = model.primary_container().unwrap();
-    assert_eq!(container.environment().unwrap()["SAGEMAKER_PROGRAM"], "inference.py");
+    assert_eq!(
+        container.environment().unwrap()["SAGEMAKER_PROGRAM"],
+        "inference.py"
+    );
     assert_eq!(
         container.image(),
         Some("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.0.0-cpu-py310")
     );
     // The repacked bundle carries the handler.
-    let bundle = omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&created.model_data).unwrap()).await.unwrap();
+    let bundle =
+        omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&created.model_data).unwrap())
+            .await
+            .unwrap();
     let files = omni_trainer::sourcedir::untar_gz(&bundle).unwrap();
     assert!(files.iter().any(|(n, _)| n == "code/inference.py"));
     assert!(files.iter().any(|(n, _)| n == "best.pt"));
@@ -268,8 +417,17 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     complete_job(&c, &worse, 0.20).await;
     let err = deploy(&c, &s, &worse, &options).await.unwrap_err();
     assert!(matches!(err, TrainerError::Gate(_)), "{err}");
-    let ep = c.sagemaker.describe_endpoint().endpoint_name(&s.endpoint_name).send().await.unwrap();
-    assert_eq!(ep.endpoint_config_name(), Some(created.endpoint_config.as_str()));
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(created.endpoint_config.as_str())
+    );
 
     // A better one updates it (UpdateEndpoint through our moto extension).
     let better = start(&c, &s, &TrainOptions::default()).await.unwrap().job;
@@ -278,11 +436,24 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     let updated = deploy(&c, &s, &better, &options).await.unwrap();
     assert_eq!(updated.action, "updated");
     assert_eq!(updated.previous_map50_95, Some(0.30));
-    let ep = c.sagemaker.describe_endpoint().endpoint_name(&s.endpoint_name).send().await.unwrap();
-    assert_eq!(ep.endpoint_config_name(), Some(updated.endpoint_config.as_str()));
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(updated.endpoint_config.as_str())
+    );
 
     // A smoke answer that is not our schema fails the deploy.
-    let forced = DeployOptions { force: true, sample: Some(common::png(64, 48, 5)), ..options.clone() };
+    let forced = DeployOptions {
+        force: true,
+        sample: Some(common::png(64, 48, 5)),
+        ..options.clone()
+    };
     queue_endpoint_results(&moto.url(), "{\"message\": \"model failed to load\"}", 1);
     let err = deploy(&c, &s, &worse, &forced).await.unwrap_err();
     assert!(matches!(err, TrainerError::Smoke(_)), "{err}");

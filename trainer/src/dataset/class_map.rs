@@ -9,9 +9,9 @@ use crate::error::{Result, TrainerError};
 pub fn parse_renames(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();
     for pair in pairs {
-        let (from, to) = pair.split_once('=').ok_or_else(|| {
-            TrainerError::Input(format!("--map {pair:?}: expected FROM=TO"))
-        })?;
+        let (from, to) = pair
+            .split_once('=')
+            .ok_or_else(|| TrainerError::Input(format!("--map {pair:?}: expected FROM=TO")))?;
         let to = to.trim().to_ascii_lowercase();
         if !DAMAGE_CLASSES.contains(&to.as_str()) {
             return Err(TrainerError::Input(format!(

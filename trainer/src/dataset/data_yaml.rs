@@ -32,7 +32,8 @@ pub fn read_names(path: &Path) -> Result<Vec<String>> {
                 let id = k
                     .as_i64()
                     .ok_or_else(|| bad(format!("class id {k:?} is not an integer")))?;
-                let name = as_name(v).ok_or_else(|| bad(format!("class name {v:?} is not a string")))?;
+                let name =
+                    as_name(v).ok_or_else(|| bad(format!("class name {v:?} is not a string")))?;
                 pairs.push((id, name));
             }
             pairs.sort();
@@ -69,7 +70,11 @@ mod tests {
     fn reads_list_and_map_and_our_own() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("data.yaml");
-        std::fs::write(&p, "nc: 2\nnames: ['Dent', 'rust']\nroboflow:\n  workspace: x\n").expect("w");
+        std::fs::write(
+            &p,
+            "nc: 2\nnames: ['Dent', 'rust']\nroboflow:\n  workspace: x\n",
+        )
+        .expect("w");
         assert_eq!(read_names(&p).expect("list"), ["Dent", "rust"]);
         std::fs::write(&p, "names:\n  1: rust\n  0: dent\n").expect("w");
         assert_eq!(read_names(&p).expect("map"), ["dent", "rust"]);

@@ -69,8 +69,11 @@ pub fn import(
             .ok_or_else(|| at(format!("no \"{attr}-metadata\".\"class-map\"")))?;
         let mut tool_ids = BTreeMap::new();
         for (id, name) in class_map {
-            let name = name.as_str().ok_or_else(|| at(format!("class-map {id}: not a string")))?;
-            let ours = class_map::map_names(&[name.to_owned()], renames).map_err(|e| at(e.to_string()))?;
+            let name = name
+                .as_str()
+                .ok_or_else(|| at(format!("class-map {id}: not a string")))?;
+            let ours =
+                class_map::map_names(&[name.to_owned()], renames).map_err(|e| at(e.to_string()))?;
             tool_ids.insert(id.clone(), ours[0]);
         }
         let size = &labels["image_size"][0];
@@ -83,7 +86,10 @@ pub fn import(
             .ok_or_else(|| at(format!("no \"{attr}\".\"annotations\" list")))?;
         let mut lines = Vec::new();
         for a in annotations {
-            let num = |k: &str| a[k].as_f64().ok_or_else(|| at(format!("annotation without numeric {k:?}")));
+            let num = |k: &str| {
+                a[k].as_f64()
+                    .ok_or_else(|| at(format!("annotation without numeric {k:?}")))
+            };
             let class = a["class_id"].to_string();
             let class_id = *tool_ids
                 .get(class.trim_matches('"'))
@@ -99,7 +105,8 @@ pub fn import(
                 w: (x2 - x1) / w,
                 h: (y2 - y1) / h,
             };
-            line.check(super::DAMAGE_CLASSES.len()).map_err(|e| at(e.to_string()))?;
+            line.check(super::DAMAGE_CLASSES.len())
+                .map_err(|e| at(e.to_string()))?;
             lines.push(line.to_line());
         }
         let name = source.rsplit('/').next().unwrap_or(source);
@@ -115,7 +122,11 @@ pub fn import(
             )));
         }
         std::fs::copy(&local, out.join("images").join(name)).map_err(TrainerError::io(&local))?;
-        let stem = Path::new(name).file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let stem = Path::new(name)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let mut body = lines.join("\n");
         if !body.is_empty() {
             body.push('\n');

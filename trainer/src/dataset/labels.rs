@@ -67,7 +67,13 @@ impl LabelLine {
                 .ok_or_else(|| LineError::Syntax(format!("{field:?} is not a number")))?;
         }
         let [cx, cy, w, h] = v;
-        let parsed = Self { class_id, cx, cy, w, h };
+        let parsed = Self {
+            class_id,
+            cx,
+            cy,
+            w,
+            h,
+        };
         parsed.check(classes)?;
         Ok(parsed)
     }

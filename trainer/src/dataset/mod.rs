@@ -51,8 +51,14 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// The label file of an image: `<split>/labels/<stem>.txt` beside `<split>/images/<name>`.
 pub fn label_path_for(image: &Path) -> PathBuf {
-    let stem = image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let split = image.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let split = image
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     split.join("labels").join(format!("{stem}.txt"))
 }
 

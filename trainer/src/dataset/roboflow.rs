@@ -53,7 +53,12 @@ pub fn import(src: &Path, out: &Path, renames: &BTreeMap<String, String>) -> Res
     };
     let mut any = false;
     let mut with_test = false;
-    for (from, to) in [("train", "train"), ("valid", "val"), ("val", "val"), ("test", "test")] {
+    for (from, to) in [
+        ("train", "train"),
+        ("valid", "val"),
+        ("val", "val"),
+        ("test", "test"),
+    ] {
         let images = list_files(&root.join(from).join("images"))?;
         if images.is_empty() {
             continue;
@@ -67,7 +72,11 @@ pub fn import(src: &Path, out: &Path, renames: &BTreeMap<String, String>) -> Res
             let name = image.file_name().unwrap_or_default();
             std::fs::copy(&image, out_images.join(name)).map_err(TrainerError::io(&image))?;
             let label = super::label_path_for(&image);
-            let stem = image.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let stem = image
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let text = match std::fs::read_to_string(&label) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -78,7 +87,8 @@ pub fn import(src: &Path, out: &Path, renames: &BTreeMap<String, String>) -> Res
                 if line.trim().is_empty() {
                     continue;
                 }
-                let at = |m: String| TrainerError::Input(format!("{}:{}: {m}", label.display(), i + 1));
+                let at =
+                    |m: String| TrainerError::Input(format!("{}:{}: {m}", label.display(), i + 1));
                 let parsed = LabelLine::parse(line, names.len()).map_err(|e| at(e.to_string()))?;
                 let mapped = LabelLine {
                     class_id: ids[parsed.class_id as usize],

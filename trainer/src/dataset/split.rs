@@ -36,7 +36,9 @@ pub fn goes_to_val(sha256: &[u8], val: f64) -> bool {
 /// `out/data.yaml`.
 pub fn split(dir: &Path, out: Option<&Path>, val: f64) -> Result<SplitSummary> {
     if !(0.0..1.0).contains(&val) {
-        return Err(TrainerError::Input(format!("--val {val} must be in [0, 1)")));
+        return Err(TrainerError::Input(format!(
+            "--val {val} must be in [0, 1)"
+        )));
     }
     let in_place = out.is_none();
     let out = out.unwrap_or(dir).to_owned();
@@ -109,7 +111,16 @@ pub fn split(dir: &Path, out: Option<&Path>, val: f64) -> Result<SplitSummary> {
     }
     if in_place {
         // Source directories emptied by the moves.
-        for d in ["images", "labels", "valid/images", "valid/labels", "valid", "test/images", "test/labels", "test"] {
+        for d in [
+            "images",
+            "labels",
+            "valid/images",
+            "valid/labels",
+            "valid",
+            "test/images",
+            "test/labels",
+            "test",
+        ] {
             let _ = std::fs::remove_dir(dir.join(d));
         }
     }
@@ -124,7 +135,9 @@ fn transfer(from: &Path, to: &Path, in_place: bool) -> Result<()> {
     if in_place {
         std::fs::rename(from, to).map_err(TrainerError::io(from))
     } else {
-        std::fs::copy(from, to).map(|_| ()).map_err(TrainerError::io(from))
+        std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(TrainerError::io(from))
     }
 }
 

@@ -189,8 +189,10 @@ pub fn validate(root: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Result
     }
 
     // Labels.
-    let mut totals: BTreeMap<String, usize> =
-        DAMAGE_CLASSES.iter().map(|c| ((*c).to_owned(), 0)).collect();
+    let mut totals: BTreeMap<String, usize> = DAMAGE_CLASSES
+        .iter()
+        .map(|c| ((*c).to_owned(), 0))
+        .collect();
     for (split, _image, label) in &labelled {
         let counts = splits.entry(split.clone()).or_default();
         let text = match std::fs::read_to_string(label) {
@@ -289,17 +291,24 @@ pub fn validate(root: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Result
 
 type Hashed = (String, PathBuf, Result<String, String>);
 
-fn hash_and_decode(images: &[(String, PathBuf)], progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Hashed> {
+fn hash_and_decode(
+    images: &[(String, PathBuf)],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Hashed> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let out = Mutex::new(Vec::with_capacity(images.len()));
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((split, path)) = images.get(i) else { break };
+                    let Some((split, path)) = images.get(i) else {
+                        break;
+                    };
                     let outcome = std::fs::read(path)
                         .map_err(|e| format!("unreadable: {e}"))
                         .and_then(|bytes| {

@@ -106,7 +106,13 @@ pub async fn clients(settings: &Settings) -> Clients {
 }
 
 pub async fn create_bucket(clients: &Clients, bucket: &str) {
-    clients.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    clients
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// The environment for running the CLI against `endpoint` with test credentials.
@@ -117,7 +123,10 @@ pub fn cli_env(endpoint: &str, bucket: &str) -> Vec<(String, String)> {
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", "/nonexistent/omni-config"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/omni-credentials"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/omni-credentials",
+        ),
         ("OMNI_ENDPOINT_URL", endpoint),
         ("OMNI_BUCKET", bucket),
     ]
@@ -156,10 +165,16 @@ pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
 fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| {
         let v = x.wrapping_mul(7) ^ y.wrapping_mul(13) ^ seed.wrapping_mul(2_654_435_761);
-        Rgb([(v & 0xff) as u8, ((v >> 8) & 0xff) as u8, (x + y + seed) as u8])
+        Rgb([
+            (v & 0xff) as u8,
+            ((v >> 8) & 0xff) as u8,
+            (x + y + seed) as u8,
+        ])
     });
     let mut bytes = Vec::new();
-    image.write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), format)
+        .unwrap();
     bytes
 }
 
@@ -175,7 +190,10 @@ pub fn small_dataset(root: &Path, train: u32, val: u32) {
     for (split, n, offset) in [("train", train, 0), ("val", val, 1000)] {
         for i in 0..n {
             let seed = i + offset;
-            write(&root.join(format!("{split}/images/img{seed}.jpg")), jpeg(64, 48, seed));
+            write(
+                &root.join(format!("{split}/images/img{seed}.jpg")),
+                jpeg(64, 48, seed),
+            );
             write(
                 &root.join(format!("{split}/labels/img{seed}.txt")),
                 format!("{} 0.5 0.5 0.25 0.25\n", seed % 6),
@@ -187,7 +205,10 @@ pub fn small_dataset(root: &Path, train: u32, val: u32) {
 
 /// `model.tar.gz` as the training container writes it, from real model files.
 pub fn model_tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let owned: Vec<(String, Vec<u8>)> = files.iter().map(|(n, b)| ((*n).to_owned(), b.clone())).collect();
+    let owned: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| ((*n).to_owned(), b.clone()))
+        .collect();
     omni_trainer::sourcedir::tar_gz(&owned).unwrap()
 }
 
@@ -199,7 +220,8 @@ pub fn core_fixture(rel: &str) -> PathBuf {
 /// whose end closes its stdin.
 pub fn shared_moto() -> Option<&'static Server> {
     static MOTO: std::sync::OnceLock<Option<Server>> = std::sync::OnceLock::new();
-    MOTO.get_or_init(|| test_python().map(|python| moto(&python))).as_ref()
+    MOTO.get_or_init(|| test_python().map(|python| moto(&python)))
+        .as_ref()
 }
 
 /// A bucket name unique within the test binary.
