@@ -10,6 +10,7 @@ Usage: python moto_ext.py [PORT]   (0 or absent: a free port). Prints the port o
 listening; exits when stdin closes (the test process ended) or on SIGTERM.
 """
 import base64
+import logging
 import hashlib
 import json
 import sys
@@ -70,6 +71,7 @@ SageMakerResponse.update_endpoint = update_endpoint_response
 
 
 def main():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request log lines
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
