@@ -179,3 +179,14 @@ where
         }
     }
 }
+
+/// Checks that `bucket` exists and is reachable ([`TrainerError::NoSuchBucket`] otherwise).
+pub async fn require_bucket(clients: &Clients, bucket: &str) -> Result<()> {
+    match clients.s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+            Err(TrainerError::NoSuchBucket(bucket.to_owned()))
+        }
+        Err(e) => Err(s3_error("HeadBucket", bucket)(e)),
+    }
+}

@@ -134,7 +134,8 @@ pub async fn start(
     options: &TrainOptions,
 ) -> Result<StartedJob> {
     let bucket = &settings.bucket;
-    // The data set must be there (and the bucket must exist) before anything is created.
+    crate::aws::require_bucket(clients, bucket).await?;
+    // The data set must be there before anything is created.
     let data_yaml = format!("{}data.yaml", settings.dataset_prefix);
     clients
         .s3
@@ -146,9 +147,8 @@ pub async fn start(
         .map_err(|e| {
             let text = describe(&e);
             if e.as_service_error().is_some_and(|s| s.is_not_found()) || text.contains("NotFound") {
-                // HeadObject says 404 both for a missing bucket and a missing key.
                 TrainerError::Input(format!(
-                    "s3://{bucket}/{data_yaml} not found: upload the data set first (or the bucket does not exist)"
+                    "s3://{bucket}/{data_yaml} not found: upload the data set first (omni-trainer dataset upload)"
                 ))
             } else {
                 TrainerError::Aws {

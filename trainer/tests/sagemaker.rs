@@ -176,7 +176,10 @@ async fn train_refuses_a_missing_data_set_or_bucket() {
     let s = settings(&moto.url(), &b);
     let c = clients(&s).await;
     let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("not found"), "{err}");
+    assert!(
+        matches!(err, TrainerError::NoSuchBucket(ref name) if *name == b),
+        "{err}"
+    );
     common::create_bucket(&c, &b).await;
     let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
     assert!(
