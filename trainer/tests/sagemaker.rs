@@ -461,3 +461,58 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     let err = deploy(&c, &s, &worse, &forced).await.unwrap_err();
     assert!(matches!(err, TrainerError::Smoke(_)), "{err}");
 }
+
+#[test]
+fn cli_wait_prints_transitions_and_exits_non_zero_with_the_failure_reason() {
+    let Some(moto) = shared_moto() else { return };
+    let python = common::test_python().unwrap();
+    let states = common::Server::start(&python, "job_states.py", &["s3://none/model.tar.gz"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::cli_env(&moto.url(), "unused");
+    env.push(("OMNI_SAGEMAKER_ENDPOINT_URL".into(), states.url()));
+    let (ok, stdout, stderr) = common::cli(
+        &[
+            "wait",
+            "fail-cli",
+            "--poll-initial",
+            "20ms",
+            "--poll-max",
+            "50ms",
+        ],
+        &env,
+        dir.path(),
+    );
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("InProgress / Training: Training in progress."),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("omni-trainer: error: training job fail-cli Failed: AlgorithmError: train.py: error: no data.yaml"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = common::cli(
+        &[
+            "wait",
+            "stuck-cli",
+            "--poll-initial",
+            "20ms",
+            "--poll-max",
+            "50ms",
+            "--timeout",
+            "300ms",
+        ],
+        &env,
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("training job stuck-cli still InProgress/Training after"),
+        "{stderr}"
+    );
+}
