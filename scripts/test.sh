@@ -2,7 +2,9 @@
 # Runs every test of the workspace on a fresh Debian machine with the Rust toolchain.
 # Installs what the tests need first, idempotently: the Python test venv (.venv) from
 # tools/requirements-test.txt. Services the tests talk to are started on 127.0.0.1 by the
-# tests themselves and stopped when they end.
+# tests themselves and stopped when they end: the trainer's tests start moto (S3, SageMaker,
+# SageMaker Runtime; trainer/tests/servers/moto_ext.py, from moto[server] in the venv) and a
+# job-states server, one per test binary, each on a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

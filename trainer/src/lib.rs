@@ -1,0 +1,25 @@
+//! `omni-trainer`, the ops tool of Omni-Inspector: validates and imports labeled data sets,
+//! uploads them incrementally to S3, trains YOLO11n on SageMaker managed spot, deploys the
+//! model to the serverless endpoint and publishes its signed int8 copy for the phones.
+//!
+//! Every command is a library function here; `src/main.rs` is the command-line front.
+
+pub mod artifacts;
+pub mod aws;
+pub mod config;
+pub mod cost;
+pub mod dataset;
+pub mod deploy;
+pub mod error;
+pub mod images;
+pub mod keys;
+pub mod names;
+pub mod publish;
+pub mod s3uri;
+pub mod smoke;
+pub mod sourcedir;
+pub mod train;
+pub mod upload;
+pub mod wait;
+
+pub use error::{Result, TrainerError};

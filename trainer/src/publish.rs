@@ -1,0 +1,303 @@
+//! `publish`: the int8 edge model of a training job, checked in our tract pipeline (loads,
+//! runs, class names, int8-vs-float gate on the val set), uploaded as
+//! `<models_prefix>edge/<version>/model.onnx` with a signed manifest, `edge/latest.json`
+//! written last so a device never sees a manifest whose model is not there yet.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::SigningKey;
+use omni_core::detect::{EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
+use omni_core::ModelIdentity;
+use omni_core::evaluation::{self, Metrics};
+use omni_core::model_manifest::{self, ModelManifest, SignedManifest};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::artifacts::{self, Artifacts};
+use crate::aws::{Clients, s3_error};
+use crate::config::Settings;
+use crate::error::{Result, TrainerError};
+use crate::keys;
+use crate::s3uri::S3Uri;
+
+/// Options of `publish`.
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    /// The data set whose `val` split the gate runs on.
+    pub data: PathBuf,
+    /// The version to publish (default: the current one with the minor bumped).
+    pub version: Option<semver::Version>,
+    /// Threads for tract.
+    pub threads: usize,
+}
+
+/// What `publish` did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PublishSummary {
+    /// The training job.
+    pub job: String,
+    /// The published manifest.
+    pub manifest: ModelManifest,
+    /// The version replaced, if any.
+    pub previous_version: Option<String>,
+    /// `s3://…/edge/<version>/model.onnx`.
+    pub model_uri: String,
+    /// `s3://…/edge/latest.json`.
+    pub latest_uri: String,
+    /// The signing key's id.
+    pub key_id: String,
+    /// Float model in our pipeline on the val split.
+    pub float: Metrics,
+    /// int8 model in our pipeline on the val split.
+    pub int8: Metrics,
+}
+
+/// `<models_prefix>edge/latest.json`.
+pub fn latest_uri(settings: &Settings) -> S3Uri {
+    S3Uri {
+        bucket: settings.bucket.clone(),
+        key: format!("{}edge/latest.json", settings.models_prefix),
+    }
+}
+
+/// The manifest inside an envelope, without checking its signature (only its version is used:
+/// the key may have been rotated).
+pub fn read_envelope(bytes: &[u8]) -> Result<ModelManifest> {
+    let envelope: SignedManifest = serde_json::from_slice(bytes)
+        .map_err(|e| TrainerError::Input(format!("latest.json: {e}")))?;
+    let payload = STANDARD
+        .decode(&envelope.payload)
+        .map_err(|e| TrainerError::Input(format!("latest.json payload: {e}")))?;
+    serde_json::from_slice(&payload)
+        .map_err(|e| TrainerError::Input(format!("latest.json manifest: {e}")))
+}
+
+/// The version to publish: `requested`, else `current` with the minor bumped (0.1.0 first);
+/// it must be newer than `current`.
+pub fn next_version(
+    current: Option<&semver::Version>,
+    requested: Option<&semver::Version>,
+) -> Result<semver::Version> {
+    let version = match (requested, current) {
+        (Some(v), _) => v.clone(),
+        (None, Some(c)) => semver::Version::new(c.major, c.minor + 1, 0),
+        (None, None) => semver::Version::new(0, 1, 0),
+    };
+    if let Some(c) = current
+        && version <= *c
+    {
+        return Err(TrainerError::Input(format!(
+            "version {version} is not newer than the published {c}"
+        )));
+    }
+    Ok(version)
+}
+
+/// Evaluates the float and int8 models of `artifacts` on the val split of `data` and applies
+/// the int8 gate. Returns the int8 model's identity (from its ONNX metadata) and input size
+/// with both metrics.
+pub fn check_models(
+    artifacts: &Artifacts,
+    data: &Path,
+    threads: usize,
+) -> Result<(ModelIdentity, u32, Metrics, Metrics)> {
+    let int8 = artifacts
+        .file("model-int8.onnx")
+        .ok_or_else(|| TrainerError::Input(format!("{}: no model-int8.onnx", artifacts.uri)))?;
+    let float = artifacts
+        .file("model.onnx")
+        .ok_or_else(|| TrainerError::Input(format!("{}: no model.onnx", artifacts.uri)))?;
+    let config = EdgeDetectorConfig {
+        postprocess: PostprocessConfig::ultralytics_val(),
+        threads,
+        ..EdgeDetectorConfig::default()
+    };
+    let load = |bytes: &[u8], what: &str| {
+        EdgeDetector::from_bytes(bytes, &config).map_err(|e| {
+            TrainerError::Gate(format!("{what} model refused by the edge pipeline: {e}"))
+        })
+    };
+    let int8_detector = load(int8, "int8")?;
+    let float_detector = load(float, "float")?;
+    let classes = int8_detector.model().classes().to_vec();
+    let eval = |d: &EdgeDetector| {
+        evaluation::evaluate(d, data, &classes, |_, _| {})
+            .map_err(|e| TrainerError::Input(format!("evaluation: {e}")))
+    };
+    let float_metrics = eval(&float_detector)?;
+    if float_metrics.images == 0 {
+        return Err(TrainerError::Input(format!(
+            "{}: no val images to gate on",
+            data.display()
+        )));
+    }
+    let int8_metrics = eval(&int8_detector)?;
+    evaluation::int8_gate(&float_metrics, &int8_metrics)
+        .map_err(|e| TrainerError::Gate(e.to_string()))?;
+    Ok((
+        int8_detector.identity().clone(),
+        int8_detector.model().input_size(),
+        float_metrics,
+        int8_metrics,
+    ))
+}
+
+async fn put(clients: &Clients, uri: &S3Uri, bytes: Vec<u8>, content_type: &str) -> Result<()> {
+    clients
+        .s3
+        .put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .content_type(content_type)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(s3_error("PutObject", &uri.bucket))?;
+    Ok(())
+}
+
+/// Publishes `job`'s int8 model.
+pub async fn publish(
+    clients: &Clients,
+    settings: &Settings,
+    job: &str,
+    key: &SigningKey,
+    options: &PublishOptions,
+) -> Result<PublishSummary> {
+    let artifacts = artifacts::fetch(clients, job).await?;
+    let training_metrics = artifacts.metrics().ok();
+    let (data, threads) = (options.data.clone(), options.threads);
+    let checked_artifacts = artifacts.clone();
+    let (identity, imgsz, float, int8) =
+        tokio::task::spawn_blocking(move || check_models(&checked_artifacts, &data, threads))
+            .await
+            .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
+
+    let latest = latest_uri(settings);
+    let previous = match artifacts::get_optional(clients, &latest).await? {
+        Some(bytes) => Some(read_envelope(&bytes)?),
+        None => None,
+    };
+    // Devices accept a model only when its ONNX metadata names the manifest's name and
+    // version (docs/model-refresh.md), so both come from the model itself; train.py stamps
+    // them (`train --model-version`).
+    let model_version = semver::Version::parse(&identity.version).map_err(|e| {
+        TrainerError::Input(format!(
+            "the model's metadata version {:?} is not semver ({e}); train with --model-version",
+            identity.version
+        ))
+    })?;
+    if let Some(requested) = &options.version
+        && *requested != model_version
+    {
+        return Err(TrainerError::Input(format!(
+            "--version {requested} differs from the version in the model's metadata ({model_version}); devices would refuse it"
+        )));
+    }
+    let version = next_version(previous.as_ref().map(|m| &m.version), Some(&model_version))?;
+    let model_bytes = artifacts
+        .file("model-int8.onnx")
+        .unwrap_or_default()
+        .to_vec();
+    let sha256 = crate::dataset::hex(&Sha256::digest(&model_bytes));
+    let model_uri = S3Uri {
+        bucket: settings.bucket.clone(),
+        key: format!("{}edge/{version}/model.onnx", settings.models_prefix),
+    };
+    let mut metrics = serde_json::Map::new();
+    metrics.insert("mAP50".into(), float.map50.into());
+    metrics.insert("mAP50-95".into(), float.map50_95.into());
+    metrics.insert("int8_mAP50".into(), int8.map50.into());
+    metrics.insert("int8_mAP50-95".into(), int8.map50_95.into());
+    metrics.insert("val_images".into(), int8.images.into());
+    if let Some(m) = training_metrics
+        .as_ref()
+        .and_then(|m| artifacts::metric(m, &["onnx", "int8", "mAP50-95"]))
+    {
+        metrics.insert("training_int8_mAP50-95".into(), m.into());
+    }
+    let manifest = ModelManifest {
+        format: model_manifest::MANIFEST_FORMAT,
+        name: identity.name.clone(),
+        version: version.clone(),
+        file: format!("{version}/model.onnx"),
+        sha256,
+        size: model_bytes.len() as u64,
+        classes: crate::dataset::DAMAGE_CLASSES
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        imgsz,
+        precision: "int8".into(),
+        metrics,
+        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        min_core_version: semver::Version::parse(env!("CARGO_PKG_VERSION"))
+            .map_err(|e| TrainerError::Input(e.to_string()))?,
+        training_job: Some(job.to_owned()),
+    };
+    let envelope = model_manifest::sign(&manifest, key)
+        .map_err(|e| TrainerError::SigningKey(e.to_string()))?;
+    let envelope_bytes =
+        serde_json::to_vec_pretty(&envelope).map_err(|e| TrainerError::Input(e.to_string()))?;
+    // What devices will do: verify with the pinned public key.
+    let public = keys::public_key(key);
+    model_manifest::verify(&envelope_bytes, std::slice::from_ref(&public))
+        .map_err(|e| TrainerError::SigningKey(format!("self-check failed: {e}")))?;
+
+    // The model first, then an archived copy of the manifest, then latest.json last.
+    if let Some(existing) = artifacts::get_optional(clients, &model_uri).await?
+        && Sha256::digest(&existing).as_slice() != Sha256::digest(&model_bytes).as_slice()
+    {
+        return Err(TrainerError::Input(format!(
+            "{model_uri} exists with other content; choose another --version"
+        )));
+    }
+    put(clients, &model_uri, model_bytes, "application/octet-stream").await?;
+    let archived = S3Uri {
+        bucket: settings.bucket.clone(),
+        key: format!("{}edge/{version}/manifest.json", settings.models_prefix),
+    };
+    put(
+        clients,
+        &archived,
+        envelope_bytes.clone(),
+        "application/json",
+    )
+    .await?;
+    put(clients, &latest, envelope_bytes, "application/json").await?;
+    Ok(PublishSummary {
+        job: job.to_owned(),
+        manifest,
+        previous_version: previous.map(|m| m.version.to_string()),
+        model_uri: model_uri.to_string(),
+        latest_uri: latest.to_string(),
+        key_id: public.id().to_string(),
+        float,
+        int8,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let v = |s: &str| semver::Version::parse(s).expect("semver");
+        assert_eq!(next_version(None, None).expect("first"), v("0.1.0"));
+        assert_eq!(
+            next_version(Some(&v("0.1.3")), None).expect("bump"),
+            v("0.2.0")
+        );
+        assert_eq!(
+            next_version(Some(&v("0.1.0")), Some(&v("1.0.0"))).expect("explicit"),
+            v("1.0.0")
+        );
+        assert!(next_version(Some(&v("0.2.0")), Some(&v("0.2.0"))).is_err());
+        assert!(next_version(Some(&v("0.2.0")), Some(&v("0.1.9"))).is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! Helpers of the trainer's integration tests: the Python test venv, servers on loopback
+//! (moto with our extension, the job-states server), clients pointed at them, small data sets.
+
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Cursor};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use image::{ImageFormat, Rgb, RgbImage};
+use omni_trainer::aws::Clients;
+use omni_trainer::config::{Settings, SettingsLayer};
+
+/// The test venv's Python (moto, onnxruntime, numpy, pillow), or `None` when it is not set
+/// up. Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.
+pub fn test_python() -> Option<PathBuf> {
+    let python = std::env::var_os("OMNI_TEST_PYTHON").map(PathBuf::from);
+    match python {
+        Some(p) if p.exists() => Some(p),
+        _ if std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some() => {
+            panic!("OMNI_TEST_PYTHON must point at the test venv's python (scripts/test.sh)")
+        }
+        _ => {
+            eprintln!("skipping: OMNI_TEST_PYTHON not set (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+pub fn trainer_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn repo_root() -> PathBuf {
+    trainer_dir().join("..")
+}
+
+/// A Python server script of `tests/servers/` on 127.0.0.1: started, its port read from its
+/// first stdout line, killed (and reaped) on drop; it also exits when its stdin closes.
+pub struct Server {
+    child: Child,
+    _stdin: ChildStdin,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(python: &Path, script: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(python)
+            .arg(trainer_dir().join("tests/servers").join(script))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{script} did not print its port: {line:?}"));
+        Self {
+            child,
+            _stdin: stdin,
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto (with our UpdateEndpoint extension).
+pub fn moto(python: &Path) -> Server {
+    Server::start(python, "moto_ext.py", &[])
+}
+
+/// Settings pointed at `endpoint` with a test bucket.
+pub fn settings(endpoint: &str, bucket: &str) -> Settings {
+    SettingsLayer {
+        endpoint_url: Some(endpoint.to_owned()),
+        region: Some("us-east-1".into()),
+        bucket: Some(bucket.to_owned()),
+        role_arn: Some("arn:aws:iam::123456789012:role/OmniInspectorSageMakerRole".into()),
+        ..SettingsLayer::default()
+    }
+    .resolve()
+}
+
+/// Clients with static test credentials.
+pub async fn clients(settings: &Settings) -> Clients {
+    omni_trainer::aws::connect_with_static_credentials(settings, "testing", "testing")
+        .await
+        .unwrap()
+}
+
+pub async fn create_bucket(clients: &Clients, bucket: &str) {
+    clients
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The environment for running the CLI against `endpoint` with test credentials.
+pub fn cli_env(endpoint: &str, bucket: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/omni-config"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/omni-credentials",
+        ),
+        ("OMNI_ENDPOINT_URL", endpoint),
+        ("OMNI_BUCKET", bucket),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// Runs the CLI with a clean environment plus `env`; returns (exit ok, stdout, stderr).
+pub fn cli(args: &[&str], env: &[(String, String)], cwd: &Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_omni-trainer"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A real JPEG whose content depends on `seed`.
+pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(width, height, seed, ImageFormat::Jpeg)
+}
+
+/// A real PNG whose content depends on `seed`.
+pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(width, height, seed, ImageFormat::Png)
+}
+
+fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let v = x.wrapping_mul(7) ^ y.wrapping_mul(13) ^ seed.wrapping_mul(2_654_435_761);
+        Rgb([
+            (v & 0xff) as u8,
+            ((v >> 8) & 0xff) as u8,
+            (x + y + seed) as u8,
+        ])
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), format)
+        .unwrap();
+    bytes
+}
+
+/// Writes `bytes` to `path`, creating parents.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A small valid data set: `train` images in train/, `val` in val/, one box each (class =
+/// index % 6), plus data.yaml.
+pub fn small_dataset(root: &Path, train: u32, val: u32) {
+    for (split, n, offset) in [("train", train, 0), ("val", val, 1000)] {
+        for i in 0..n {
+            let seed = i + offset;
+            write(
+                &root.join(format!("{split}/images/img{seed}.jpg")),
+                jpeg(64, 48, seed),
+            );
+            write(
+                &root.join(format!("{split}/labels/img{seed}.txt")),
+                format!("{} 0.5 0.5 0.25 0.25\n", seed % 6),
+            );
+        }
+    }
+    omni_trainer::dataset::data_yaml::write(root, false).unwrap();
+}
+
+/// `model.tar.gz` as the training container writes it, from real model files.
+pub fn model_tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let owned: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| ((*n).to_owned(), b.clone()))
+        .collect();
+    omni_trainer::sourcedir::tar_gz(&owned).unwrap()
+}
+
+pub fn core_fixture(rel: &str) -> PathBuf {
+    repo_root().join("core").join(rel)
+}
+
+/// One moto per test binary (tests use distinct buckets); it exits with the test process,
+/// whose end closes its stdin.
+pub fn shared_moto() -> Option<&'static Server> {
+    static MOTO: std::sync::OnceLock<Option<Server>> = std::sync::OnceLock::new();
+    MOTO.get_or_init(|| test_python().map(|python| moto(&python)))
+        .as_ref()
+}
+
+/// A bucket name unique within the test binary.
+pub fn bucket(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("omni-test-{tag}-{n}")
+}

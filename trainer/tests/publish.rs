@@ -1,0 +1,270 @@
+//! `publish` and `keygen`: the tract check, the int8 gate on a generated val set, Ed25519
+//! signing and `edge/latest.json` written last (and left alone when anything fails).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{bucket, clients, core_fixture, model_tar_gz, settings, shared_moto, small_dataset};
+use ed25519_dalek::SigningKey;
+use indicatif::ProgressBar;
+use omni_core::model_manifest::{TrustedKey, verify};
+use omni_trainer::TrainerError;
+use omni_trainer::publish::{PublishOptions, latest_uri, publish};
+use omni_trainer::s3uri::S3Uri;
+use omni_trainer::train::{TrainOptions, start};
+use omni_trainer::upload::{UploadOptions, upload};
+
+/// A generated yard val set (tools/datagen), once per test binary.
+fn val_set(python: &Path) -> PathBuf {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("yard");
+        let status = std::process::Command::new(python)
+            .arg(common::repo_root().join("tools/datagen/generate_yard_dataset.py"))
+            .args([
+                "--out",
+                out.to_str().unwrap(),
+                "--seed",
+                "7",
+                "--train",
+                "1",
+                "--val",
+                "16",
+                "--imgsz",
+                "320",
+                "--workers",
+                "1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        (tmp, out)
+    })
+    .1
+    .clone()
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[42u8; 32])
+}
+
+/// A copy of `model` whose ONNX metadata says `omni_model_version = version`.
+fn restamp(model: &Path, version: &str, dir: &Path) -> PathBuf {
+    use prost::Message;
+    let mut proto =
+        tract_onnx::pb::ModelProto::decode(std::fs::read(model).unwrap().as_slice()).unwrap();
+    proto.metadata_props.retain(|p| p.key != "omni_model_version");
+    proto.metadata_props.push(tract_onnx::pb::StringStringEntryProto {
+        key: "omni_model_version".into(),
+        value: version.into(),
+    });
+    let path = dir.join(format!("model-{version}.onnx"));
+    std::fs::write(&path, proto.encode_to_vec()).unwrap();
+    path
+}
+
+async fn job_with(
+    c: &omni_trainer::aws::Clients,
+    s: &omni_trainer::config::Settings,
+    float: &Path,
+    int8: &Path,
+) -> String {
+    let job = start(c, s, &TrainOptions::default()).await.unwrap().job;
+    let uri = omni_trainer::artifacts::artifacts_uri(c, &job)
+        .await
+        .unwrap();
+    let tarball = model_tar_gz(&[
+        ("model.onnx", std::fs::read(float).unwrap()),
+        ("model-int8.onnx", std::fs::read(int8).unwrap()),
+        (
+            "metrics.json",
+            b"{\"onnx\": {\"int8\": {\"mAP50-95\": 0.31}}}".to_vec(),
+        ),
+    ]);
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
+    job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
+    let Some(moto) = shared_moto() else { return };
+    let python = common::test_python().unwrap();
+    let val = val_set(&python);
+    let b = bucket("pub");
+    let s = settings(&moto.url(), &b);
+    let c = clients(&s).await;
+    common::create_bucket(&c, &b).await;
+    let data = tempfile::tempdir().unwrap();
+    small_dataset(data.path(), 2, 1);
+    upload(
+        &c,
+        data.path(),
+        &S3Uri::parse(&s.dataset_uri()).unwrap(),
+        &UploadOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    let demo = core_fixture("models/edge-model.onnx");
+    let fixture_int8 = core_fixture("tests/fixtures/models/yolo11n-6cls-320-int8.onnx");
+    let three_classes = core_fixture("tests/fixtures/models/detect-3-classes.onnx");
+    let options = PublishOptions {
+        data: val.clone(),
+        version: None,
+        threads: 2,
+    };
+    let latest = latest_uri(&s);
+    let trusted: TrustedKey = key().verifying_key().into();
+
+    let good = job_with(&c, &s, &demo, &demo).await;
+    let first = publish(&c, &s, &good, &key(), &options).await.unwrap();
+    assert_eq!(first.manifest.version.to_string(), "0.1.0");
+    assert_eq!(first.previous_version, None);
+    let envelope = omni_trainer::artifacts::get_object(&c, &latest)
+        .await
+        .unwrap();
+    let manifest = verify(&envelope, std::slice::from_ref(&trusted)).unwrap();
+    assert_eq!(manifest, first.manifest);
+    assert_eq!(manifest.file, "0.1.0/model.onnx");
+    assert_eq!(manifest.imgsz, 320);
+    assert_eq!(manifest.precision, "int8");
+    assert_eq!(manifest.training_job.as_deref(), Some(good.as_str()));
+    assert!(
+        manifest.metrics["mAP50-95"].as_f64().unwrap() > 0.1,
+        "{:?}",
+        manifest.metrics
+    );
+    let model = omni_trainer::artifacts::get_object(
+        &c,
+        &S3Uri {
+            bucket: b.clone(),
+            key: "models/edge/0.1.0/model.onnx".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(model, std::fs::read(&demo).unwrap());
+    assert_eq!(manifest.size, model.len() as u64);
+    assert_eq!(
+        manifest.sha256,
+        omni_trainer::dataset::hex(&<sha2::Sha256 as sha2::Digest>::digest(&model))
+    );
+
+    // The version comes from the model's metadata (devices check they agree): the same
+    // model again is not newer; a model stamped 0.2.0 is published as 0.2.0.
+    let err = publish(&c, &s, &good, &key(), &options).await.unwrap_err();
+    assert!(err.to_string().contains("not newer"), "{err}");
+    let stamped_dir = tempfile::tempdir().unwrap();
+    let stamped = restamp(&demo, "0.2.0", stamped_dir.path());
+    let newer = job_with(&c, &s, &stamped, &stamped).await;
+    let mismatched = PublishOptions {
+        version: Some(semver::Version::new(0, 3, 0)),
+        ..options.clone()
+    };
+    let err = publish(&c, &s, &newer, &key(), &mismatched).await.unwrap_err();
+    assert!(err.to_string().contains("differs from the version"), "{err}");
+    let second = publish(&c, &s, &newer, &key(), &options).await.unwrap();
+    assert_eq!(second.manifest.version.to_string(), "0.2.0");
+    assert_eq!(second.previous_version.as_deref(), Some("0.1.0"));
+
+    // The int8 gate fails (a much weaker int8 model): latest.json unchanged, nothing uploaded.
+    let before = omni_trainer::artifacts::get_object(&c, &latest)
+        .await
+        .unwrap();
+    let weak = job_with(&c, &s, &demo, &fixture_int8).await;
+    let err = publish(&c, &s, &weak, &key(), &options).await.unwrap_err();
+    assert!(
+        matches!(err, TrainerError::Gate(ref m) if m.contains("int8 mAP50-95")),
+        "{err}"
+    );
+    // Wrong classes: refused by the edge pipeline.
+    let wrong = job_with(&c, &s, &demo, &three_classes).await;
+    let err = publish(&c, &s, &wrong, &key(), &options).await.unwrap_err();
+    assert!(
+        matches!(err, TrainerError::Gate(ref m) if m.contains("classes")),
+        "{err}"
+    );
+    assert_eq!(
+        omni_trainer::artifacts::get_object(&c, &latest)
+            .await
+            .unwrap(),
+        before
+    );
+    let listed = omni_trainer::upload::list_remote(
+        &c,
+        &S3Uri {
+            bucket: b.clone(),
+            key: "models/edge/".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut keys: Vec<&String> = listed.keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "models/edge/0.1.0/manifest.json",
+            "models/edge/0.1.0/model.onnx",
+            "models/edge/0.2.0/manifest.json",
+            "models/edge/0.2.0/model.onnx",
+            "models/edge/latest.json"
+        ]
+    );
+}
+
+#[test]
+fn keygen_and_a_missing_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("edge-signing.key");
+    let (ok, stdout, stderr) = common::cli(
+        &["--json", "keygen", "--out", key_path.to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    let pair: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let public: TrustedKey = pair["public_key"].as_str().unwrap().parse().unwrap();
+    assert_eq!(public.id().to_string(), pair["key_id"].as_str().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let (ok, _, stderr) = common::cli(
+        &["keygen", "--out", key_path.to_str().unwrap()],
+        &[],
+        dir.path(),
+    );
+    assert!(
+        !ok && stderr.starts_with("omni-trainer: error:"),
+        "never overwrites: {stderr}"
+    );
+
+    let (ok, _, stderr) = common::cli(&["publish", "some-job", "--data", "."], &[], dir.path());
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("omni-trainer: error: signing key: none given"),
+        "{stderr}"
+    );
+    let env = vec![("OMNI_SIGNING_KEY".to_owned(), "dG9vIHNob3J0".to_owned())];
+    let (ok, _, stderr) = common::cli(&["publish", "some-job", "--data", "."], &env, dir.path());
+    assert!(
+        !ok && stderr.contains("OMNI_SIGNING_KEY") && stderr.contains("expected 32"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,518 @@
+//! `train`, `wait`, `deploy` against moto (with our UpdateEndpoint extension) and the
+//! job-states server on 127.0.0.1; SageMaker's part (writing model.tar.gz) is played by the
+//! test with real model files.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use aws_sdk_sagemaker::types::TrainingJobStatus;
+use common::{bucket, clients, core_fixture, model_tar_gz, settings, shared_moto, small_dataset};
+use indicatif::ProgressBar;
+use omni_trainer::TrainerError;
+use omni_trainer::deploy::{DeployOptions, deploy};
+use omni_trainer::s3uri::S3Uri;
+use omni_trainer::train::{TrainOptions, start};
+use omni_trainer::upload::{UploadOptions, upload};
+use omni_trainer::wait::{Backoff, wait};
+
+fn fast() -> Backoff {
+    Backoff {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+        factor: 2.0,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+/// A bucket with an uploaded data set.
+async fn prepared(
+    url: &str,
+    tag: &str,
+) -> (omni_trainer::config::Settings, omni_trainer::aws::Clients) {
+    let b = bucket(tag);
+    let s = settings(url, &b);
+    let c = clients(&s).await;
+    common::create_bucket(&c, &b).await;
+    let dir = tempfile::tempdir().unwrap();
+    small_dataset(dir.path(), 4, 2);
+    let dest = S3Uri::parse(&s.dataset_uri()).unwrap();
+    upload(
+        &c,
+        dir.path(),
+        &dest,
+        &UploadOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    (s, c)
+}
+
+fn metrics_json(map50_95: f64) -> Vec<u8> {
+    serde_json::json!({"schema": "omni-train-metrics/1", "model_name": "yolo11n-omni-damage", "model_version": "0.2.0",
+        "onnx": {"float": {"mAP50": 0.75, "mAP50-95": map50_95}, "int8": {"mAP50": 0.71, "mAP50-95": map50_95 - 0.01}}})
+    .to_string()
+    .into_bytes()
+}
+
+/// Plays SageMaker: writes the job's model.tar.gz where DescribeTrainingJob says it is.
+async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) {
+    let uri = omni_trainer::artifacts::artifacts_uri(c, job)
+        .await
+        .unwrap();
+    let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
+    let tarball = model_tar_gz(&[
+        ("best.pt", b"not really torch weights".to_vec()),
+        ("model.onnx", model.clone()),
+        ("model-int8.onnx", model),
+        ("metrics.json", metrics_json(map50_95)),
+    ]);
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_packages_the_scripts_and_starts_a_spot_job() {
+    let Some(moto) = shared_moto() else { return };
+    let (s, c) = prepared(&moto.url(), "train").await;
+    let started = start(
+        &c,
+        &s,
+        &TrainOptions {
+            model_version: Some("0.2.0".into()),
+            ..TrainOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let second = start(&c, &s, &TrainOptions::default()).await.unwrap();
+    assert_ne!(started.job, second.job, "names are unique");
+    assert!(started.job.starts_with("omni-yolo11n-"));
+
+    let d = c
+        .sagemaker
+        .describe_training_job()
+        .training_job_name(&started.job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.enable_managed_spot_training(), Some(true));
+    let stop = d.stopping_condition().unwrap();
+    assert_eq!(
+        (
+            stop.max_runtime_in_seconds(),
+            stop.max_wait_time_in_seconds()
+        ),
+        (Some(14_400), Some(18_000))
+    );
+    let checkpoint = d.checkpoint_config().unwrap();
+    assert_eq!(checkpoint.local_path(), Some("/opt/ml/checkpoints"));
+    assert_eq!(
+        checkpoint.s3_uri().unwrap(),
+        format!("s3://{}/checkpoints/{}/", s.bucket, started.job)
+    );
+    let channel = &d.input_data_config()[0];
+    assert_eq!(channel.channel_name(), Some("training"));
+    assert_eq!(
+        channel
+            .data_source()
+            .unwrap()
+            .s3_data_source()
+            .unwrap()
+            .s3_uri()
+            .unwrap(),
+        format!("s3://{}/datasets/talos-v1/", s.bucket)
+    );
+    assert_eq!(
+        d.output_data_config().unwrap().s3_output_path().unwrap(),
+        format!("s3://{}/models/yolo-finetuned/", s.bucket)
+    );
+    assert_eq!(
+        d.resource_config()
+            .unwrap()
+            .instance_type()
+            .unwrap()
+            .as_str(),
+        "ml.g4dn.xlarge"
+    );
+    assert_eq!(
+        d.algorithm_specification().unwrap().training_image(),
+        Some("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.0.0-gpu-py310")
+    );
+    let hp = d.hyper_parameters().unwrap();
+    assert_eq!(hp["sagemaker_program"], "\"train.py\"");
+    assert_eq!(
+        hp["sagemaker_submit_directory"],
+        format!("\"{}\"", started.source)
+    );
+    assert_eq!(hp["epochs"], "100");
+    assert_eq!(hp["batch"], "16");
+    assert_eq!(hp["imgsz"], "640");
+    assert_eq!(hp["mixup"], "0.15");
+    assert_eq!(hp["degrees"], "20.0");
+    assert_eq!(hp["model-version"], "\"0.2.0\"");
+    // The packaged scripts are the repo's.
+    let tarball = omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&started.source).unwrap())
+        .await
+        .unwrap();
+    let files = omni_trainer::sourcedir::untar_gz(&tarball).unwrap();
+    let train_py = std::fs::read(common::trainer_dir().join("sagemaker/train.py")).unwrap();
+    assert!(files.iter().any(|(n, b)| n == "train.py" && *b == train_py));
+    assert!(files.iter().any(|(n, _)| n == "tract_surgery.py"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_refuses_a_missing_data_set_or_bucket() {
+    let Some(moto) = shared_moto() else { return };
+    let b = bucket("nodata");
+    let s = settings(&moto.url(), &b);
+    let c = clients(&s).await;
+    let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(err, TrainerError::NoSuchBucket(ref name) if *name == b),
+        "{err}"
+    );
+    common::create_bucket(&c, &b).await;
+    let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("datasets/talos-v1/data.yaml not found"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
+    let Some(moto) = shared_moto() else { return };
+    let python = common::test_python().unwrap();
+    let (mut s, c) = prepared(&moto.url(), "wait").await;
+    let artifacts = format!(
+        "s3://{}/models/yolo-finetuned/progress-1/output/model.tar.gz",
+        s.bucket
+    );
+    let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
+    let tarball = model_tar_gz(&[
+        ("model-int8.onnx", model),
+        ("metrics.json", metrics_json(0.33)),
+    ]);
+    let uri = S3Uri::parse(&artifacts).unwrap();
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
+
+    let states = common::Server::start(&python, "job_states.py", &[&artifacts]);
+    s.sagemaker_endpoint_url = Some(states.url());
+    let c = clients(&s).await;
+    let mut seen = Vec::new();
+    let summary = wait(&c, "progress-1", &fast(), |t| {
+        seen.push(t.secondary.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.status, "Completed");
+    assert_eq!(seen, ["Starting", "Downloading", "Training", "Completed"]);
+    assert_eq!(summary.polls, 4);
+    assert_eq!(
+        (summary.training_seconds, summary.billable_seconds),
+        (Some(4000), Some(1200))
+    );
+    assert!((summary.spot_saving_percent.unwrap() - 70.0).abs() < 1e-9);
+    let metrics = summary.metrics.unwrap();
+    assert_eq!(metrics["onnx"]["float"]["mAP50-95"], 0.33);
+
+    // A failed job: non-zero with SageMaker's FailureReason.
+    let err = wait(&c, "fail-1", &fast(), |_| {}).await.unwrap_err();
+    match err {
+        TrainerError::JobFailed { status, reason, .. } => {
+            assert_eq!(status, "Failed");
+            assert!(reason.contains("no data.yaml"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+
+    // A job that never ends: the timeout, with polls spaced by a growing interval.
+    let backoff = Backoff {
+        timeout: Duration::from_millis(1500),
+        ..fast()
+    };
+    let started = std::time::Instant::now();
+    let err = wait(&c, "stuck-1", &backoff, |_| {}).await.unwrap_err();
+    assert!(matches!(err, TrainerError::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let calls: Vec<f64> = reqwest_free_get(&format!("{}/calls/stuck-1", states.url()));
+    let gaps: Vec<f64> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+    // 50 ms (after the first, changed, poll), then 100, 200, 200, ... (cap).
+    assert!(gaps.len() >= 5, "{gaps:?}");
+    assert!(gaps[0] >= 0.045 && gaps[0] < 0.15, "{gaps:?}");
+    assert!(gaps[1] >= 0.095, "{gaps:?}");
+    assert!(
+        gaps[2] >= 0.19 && gaps.iter().all(|g| *g < 0.35),
+        "{gaps:?}"
+    );
+}
+
+/// GET a JSON body with std only (no HTTP client crate in the tests).
+fn reqwest_free_get<T: serde::de::DeserializeOwned>(url: &str) -> T {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    serde_json::from_str(body).unwrap()
+}
+
+/// POST JSON with std only.
+fn post_json(url: &str, body: &str) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.0 20") || response.starts_with("HTTP/1.1 20"),
+        "{response}"
+    );
+}
+
+/// The handler's own response builder (trainer/sagemaker/inference.py) for the sample photo.
+fn handler_response(python: &std::path::Path) -> String {
+    let script = format!(
+        "import json, sys; sys.path.insert(0, {dir:?}); import inference\n\
+         r = inference.build_response({{'name': 'yolo11n-omni-damage', 'version': '0.2.0', 'sha256': 'ab' * 32}}, 1001, 667, 12.5,\n\
+             [[10, 20, 300, 200], [-5, 600, 1200, 700]], [0.9, 0.4], [2, 0])\n\
+         print(json.dumps(r))",
+        dir = common::trainer_dir()
+            .join("sagemaker")
+            .display()
+            .to_string()
+    );
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Queues `body` as moto's next InvokeEndpoint answers.
+fn queue_endpoint_results(moto_url: &str, body: &str, times: usize) {
+    let results: Vec<serde_json::Value> = (0..times)
+        .map(|_| serde_json::json!({"Body": body, "ContentType": "application/json", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}))
+        .collect();
+    let payload = serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "results": results});
+    post_json(
+        &format!("{moto_url}/moto-api/static/sagemaker/endpoint-results"),
+        &payload.to_string(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
+    let Some(moto) = shared_moto() else { return };
+    let python = common::test_python().unwrap();
+    let (mut s, c) = prepared(&moto.url(), "deploy").await;
+    s.endpoint_name = format!("omni-inspector-yolo-{}", s.bucket);
+    let options = DeployOptions {
+        backoff: fast(),
+        ..DeployOptions::default()
+    };
+
+    let first = start(&c, &s, &TrainOptions::default()).await.unwrap().job;
+    let d = c
+        .sagemaker
+        .describe_training_job()
+        .training_job_name(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.training_job_status(), Some(&TrainingJobStatus::Completed));
+    // Before SageMaker has written model.tar.gz, deploy fails clearly.
+    let err = deploy(&c, &s, &first, &options).await.unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    complete_job(&c, &first, 0.30).await;
+    let response = handler_response(&python);
+    queue_endpoint_results(&moto.url(), &response, 1);
+    let created = deploy(&c, &s, &first, &options).await.unwrap();
+    assert_eq!(created.action, "created");
+    assert_eq!(created.previous_map50_95, None);
+    let smoke = created.smoke.unwrap();
+    assert_eq!((smoke.image.width, smoke.image.height), (1001, 667));
+    assert_eq!(smoke.detections.len(), 2);
+    assert_eq!(smoke.detections[1].bbox.x1, 0.0); // clipped by the handler
+
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(created.endpoint_config.as_str())
+    );
+    let cfg = c
+        .sagemaker
+        .describe_endpoint_config()
+        .endpoint_config_name(&created.endpoint_config)
+        .send()
+        .await
+        .unwrap();
+    let serverless = cfg.production_variants()[0].serverless_config().unwrap();
+    assert_eq!(
+        (serverless.memory_size_in_mb(), serverless.max_concurrency()),
+        (Some(2048), Some(5))
+    );
+    let model = c
+        .sagemaker
+        .describe_model()
+        .model_name(&created.model)
+        .send()
+        .await
+        .unwrap();
+    let container = model.primary_container().unwrap();
+    assert_eq!(
+        container.environment().unwrap()["SAGEMAKER_PROGRAM"],
+        "inference.py"
+    );
+    assert_eq!(
+        container.image(),
+        Some("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.0.0-cpu-py310")
+    );
+    // The repacked bundle carries the handler.
+    let bundle =
+        omni_trainer::artifacts::get_object(&c, &S3Uri::parse(&created.model_data).unwrap())
+            .await
+            .unwrap();
+    let files = omni_trainer::sourcedir::untar_gz(&bundle).unwrap();
+    assert!(files.iter().any(|(n, _)| n == "code/inference.py"));
+    assert!(files.iter().any(|(n, _)| n == "best.pt"));
+
+    // A worse model is refused by the gate; the endpoint is untouched.
+    let worse = start(&c, &s, &TrainOptions::default()).await.unwrap().job;
+    complete_job(&c, &worse, 0.20).await;
+    let err = deploy(&c, &s, &worse, &options).await.unwrap_err();
+    assert!(matches!(err, TrainerError::Gate(_)), "{err}");
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(created.endpoint_config.as_str())
+    );
+
+    // A better one updates it (UpdateEndpoint through our moto extension).
+    let better = start(&c, &s, &TrainOptions::default()).await.unwrap().job;
+    complete_job(&c, &better, 0.35).await;
+    // moto answers the same (endpoint, body) with the result it gave before.
+    let updated = deploy(&c, &s, &better, &options).await.unwrap();
+    assert_eq!(updated.action, "updated");
+    assert_eq!(updated.previous_map50_95, Some(0.30));
+    let ep = c
+        .sagemaker
+        .describe_endpoint()
+        .endpoint_name(&s.endpoint_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ep.endpoint_config_name(),
+        Some(updated.endpoint_config.as_str())
+    );
+
+    // A smoke answer that is not our schema fails the deploy.
+    let forced = DeployOptions {
+        force: true,
+        sample: Some(common::png(64, 48, 5)),
+        ..options.clone()
+    };
+    queue_endpoint_results(&moto.url(), "{\"message\": \"model failed to load\"}", 1);
+    let err = deploy(&c, &s, &worse, &forced).await.unwrap_err();
+    assert!(matches!(err, TrainerError::Smoke(_)), "{err}");
+}
+
+#[test]
+fn cli_wait_prints_transitions_and_exits_non_zero_with_the_failure_reason() {
+    let Some(moto) = shared_moto() else { return };
+    let python = common::test_python().unwrap();
+    let states = common::Server::start(&python, "job_states.py", &["s3://none/model.tar.gz"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::cli_env(&moto.url(), "unused");
+    env.push(("OMNI_SAGEMAKER_ENDPOINT_URL".into(), states.url()));
+    let (ok, stdout, stderr) = common::cli(
+        &[
+            "wait",
+            "fail-cli",
+            "--poll-initial",
+            "20ms",
+            "--poll-max",
+            "50ms",
+        ],
+        &env,
+        dir.path(),
+    );
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("InProgress / Training: Training in progress."),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("omni-trainer: error: training job fail-cli Failed: AlgorithmError: train.py: error: no data.yaml"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = common::cli(
+        &[
+            "wait",
+            "stuck-cli",
+            "--poll-initial",
+            "20ms",
+            "--poll-max",
+            "50ms",
+            "--timeout",
+            "300ms",
+        ],
+        &env,
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("training job stuck-cli still InProgress/Training after"),
+        "{stderr}"
+    );
+}
