@@ -58,11 +58,15 @@ fn restamp(model: &Path, version: &str, dir: &Path) -> PathBuf {
     use prost::Message;
     let mut proto =
         tract_onnx::pb::ModelProto::decode(std::fs::read(model).unwrap().as_slice()).unwrap();
-    proto.metadata_props.retain(|p| p.key != "omni_model_version");
-    proto.metadata_props.push(tract_onnx::pb::StringStringEntryProto {
-        key: "omni_model_version".into(),
-        value: version.into(),
-    });
+    proto
+        .metadata_props
+        .retain(|p| p.key != "omni_model_version");
+    proto
+        .metadata_props
+        .push(tract_onnx::pb::StringStringEntryProto {
+            key: "omni_model_version".into(),
+            value: version.into(),
+        });
     let path = dir.join(format!("model-{version}.onnx"));
     std::fs::write(&path, proto.encode_to_vec()).unwrap();
     path
@@ -172,8 +176,13 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
         version: Some(semver::Version::new(0, 3, 0)),
         ..options.clone()
     };
-    let err = publish(&c, &s, &newer, &key(), &mismatched).await.unwrap_err();
-    assert!(err.to_string().contains("differs from the version"), "{err}");
+    let err = publish(&c, &s, &newer, &key(), &mismatched)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("differs from the version"),
+        "{err}"
+    );
     let second = publish(&c, &s, &newer, &key(), &options).await.unwrap();
     assert_eq!(second.manifest.version.to_string(), "0.2.0");
     assert_eq!(second.previous_version.as_deref(), Some("0.1.0"));
