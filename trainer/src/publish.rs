@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
 use omni_core::ModelIdentity;
-use omni_core::detect::{EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
+use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
 use omni_core::evaluation::{self, Metrics};
 use omni_core::model_manifest::{self, ModelManifest, SignedManifest};
 use serde::Serialize;
