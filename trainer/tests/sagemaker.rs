@@ -59,6 +59,19 @@ fn metrics_json(map50_95: f64) -> Vec<u8> {
 }
 
 /// Plays SageMaker: writes the job's model.tar.gz where DescribeTrainingJob says it is.
+/// The endpoint configuration `endpoint` is serving now.
+async fn endpoint_config_in_use(c: &omni_trainer::aws::Clients, endpoint: &str) -> String {
+    c.sagemaker
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await
+        .unwrap()
+        .endpoint_config_name()
+        .unwrap()
+        .to_owned()
+}
+
 async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) {
     let uri = omni_trainer::artifacts::artifacts_uri(c, job)
         .await
@@ -367,16 +380,9 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     assert_eq!(smoke.detections.len(), 2);
     assert_eq!(smoke.detections[1].bbox.x1, 0.0); // clipped by the handler
 
-    let ep = c
-        .sagemaker
-        .describe_endpoint()
-        .endpoint_name(&s.endpoint_name)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        ep.endpoint_config_name(),
-        Some(created.endpoint_config.as_str())
+        endpoint_config_in_use(&c, &s.endpoint_name).await,
+        created.endpoint_config
     );
     let cfg = c
         .sagemaker
@@ -420,16 +426,9 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     complete_job(&c, &worse, 0.20).await;
     let err = deploy(&c, &s, &worse, &options).await.unwrap_err();
     assert!(matches!(err, TrainerError::Gate(_)), "{err}");
-    let ep = c
-        .sagemaker
-        .describe_endpoint()
-        .endpoint_name(&s.endpoint_name)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        ep.endpoint_config_name(),
-        Some(created.endpoint_config.as_str())
+        endpoint_config_in_use(&c, &s.endpoint_name).await,
+        created.endpoint_config
     );
 
     // A better one updates it (UpdateEndpoint through our moto extension).
@@ -439,16 +438,9 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     let updated = deploy(&c, &s, &better, &options).await.unwrap();
     assert_eq!(updated.action, "updated");
     assert_eq!(updated.previous_map50_95, Some(0.30));
-    let ep = c
-        .sagemaker
-        .describe_endpoint()
-        .endpoint_name(&s.endpoint_name)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        ep.endpoint_config_name(),
-        Some(updated.endpoint_config.as_str())
+        endpoint_config_in_use(&c, &s.endpoint_name).await,
+        updated.endpoint_config
     );
 
     // A smoke answer that is not our schema fails the deploy.
