@@ -85,7 +85,7 @@ enum Command {
         /// Local data set whose val split the int8 gate runs on.
         #[arg(long)]
         data: PathBuf,
-        /// Version to publish (default: the published one with the minor bumped).
+        /// Expected version: must equal the one in the model's metadata (which is what is published).
         #[arg(long)]
         version: Option<semver::Version>,
         /// File holding the Ed25519 signing key (else OMNI_SIGNING_KEY).

@@ -29,7 +29,7 @@ use crate::s3uri::S3Uri;
 pub struct PublishOptions {
     /// The data set whose `val` split the gate runs on.
     pub data: PathBuf,
-    /// The version to publish (default: the current one with the minor bumped).
+    /// The version expected: must equal the model's metadata version, which is published.
     pub version: Option<semver::Version>,
     /// Threads for tract.
     pub threads: usize,

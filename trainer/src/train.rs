@@ -38,7 +38,8 @@ pub struct TrainOptions {
     pub source_dir: Option<std::path::PathBuf>,
     /// Extra or overriding hyperparameters (`name=value`).
     pub hyperparameters: Vec<String>,
-    /// Version recorded in the exported models' metadata.
+    /// Version recorded in the exported models' metadata (what `publish` publishes); by
+    /// default the published edge model's version with the minor bumped.
     pub model_version: Option<String>,
 }
 
@@ -184,7 +185,19 @@ pub async fn start(
             &settings.instance_type,
         )
     });
-    let hp = hyperparameters(settings, &job, &source, &region, options)?;
+    // The version stamped into the exported models is what `publish` will publish: by
+    // default the published edge model's version with the minor bumped (0.1.0 first).
+    let mut options = options.clone();
+    if options.model_version.is_none() {
+        let latest = crate::publish::latest_uri(settings);
+        let current = match crate::artifacts::get_optional(clients, &latest).await? {
+            Some(bytes) => Some(crate::publish::read_envelope(&bytes)?.version),
+            None => None,
+        };
+        let next = crate::publish::next_version(current.as_ref(), None)?;
+        options.model_version = Some(next.to_string());
+    }
+    let hp = hyperparameters(settings, &job, &source, &region, &options)?;
     let training_data = settings.dataset_uri();
     let output_path = format!("s3://{bucket}/{}", settings.output_prefix);
     let checkpoints = format!("s3://{bucket}/{}{job}/", settings.checkpoint_prefix);

@@ -108,6 +108,9 @@ async fn train_packages_the_scripts_and_starts_a_spot_job() {
     .unwrap();
     let second = start(&c, &s, &TrainOptions::default()).await.unwrap();
     assert_ne!(started.job, second.job, "names are unique");
+    // Without --model-version the models are stamped with the next version to publish
+    // (nothing published in this bucket yet: 0.1.0).
+    assert_eq!(second.hyperparameters["model-version"], "\"0.1.0\"");
     assert!(started.job.starts_with("omni-yolo11n-"));
 
     let d = c
