@@ -3,11 +3,10 @@
 
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use image::{ImageFormat, Rgb, RgbImage};
 use omni_trainer::aws::Clients;
 use omni_trainer::config::{Settings, SettingsLayer};
 
@@ -152,31 +151,10 @@ pub fn cli(args: &[&str], env: &[(String, String)], cwd: &Path) -> (bool, String
     )
 }
 
-/// A real JPEG whose content depends on `seed`.
-pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    encode(width, height, seed, ImageFormat::Jpeg)
-}
-
-/// A real PNG whose content depends on `seed`.
-pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    encode(width, height, seed, ImageFormat::Png)
-}
-
-fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
-    let image = RgbImage::from_fn(width, height, |x, y| {
-        let v = x.wrapping_mul(7) ^ y.wrapping_mul(13) ^ seed.wrapping_mul(2_654_435_761);
-        Rgb([
-            (v & 0xff) as u8,
-            ((v >> 8) & 0xff) as u8,
-            (x + y + seed) as u8,
-        ])
-    });
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), format)
-        .unwrap();
-    bytes
-}
+// The same generated test images as the core's tests (one definition).
+#[path = "../../../core/tests/common/mod.rs"]
+mod core_common;
+pub use core_common::{jpeg, png};
 
 /// Writes `bytes` to `path`, creating parents.
 pub fn write(path: &Path, bytes: impl AsRef<[u8]>) {
