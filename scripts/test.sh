@@ -25,6 +25,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 export OMNI_TEST_PYTHON="$PWD/.venv/bin/python"
 export OMNI_REQUIRE_PYTHON_TESTS=1
+# The full-disk tests mount a small tmpfs (CI runs as root); there, not mounting is a failure.
+export OMNI_REQUIRE_MOUNT_TESTS=1
 
 # --- Rust ------------------------------------------------------------------------------------
 log "cargo fmt --check"

@@ -272,4 +272,49 @@ mod tests {
             "check digit is 4 but ISO 6346 gives 3 for CSQU305438"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// The ISO 6346 check digit of the first ten characters.
+        fn check_digit(first_ten: &str) -> u32 {
+            let sum: u32 = first_ten
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    let value = c.to_digit(10).unwrap_or_else(|| char_value(c));
+                    value << i
+                })
+                .sum();
+            sum % 11 % 10
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_parses_or_is_refused_without_panicking(input in ".{0,40}") {
+                if let Ok(number) = ContainerNumber::parse(&input) {
+                    prop_assert_eq!(number.as_str().len(), 11);
+                    prop_assert_eq!(ContainerNumber::parse(number.as_str()).ok(), Some(number.clone()));
+                }
+            }
+
+            #[test]
+            fn every_well_formed_number_is_accepted_and_every_wrong_check_digit_refused(
+                owner in "[A-Z]{3}",
+                category in "[UJZ]",
+                serial in "[0-9]{6}",
+                wrong in 0u32..10,
+            ) {
+                let first_ten = format!("{owner}{category}{serial}");
+                let digit = check_digit(&first_ten);
+                let valid = format!("{first_ten}{digit}");
+                prop_assert_eq!(ContainerNumber::parse(&valid).map(|n| n.as_str().to_owned()).ok(), Some(valid.clone()));
+                prop_assume!(wrong != digit);
+                let refused = format!("{first_ten}{wrong}");
+                prop_assert!(ContainerNumber::parse(&refused).is_err());
+            }
+        }
+    }
 }

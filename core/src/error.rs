@@ -27,6 +27,12 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The device's storage is full: the operation stored nothing (free space and retry).
+    #[error("storage full: {context}")]
+    StorageFull {
+        /// What was being done, with the OS's words.
+        context: String,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -60,7 +66,15 @@ impl Error {
     /// Wraps an I/O error with what was being done.
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> Self {
         let context = context.into();
-        move |source| Self::Io { context, source }
+        move |source| {
+            if source.kind() == io::ErrorKind::StorageFull {
+                Self::StorageFull {
+                    context: format!("{context}: {source}"),
+                }
+            } else {
+                Self::Io { context, source }
+            }
+        }
     }
 }
 

@@ -119,6 +119,9 @@ pub struct Inspection {
     pub location: Option<Location>,
     /// Free text.
     pub notes: Option<String>,
+    /// Set when `recover` rebuilt this inspection from quarantined photo files after its
+    /// database row was lost: its container number was given at recovery, not at capture.
+    pub recovered_at: Option<Timestamp>,
 }
 
 /// Where a photo stands on its way to the cloud.
@@ -207,6 +210,37 @@ pub struct Photo {
 }
 
 impl Photo {
+    /// A photo just stored (or re-adopted), waiting for the cloud: its identity and size
+    /// from `header`, no attempt made yet.
+    pub(crate) fn queued(
+        id: PhotoId,
+        inspection_id: InspectionId,
+        header: &crate::photo_probe::PhotoHeader,
+        bytes: &[u8],
+        sha256: String,
+        captured_at: Timestamp,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            inspection_id,
+            format: header.format,
+            sha256,
+            size_bytes: bytes.len() as u64,
+            width: header.width,
+            height: header.height,
+            orientation: header.orientation,
+            captured_at,
+            created_at,
+            state: PhotoState::Queued,
+            attempt_count: 0,
+            next_attempt_at: None,
+            last_error: None,
+            failure_reason: None,
+            unreadable_reason: None,
+        }
+    }
+
     /// The file name under `photos/`: `<id>.<ext>`.
     pub fn file_name(&self) -> String {
         photo_file_name(self.id, self.format)

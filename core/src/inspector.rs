@@ -8,14 +8,15 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::container_number::ContainerNumber;
 use crate::detect::{DetectError, Detector};
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
-use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId, PhotoState};
-use crate::photo_files::{PhotoFileEntry, PhotoFiles};
-use crate::photo_probe::{self, PhotoLimits};
+use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId};
+use crate::photo_files::{ORPHANS_DIR, PhotoFileEntry, PhotoFiles};
+use crate::photo_probe::{self, PhotoFormat, PhotoLimits};
 use crate::store::inspections::{self, InspectionFilter, InspectionSummary};
-use crate::store::photos::{self, StateCounts};
+use crate::store::photos::{self, PhotoFileRow, StateCounts};
 use crate::store::{Store, detection_results};
 use crate::timestamp::Timestamp;
 
@@ -46,15 +47,69 @@ impl Default for InspectorConfig {
     }
 }
 
-/// What [`Inspector::open`] found and repaired.
+/// What [`Inspector::open`] found and repaired. Evidence is never deleted: a photo file
+/// without a database row is moved to `photos/orphans/`, where
+/// [`Inspector::recover_quarantined`] can re-adopt it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct OpenReport {
-    /// Photo files without a row (a crash between rename and commit), removed.
-    pub orphan_files_removed: Vec<PathBuf>,
-    /// Interrupted temporary writes, removed.
+    /// Photo files without a row (a lost, replaced or older database, or a crash between
+    /// rename and commit), moved to `photos/orphans/`: their new paths.
+    pub orphans_quarantined: Vec<PathBuf>,
+    /// Quarantined files moved back to `photos/` because their row, with the same SHA-256,
+    /// is in the database again (the database was brought back).
+    pub files_restored: Vec<PhotoId>,
+    /// Files waiting in `photos/orphans/` after opening.
+    pub quarantined: usize,
+    /// Interrupted temporary writes (`.incoming-*`, never acknowledged), removed.
     pub temp_files_removed: usize,
     /// Photos whose file is missing, now `failed` with reason "photo file missing".
     pub missing_files: Vec<PhotoId>,
+}
+
+/// What [`Inspector::recover_quarantined`] rebuilds: the inspection that the quarantined
+/// photos are adopted into. A photo file holds no container number, so the person
+/// recovering names it (it is checked like any other).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recovery {
+    /// The container the photos show.
+    pub container_number: ContainerNumber,
+    /// Who recovers them, or who took them.
+    pub inspector_id: Option<String>,
+    /// Only these photos (`None`: every quarantined photo).
+    pub only: Option<Vec<PhotoId>>,
+}
+
+/// A file waiting in `photos/orphans/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuarantinedFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The photo id its name carries, when it is `<photo-id>.<jpg|png>`.
+    pub photo_id: Option<PhotoId>,
+    /// When the core first stored it (from the time-ordered photo id).
+    pub stored_at: Option<Timestamp>,
+    /// Its size.
+    pub size_bytes: u64,
+}
+
+/// A quarantined file that [`Inspector::recover_quarantined`] left where it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkippedFile {
+    /// The file (still in `photos/orphans/`).
+    pub path: PathBuf,
+    /// Why it was not adopted.
+    pub reason: String,
+}
+
+/// What [`Inspector::recover_quarantined`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecoverReport {
+    /// The inspection created for the adopted photos (`None` when none was adopted).
+    pub inspection: Option<Inspection>,
+    /// Photos adopted, queued for the cloud again.
+    pub adopted: Vec<PhotoId>,
+    /// Files left in quarantine, with the reason.
+    pub skipped: Vec<SkippedFile>,
 }
 
 /// A photo with every detection result stored for it.
@@ -209,6 +264,7 @@ impl Inspector {
             closed_at: None,
             location: new.location,
             notes: new.notes,
+            recovered_at: None,
         };
         self.store
             .write(|tx| inspections::insert(tx, &inspection).map_err(Error::from))?;
@@ -248,24 +304,15 @@ impl Inspector {
             (sha256, written)
         });
         let path = written.map_err(Error::io(format!("cannot store photo {id}")))?;
-        let photo = Photo {
+        let photo = Photo::queued(
             id,
-            inspection_id: inspection,
-            format: header.format,
+            inspection,
+            &header,
+            bytes,
             sha256,
-            size_bytes: bytes.len() as u64,
-            width: header.width,
-            height: header.height,
-            orientation: header.orientation,
-            captured_at: captured_at.into(),
-            created_at: Timestamp::now(),
-            state: PhotoState::Queued,
-            attempt_count: 0,
-            next_attempt_at: None,
-            last_error: None,
-            failure_reason: None,
-            unreadable_reason: None,
-        };
+            captured_at.into(),
+            Timestamp::now(),
+        );
         let inserted = self.store.write(|tx| {
             if !inspections::exists(tx, inspection)? {
                 return Err(Error::InspectionNotFound(inspection));
@@ -275,7 +322,7 @@ impl Inspector {
         });
         if let Err(e) = inserted {
             // Not acknowledged: the file must not outlive the failed insert. If removal
-            // fails too, the next open removes the orphan.
+            // fails too, the next open quarantines the orphan.
             let _ = self.files.remove_path(&path);
             return Err(e);
         }
@@ -403,13 +450,20 @@ impl Inspector {
     /// Stores a photo's cloud result and marks it synced, in one transaction.
     ///
     /// Exactly once: when the photo is no longer queued (an earlier answer was stored, or it
-    /// failed), nothing is written and `false` is returned.
+    /// failed), nothing is written and `false` is returned. A queued photo that somehow has
+    /// this model's cloud result already is a broken guarantee, reported as an error (the
+    /// transaction rolls back) rather than hidden by the table's uniqueness rule.
     pub fn store_cloud_result(&self, result: &DetectionResult) -> Result<bool> {
         self.store.write(|tx| {
             if !photos::mark_synced(tx, result.photo_id)? {
                 return Ok(false);
             }
-            detection_results::insert(tx, result)?;
+            if !detection_results::insert(tx, result)? {
+                return Err(Error::Sync(format!(
+                    "photo {} already has a cloud result of model {}: refusing a second",
+                    result.photo_id, result.detections.model.sha256
+                )));
+            }
             Ok(true)
         })
     }
@@ -449,8 +503,161 @@ impl Inspector {
         Ok(self.store.integrity_check()?)
     }
 
-    /// Makes the photo files agree with the database after a crash: orphan files (no row)
-    /// and temporaries are removed; rows without a file are failed, never dropped.
+    /// Files waiting in `photos/orphans/`, oldest first.
+    pub fn quarantined_files(&self) -> Result<Vec<QuarantinedFile>> {
+        let dir = self.files.orphans_dir();
+        let entries = self
+            .files
+            .scan_quarantine()
+            .map_err(Error::io(format!("cannot list {}", dir.display())))?;
+        let mut files = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (path, photo_id) = match entry {
+                PhotoFileEntry::Photo(id, format) => {
+                    (self.files.quarantined_path(id, format), Some(id))
+                }
+                PhotoFileEntry::Temporary(path) | PhotoFileEntry::Other(path) => (path, None),
+            };
+            let size_bytes = fs::metadata(&path)
+                .map_err(Error::io(format!("cannot read {}", path.display())))?
+                .len();
+            files.push(QuarantinedFile {
+                stored_at: photo_id.and_then(id_time),
+                path,
+                photo_id,
+                size_bytes,
+            });
+        }
+        files.sort_by(|a, b| (a.stored_at, &a.path).cmp(&(b.stored_at, &b.path)));
+        Ok(files)
+    }
+
+    /// Re-adopts quarantined photo files into one new inspection marked as recovered
+    /// (`recovered_at`), queued for the cloud again. Each file is checked as a capture is
+    /// (format, size limits) and hashed; a file that fails, or whose id already has a row,
+    /// stays in quarantine and is reported. The files move back to `photos/` before the
+    /// rows are committed, so a crash in between leaves them to be quarantined again.
+    pub fn recover_quarantined(&self, recovery: Recovery) -> Result<RecoverReport> {
+        let mut skipped = Vec::new();
+        let mut adopt = Vec::new();
+        for file in self.quarantined_files()? {
+            let Some(id) = file.photo_id else {
+                skipped.push(SkippedFile {
+                    reason: "name is not <photo-id>.<jpg|png>".into(),
+                    path: file.path,
+                });
+                continue;
+            };
+            if recovery
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.contains(&id))
+            {
+                continue;
+            }
+            match self.adoptable(id, &file.path) {
+                Ok(photo) => adopt.push(photo),
+                Err(reason) => skipped.push(SkippedFile {
+                    path: file.path,
+                    reason,
+                }),
+            }
+        }
+        if adopt.is_empty() {
+            return Ok(RecoverReport {
+                inspection: None,
+                adopted: Vec::new(),
+                skipped,
+            });
+        }
+        let now = Timestamp::now();
+        let inspection = Inspection {
+            id: InspectionId::new(),
+            container_number: recovery.container_number,
+            inspector_id: recovery.inspector_id,
+            created_at: adopt.iter().map(|p| p.created_at).min().unwrap_or(now),
+            closed_at: Some(now),
+            location: None,
+            notes: Some(format!(
+                "recovered from {} quarantined photo file(s)",
+                adopt.len()
+            )),
+            recovered_at: Some(now),
+        };
+        let mut moved = Vec::with_capacity(adopt.len());
+        for photo in &mut adopt {
+            photo.inspection_id = inspection.id;
+            match self.files.restore(photo.id, photo.format) {
+                Ok(_) => moved.push((photo.id, photo.format)),
+                Err(e) => {
+                    self.undo_restores(&moved);
+                    return Err(Error::io(format!("cannot restore photo {}", photo.id))(e));
+                }
+            }
+        }
+        let inserted = self.store.write(|tx| {
+            inspections::insert(tx, &inspection)?;
+            for photo in &adopt {
+                photos::insert(tx, photo)?;
+            }
+            Ok::<_, Error>(())
+        });
+        if let Err(e) = inserted {
+            self.undo_restores(&moved);
+            return Err(e);
+        }
+        Ok(RecoverReport {
+            inspection: Some(inspection),
+            adopted: adopt.iter().map(|p| p.id).collect(),
+            skipped,
+        })
+    }
+
+    /// The row a quarantined file would get, or why it cannot be adopted.
+    fn adoptable(&self, id: PhotoId, path: &Path) -> std::result::Result<Photo, String> {
+        if self
+            .store
+            .read(|tx| photos::get(tx, id))
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            return Err(format!(
+                "photo {id} already has a row (with another file); compare them by hand"
+            ));
+        }
+        let bytes = fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        let header = photo_probe::probe(&bytes, self.config.photo_limits)
+            .map_err(|e| format!("not an acceptable photo: {e}"))?;
+        if self.files.quarantined_path(id, header.format) != path {
+            return Err(format!(
+                "content is {} but the name says otherwise",
+                header.format.as_str()
+            ));
+        }
+        let stored_at = id_time(id).unwrap_or_else(Timestamp::now);
+        Ok(Photo::queued(
+            id,
+            InspectionId::new(),
+            &header,
+            &bytes,
+            hex(&Sha256::digest(&bytes)),
+            stored_at,
+            stored_at,
+        ))
+    }
+
+    /// Puts files moved back by a failed recovery into quarantine again (best effort: the
+    /// next open quarantines whatever is left).
+    fn undo_restores(&self, moved: &[(PhotoId, PhotoFormat)]) {
+        for (id, format) in moved {
+            let _ = self.files.quarantine(*id, *format);
+        }
+    }
+
+    /// Makes the photo files agree with the database after a crash or a lost database:
+    /// files without a row are quarantined (never deleted), quarantined files whose row is
+    /// back are restored, temporaries are removed, rows without a file are failed, never
+    /// dropped.
     fn reconcile(&self) -> Result<OpenReport> {
         let dir = self.files.dir().display().to_string();
         let entries = self
@@ -458,7 +665,7 @@ impl Inspector {
             .scan()
             .map_err(Error::io(format!("cannot list {dir}")))?;
         let rows = self.store.read(photos::all_files)?;
-        let known: HashSet<PhotoId> = rows.iter().map(|(id, _, _)| *id).collect();
+        let known: HashSet<PhotoId> = rows.iter().map(|row| row.id).collect();
         let mut present = HashSet::new();
         let mut report = OpenReport::default();
         for entry in entries {
@@ -467,11 +674,14 @@ impl Inspector {
                     present.insert((id, format));
                 }
                 PhotoFileEntry::Photo(id, format) => {
-                    let path = self.files.path(id, format);
-                    self.files
-                        .remove_path(&path)
-                        .map_err(Error::io(format!("cannot remove {}", path.display())))?;
-                    report.orphan_files_removed.push(path);
+                    let path = self
+                        .files
+                        .quarantine(id, format)
+                        .map_err(Error::io(format!(
+                            "cannot quarantine {}",
+                            self.files.path(id, format).display()
+                        )))?;
+                    report.orphans_quarantined.push(path);
                 }
                 PhotoFileEntry::Temporary(path) => {
                     self.files
@@ -482,24 +692,60 @@ impl Inspector {
                 PhotoFileEntry::Other(_) => {}
             }
         }
-        let missing: Vec<PhotoId> = rows
-            .into_iter()
-            .filter(|(id, format, reason)| {
-                !present.contains(&(*id, *format)) && reason.as_deref() != Some(MISSING_FILE_REASON)
-            })
-            .map(|(id, _, _)| id)
-            .collect();
-        if !missing.is_empty() {
+        let mut missing = Vec::new();
+        for row in rows {
+            if present.contains(&(row.id, row.format)) {
+                continue;
+            }
+            if self.restore_from_quarantine(&row)? {
+                report.files_restored.push(row.id);
+            } else if row.failure_reason.as_deref() != Some(MISSING_FILE_REASON) {
+                missing.push(row.id);
+            }
+        }
+        if !missing.is_empty() || !report.files_restored.is_empty() {
             self.store.write(|tx| {
                 for id in &missing {
                     photos::mark_failed(tx, *id, MISSING_FILE_REASON)?;
+                }
+                for id in &report.files_restored {
+                    photos::file_restored(tx, *id)?;
                 }
                 Ok::<_, Error>(())
             })?;
         }
         report.missing_files = missing;
+        report.quarantined = self
+            .files
+            .scan_quarantine()
+            .map_err(Error::io(format!("cannot list {dir}/{ORPHANS_DIR}")))?
+            .len();
         Ok(report)
     }
+
+    /// Moves a row's file back from quarantine when it is there with the row's SHA-256.
+    fn restore_from_quarantine(&self, row: &PhotoFileRow) -> Result<bool> {
+        let path = self.files.quarantined_path(row.id, row.format);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
+        };
+        if hex(&Sha256::digest(&bytes)) != row.sha256 {
+            return Ok(false);
+        }
+        self.files
+            .restore(row.id, row.format)
+            .map_err(Error::io(format!("cannot restore {}", path.display())))?;
+        Ok(true)
+    }
+}
+
+/// When a time-ordered (UUIDv7) photo id was made.
+fn id_time(id: PhotoId) -> Option<Timestamp> {
+    let (secs, nanos) = id.as_uuid().get_timestamp()?.to_unix();
+    let millis = i64::try_from(secs).ok()?.checked_mul(1000)? + i64::from(nanos / 1_000_000);
+    Some(Timestamp::from_millis(millis))
 }
 
 fn validate_location(location: &crate::inspection::Location) -> Result<()> {

@@ -32,7 +32,8 @@ pub use inspection::{
     Inspection, InspectionId, Location, NewInspection, Photo, PhotoId, PhotoState,
 };
 pub use inspector::{
-    DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail, Stats,
+    DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail,
+    QuarantinedFile, RecoverReport, Recovery, SkippedFile, Stats,
 };
 pub use photo_probe::{PhotoError, PhotoFormat, PhotoLimits};
 pub use store::StoreError;

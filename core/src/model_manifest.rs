@@ -359,4 +359,33 @@ mod tests {
             Err(ManifestError::UnsupportedFormat(2))
         ));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use super::{key, manifest, trusted};
+
+        proptest! {
+            #[test]
+            fn any_bytes_are_verified_or_refused_without_panicking(
+                bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                prop_assert!(verify(&bytes, &[trusted(1)]).is_err());
+            }
+
+            #[test]
+            fn a_changed_envelope_never_verifies_as_another_manifest(
+                at in any::<prop::sample::Index>(),
+                byte in any::<u8>(),
+            ) {
+                let mut envelope = serde_json::to_vec(&sign(&manifest(), &key(1)).unwrap()).unwrap();
+                let i = at.index(envelope.len());
+                envelope[i] = byte;
+                if let Ok(verified) = verify(&envelope, &[trusted(1)]) {
+                    prop_assert_eq!(verified, manifest());
+                }
+            }
+        }
+    }
 }

@@ -10,6 +10,9 @@ use crate::photo_probe::PhotoFormat;
 
 /// Prefix of in-flight temporary files; anything carrying it after a crash is garbage.
 const TEMP_PREFIX: &str = ".incoming-";
+/// Subdirectory of `photos/` where photo files without a database row are quarantined:
+/// evidence is never deleted by reconciliation.
+pub const ORPHANS_DIR: &str = "orphans";
 
 /// The directory holding original photos.
 #[derive(Clone, Debug)]
@@ -66,10 +69,63 @@ impl PhotoFiles {
         Ok(final_path)
     }
 
-    /// Removes the original of `id` (used when its database row could not be inserted, or
-    /// for an orphan found at open) and makes the removal durable.
+    /// Removes the original of `id` (used when its database row could not be inserted)
+    /// and makes the removal durable.
     pub fn remove(&self, id: PhotoId, format: PhotoFormat) -> io::Result<()> {
         self.remove_path(&self.path(id, format))
+    }
+
+    /// The quarantine directory, `photos/orphans/`.
+    pub fn orphans_dir(&self) -> PathBuf {
+        self.dir.join(ORPHANS_DIR)
+    }
+
+    /// Where a quarantined photo file of `id` lives.
+    pub fn quarantined_path(&self, id: PhotoId, format: PhotoFormat) -> PathBuf {
+        self.orphans_dir().join(photo_file_name(id, format))
+    }
+
+    /// Moves a photo file of `id` that has no database row into `photos/orphans/`, durably.
+    /// An existing quarantined file of the same name is never overwritten: the new one gets
+    /// a numbered name (`<id>.<n>.<ext>`, which [`Self::scan_quarantine`] lists as other).
+    pub fn quarantine(&self, id: PhotoId, format: PhotoFormat) -> io::Result<PathBuf> {
+        let orphans = self.orphans_dir();
+        fs::create_dir_all(&orphans)?;
+        let mut target = self.quarantined_path(id, format);
+        let mut n = 1;
+        while target.try_exists()? {
+            target = orphans.join(format!("{id}.{n}.{}", format.extension()));
+            n += 1;
+        }
+        fs::rename(self.path(id, format), &target)?;
+        sync_dir(&orphans)?;
+        sync_dir(&self.dir)?;
+        Ok(target)
+    }
+
+    /// Moves the quarantined file of `id` back to `photos/`, durably. Refuses to overwrite
+    /// a file already there.
+    pub fn restore(&self, id: PhotoId, format: PhotoFormat) -> io::Result<PathBuf> {
+        let target = self.path(id, format);
+        if target.try_exists()? {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", target.display()),
+            ));
+        }
+        fs::rename(self.quarantined_path(id, format), &target)?;
+        sync_dir(&self.dir)?;
+        sync_dir(&self.orphans_dir())?;
+        Ok(target)
+    }
+
+    /// Lists `photos/orphans/` (empty when it does not exist).
+    pub fn scan_quarantine(&self) -> io::Result<Vec<PhotoFileEntry>> {
+        match fs::read_dir(self.orphans_dir()) {
+            Ok(dir) => list(dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Removes a file inside the directory and syncs the directory.
@@ -83,23 +139,27 @@ impl PhotoFiles {
 
     /// Lists the directory, classifying each entry.
     pub fn scan(&self) -> io::Result<Vec<PhotoFileEntry>> {
-        let mut entries = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            entries.push(classify(name).unwrap_or_else(|| {
-                if name.starts_with(TEMP_PREFIX) {
-                    PhotoFileEntry::Temporary(path.clone())
-                } else {
-                    PhotoFileEntry::Other(path.clone())
-                }
-            }));
-        }
-        Ok(entries)
+        list(fs::read_dir(&self.dir)?)
     }
+}
+
+fn list(dir: fs::ReadDir) -> io::Result<Vec<PhotoFileEntry>> {
+    let mut entries = Vec::new();
+    for entry in dir {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        entries.push(classify(name).unwrap_or_else(|| {
+            if name.starts_with(TEMP_PREFIX) {
+                PhotoFileEntry::Temporary(path.clone())
+            } else {
+                PhotoFileEntry::Other(path.clone())
+            }
+        }));
+    }
+    Ok(entries)
 }
 
 fn classify(name: &str) -> Option<PhotoFileEntry> {
@@ -139,6 +199,26 @@ mod tests {
                 .any(|e| matches!(e, PhotoFileEntry::Temporary(_)))
         );
         assert!(scan.iter().any(|e| matches!(e, PhotoFileEntry::Other(_))));
+        let quarantined = files.quarantine(id, PhotoFormat::Jpeg).expect("quarantine");
+        assert!(!path.exists());
+        assert_eq!(fs::read(&quarantined).expect("read"), b"\xff\xd8\xffdata");
+        assert_eq!(
+            files.scan_quarantine().expect("scan quarantine"),
+            vec![PhotoFileEntry::Photo(id, PhotoFormat::Jpeg)]
+        );
+        // A second file of the same name never overwrites the first.
+        files
+            .write(id, PhotoFormat::Jpeg, b"second")
+            .expect("write");
+        let second = files.quarantine(id, PhotoFormat::Jpeg).expect("quarantine");
+        assert_ne!(second, quarantined);
+        assert_eq!(fs::read(&quarantined).expect("read"), b"\xff\xd8\xffdata");
+        files.restore(id, PhotoFormat::Jpeg).expect("restore");
+        assert_eq!(fs::read(&path).expect("read"), b"\xff\xd8\xffdata");
+        // Restoring over a file already in place is refused.
+        fs::write(files.quarantined_path(id, PhotoFormat::Jpeg), b"x").expect("write");
+        assert!(files.restore(id, PhotoFormat::Jpeg).is_err());
+        assert_eq!(fs::read(&path).expect("read"), b"\xff\xd8\xffdata");
         files.remove(id, PhotoFormat::Jpeg).expect("remove");
         files
             .remove(id, PhotoFormat::Jpeg)

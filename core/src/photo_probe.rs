@@ -288,4 +288,39 @@ mod tests {
         };
         assert_eq!(header.oriented_size(), (3000, 4000));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use super::png_header;
+
+        const JPEG_SOI: [u8; 3] = [0xff, 0xd8, 0xff];
+
+        proptest! {
+            #[test]
+            fn any_bytes_are_probed_or_refused_without_panicking(
+                bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let _ = probe(&bytes, PhotoLimits::default());
+            }
+
+            #[test]
+            fn mangled_jpeg_and_png_headers_never_pass_the_limits(
+                jpeg in any::<bool>(),
+                width in any::<u32>(),
+                height in any::<u32>(),
+                tail in proptest::collection::vec(any::<u8>(), 0..256),
+            ) {
+                let mut bytes = if jpeg { JPEG_SOI.to_vec() } else { png_header(width, height) };
+                bytes.extend_from_slice(&tail);
+                let limits = PhotoLimits::default();
+                if let Ok(header) = probe(&bytes, limits) {
+                    prop_assert!(header.width > 0 && header.height > 0);
+                    prop_assert!(u64::from(header.width) * u64::from(header.height) <= limits.max_pixels);
+                    prop_assert!((1..=8).contains(&header.orientation));
+                }
+            }
+        }
+    }
 }

@@ -298,10 +298,19 @@ fn reopen_reconciles_orphans_and_missing_files() {
 
     let inspector = open(dir.path());
     let report = inspector.open_report();
-    assert_eq!(report.orphan_files_removed, vec![orphan.clone()]);
+    let quarantined = photos
+        .join("orphans")
+        .join(orphan.file_name().expect("name"));
+    assert_eq!(report.orphans_quarantined, vec![quarantined.clone()]);
+    assert_eq!(report.quarantined, 1);
     assert_eq!(report.temp_files_removed, 1);
+    assert!(!photos.join(".incoming-partial").exists(), "temporaries go");
     assert_eq!(report.missing_files, vec![lost.id]);
     assert!(!orphan.exists());
+    assert_eq!(
+        fs::read(&quarantined).expect("quarantined, not deleted"),
+        common::jpeg(8, 8, 3)
+    );
     assert!(
         photos.join("README.txt").exists(),
         "unknown files are left alone"
@@ -332,6 +341,138 @@ fn reopen_reconciles_orphans_and_missing_files() {
         again.open_report().missing_files.is_empty(),
         "reported once"
     );
+}
+
+/// Moves the database (and its WAL) of `data_dir` aside into `to`.
+fn move_database(data_dir: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).expect("aside dir");
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("inspections.sqlite3{suffix}");
+        let from = data_dir.join(&name);
+        if from.exists() {
+            fs::rename(&from, to.join(&name)).expect("move database");
+        }
+    }
+}
+
+#[test]
+fn a_lost_database_quarantines_every_photo_and_recover_adopts_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let originals: Vec<(omni_core::Photo, Vec<u8>)> = {
+        let inspector = open(&data);
+        let inspection = inspector
+            .create_inspection(new_inspection("CSQU3054383"))
+            .expect("create");
+        (0..3)
+            .map(|i| {
+                let bytes = common::jpeg(32 + i, 24, i);
+                let photo = inspector
+                    .add_photo(inspection.id, &bytes, SystemTime::now())
+                    .expect("add");
+                (photo, bytes)
+            })
+            .collect()
+    };
+    move_database(&data, &dir.path().join("aside"));
+    let orphans = data.join("photos").join("orphans");
+    fs::create_dir_all(&orphans).expect("orphans");
+    fs::write(orphans.join("notes.txt"), b"not a photo").expect("other file");
+
+    let inspector = open(&data);
+    let report = inspector.open_report().clone();
+    assert_eq!(report.orphans_quarantined.len(), 3, "{report:?}");
+    assert_eq!(report.quarantined, 4);
+    assert_eq!(inspector.stats().expect("stats").photos.total(), 0);
+    for (photo, bytes) in &originals {
+        assert!(!inspector.photo_path(photo).exists());
+        assert_eq!(
+            &fs::read(orphans.join(photo.file_name())).expect("kept"),
+            bytes,
+            "evidence kept byte for byte"
+        );
+    }
+    let listed = inspector.quarantined_files().expect("list");
+    assert_eq!(listed.len(), 4);
+    assert_eq!(
+        listed.iter().filter(|f| f.photo_id.is_some()).count(),
+        3,
+        "{listed:?}"
+    );
+
+    let recovered = inspector
+        .recover_quarantined(omni_core::Recovery {
+            container_number: ContainerNumber::parse("MSKU1234565").expect("number"),
+            inspector_id: Some("yard-7".into()),
+            only: None,
+        })
+        .expect("recover");
+    let inspection = recovered.inspection.expect("an inspection");
+    assert!(inspection.recovered_at.is_some());
+    assert_eq!(inspection.container_number.as_str(), "MSKU1234565");
+    assert_eq!(recovered.adopted.len(), 3);
+    assert_eq!(recovered.skipped.len(), 1, "the note stays in quarantine");
+    assert!(orphans.join("notes.txt").exists());
+    let detail = inspector.inspection(inspection.id).expect("detail");
+    assert_eq!(detail.photos.len(), 3);
+    for (original, bytes) in &originals {
+        let adopted = &detail
+            .photos
+            .iter()
+            .find(|p| p.photo.id == original.id)
+            .expect("same photo id")
+            .photo;
+        assert_eq!(adopted.sha256, original.sha256);
+        assert_eq!(adopted.state, PhotoState::Queued);
+        assert_eq!(
+            (adopted.width, adopted.height),
+            (original.width, original.height)
+        );
+        assert_eq!(
+            &fs::read(inspector.photo_path(adopted)).expect("back"),
+            bytes
+        );
+    }
+    drop(inspector);
+    let again = open(&data);
+    assert!(again.open_report().orphans_quarantined.is_empty());
+    assert_eq!(again.open_report().quarantined, 1);
+    assert_eq!(again.integrity_check().expect("check"), vec!["ok"]);
+}
+
+#[test]
+fn a_database_brought_back_gets_its_quarantined_files_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let aside = dir.path().join("aside");
+    let (photo, bytes) = {
+        let inspector = open(&data);
+        let inspection = inspector
+            .create_inspection(new_inspection("CSQU3054383"))
+            .expect("create");
+        let bytes = common::jpeg(16, 16, 5);
+        let photo = inspector
+            .add_photo(inspection.id, &bytes, SystemTime::now())
+            .expect("add");
+        (photo, bytes)
+    };
+    move_database(&data, &aside);
+    // Opened without its database: the photo is quarantined under a fresh database.
+    drop(open(&data));
+    assert!(!data.join("photos").join(photo.file_name()).exists());
+    // The old database is put back (e.g. the Corrupt report was a false alarm).
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(data.join(format!("inspections.sqlite3{suffix}")));
+    }
+    move_database(&aside, &data);
+    let inspector = open(&data);
+    let report = inspector.open_report();
+    assert_eq!(report.files_restored, vec![photo.id], "{report:?}");
+    assert!(report.missing_files.is_empty(), "{report:?}");
+    assert_eq!(report.quarantined, 0);
+    let back = inspector.photo(photo.id).expect("row");
+    assert_eq!(back.state, PhotoState::Queued);
+    assert_eq!(fs::read(inspector.photo_path(&back)).expect("file"), bytes);
 }
 
 #[test]

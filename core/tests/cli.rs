@@ -209,3 +209,73 @@ fn bad_eval_data_and_unknown_photos_are_one_clear_line() {
         assert!(stderr.contains(expect), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_moved_database_loses_no_photo_and_recover_brings_them_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let detail = json(&omni(
+        dir.path(),
+        &[
+            "inspect",
+            "--container",
+            "CSQU3054383",
+            "--json",
+            "--no-detect",
+            "samples/container-01.jpg",
+            "samples/container-02.jpg",
+        ],
+    ));
+    let originals: Vec<(String, String)> = detail["photos"]
+        .as_array()
+        .expect("photos")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().expect("id").to_owned(),
+                p["sha256"].as_str().expect("sha").to_owned(),
+            )
+        })
+        .collect();
+    // The database is moved aside (e.g. after a Corrupt report).
+    let aside = tempfile::tempdir().expect("aside");
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("inspections.sqlite3{suffix}");
+        if dir.path().join(&name).exists() {
+            std::fs::rename(dir.path().join(&name), aside.path().join(&name)).expect("move");
+        }
+    }
+    let stats = omni(dir.path(), &["stats", "--json"]);
+    let stderr = String::from_utf8_lossy(&stats.stderr);
+    assert!(
+        stderr.contains("2 photo file(s) without a database row moved to photos/orphans/"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("omni recover"), "{stderr}");
+    assert_eq!(json(&stats)["photos"]["queued"], 0);
+
+    let listed = json(&omni(dir.path(), &["recover", "--json"]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+
+    let refused = omni(dir.path(), &["recover", "--container", "CSQU3054384"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid container number"));
+
+    let report = json(&omni(
+        dir.path(),
+        &["recover", "--container", "CSQU3054383", "--json"],
+    ));
+    assert_eq!(report["adopted"].as_array().map(Vec::len), Some(2));
+    assert!(report["inspection"]["recovered_at"].is_string(), "{report}");
+    let id = report["inspection"]["id"].as_str().expect("inspection id");
+    let shown = json(&omni(dir.path(), &["show", id, "--json"]));
+    for (photo_id, sha) in &originals {
+        let photo = shown["photos"]
+            .as_array()
+            .expect("photos")
+            .iter()
+            .find(|p| p["id"] == photo_id.as_str())
+            .unwrap_or_else(|| panic!("photo {photo_id} recovered: {shown}"));
+        assert_eq!(photo["sha256"], sha.as_str());
+        assert_eq!(photo["state"], "queued");
+    }
+}

@@ -23,8 +23,8 @@ use omni_core::model_refresh::{
 };
 use omni_core::{ContainerNumber, DetectOutcome, Inspector, InspectorConfig, NewInspection};
 use publish::{
-    FIXTURE_NAME, MANIFEST_PATH, model_path, model_with_version, public_key_b64, publish,
-    publish_manifest, put_envelope, tampered_envelope, trusted,
+    FIXTURE_NAME, MANIFEST_PATH, manifest_for, model_path, model_with_version, public_key_b64,
+    publish, publish_manifest, put_envelope, tampered_envelope, trusted,
 };
 use server::StaticServer;
 
@@ -269,18 +269,18 @@ fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_
         }),
     ));
     cases.push((
-        "bad_file_location",
-        Box::new(|| {
-            let mut manifest = publish::manifest_for("0.3.0", &good);
-            manifest.file = "../../elsewhere/model.onnx".into();
-            publish_manifest(&server, &manifest, Some(&good), 1);
-        }),
-    ));
-    cases.push((
         "size_mismatch",
         Box::new(|| {
             let mut manifest = publish::manifest_for("0.3.0", &good);
             manifest.size -= 10;
+            publish_manifest(&server, &manifest, Some(&good), 1);
+        }),
+    ));
+    cases.push((
+        "bad_file_location",
+        Box::new(|| {
+            let mut manifest = publish::manifest_for("0.3.0", &good);
+            manifest.file = "../../elsewhere/model.onnx".into();
             publish_manifest(&server, &manifest, Some(&good), 1);
         }),
     ));
@@ -316,7 +316,8 @@ fn every_bad_manifest_or_model_is_rejected_with_its_reason_and_the_active_model_
         .unwrap();
     assert_eq!((loaded.slot, loaded.fallbacks.len()), (Slot::Active, 0));
 
-    // A refused manifest is not fetched again while unchanged: one 304.
+    // A refused manifest is not fetched again while unchanged: one 304 (the last case is a
+    // final refusal; size and hash mismatches are tried again).
     server.clear_log();
     assert_eq!(
         block_on(updater.update()).unwrap(),
@@ -534,6 +535,76 @@ fn rollback_restores_the_previous_model_then_the_bundled_one() {
 }
 
 #[test]
+fn a_rollback_sticks_old_manifests_are_not_replayed_and_a_corrupted_model_is_repaired() {
+    let server = StaticServer::start();
+    // No ETags (python -m http.server): nothing can be settled by a 304.
+    server.set_etags(false);
+    let dir = tempfile::tempdir().unwrap();
+    let (updater, _) = updater(dir.path(), config(&server));
+    let v1 = model_with_version("0.1.0");
+    let v1_manifest = manifest_for("0.1.0", &v1);
+    publish(&server, "0.2.0", &model_with_version("0.2.0"), 1);
+    block_on(updater.update()).unwrap();
+    publish(&server, "0.3.0", &model_with_version("0.3.0"), 1);
+    block_on(updater.update()).unwrap();
+    updater.rollback().unwrap();
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+    // The same signed 0.3.0 manifest again, no ETag: refused, the rollback stands.
+    assert_eq!(rejected_code(block_on(updater.update())), "rolled_back");
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+
+    // Old signed manifests replayed: older than the model in use, or newer than it but
+    // older than the newest ever installed here (0.3.0).
+    server.put(&model_path(&v1_manifest), v1.clone());
+    put_envelope(&server, &publish::envelope(&v1_manifest, 1));
+    assert_eq!(rejected_code(block_on(updater.update())), "not_newer");
+    publish(&server, "0.2.5", &model_with_version("0.2.5"), 1);
+    assert_eq!(
+        rejected_code(block_on(updater.update())),
+        "older_than_installed"
+    );
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.2.0"));
+
+    // 0.4.0 installs; its file is then corrupted on disk: the next update repairs it.
+    let v4 = model_with_version("0.4.0");
+    publish(&server, "0.4.0", &v4, 1);
+    block_on(updater.update()).unwrap();
+    let active_file = dir.path().join("models/active/model.onnx");
+    let mut corrupted = std::fs::read(&active_file).unwrap();
+    let middle = corrupted.len() / 2;
+    corrupted[middle] ^= 0xff;
+    std::fs::write(&active_file, &corrupted).unwrap();
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+    assert_eq!(std::fs::read(&active_file).unwrap(), v4, "repaired");
+    assert_eq!(
+        ModelStore::new(dir.path())
+            .installed(Slot::Previous)
+            .map(|m| m.version.to_string())
+            .as_deref(),
+        Some("0.2.0"),
+        "the corrupted copy is not kept as the rollback target"
+    );
+
+    // A download that does not match its manifest is not settled for good: once the
+    // file on the server is right, the same manifest installs.
+    server.set_etags(true);
+    let v5 = model_with_version("0.5.0");
+    let v5_manifest = publish(&server, "0.5.0", &v5, 1);
+    server.put(&model_path(&v5_manifest), model_with_version("0.5.1"));
+    let code = rejected_code(block_on(updater.update()));
+    assert!(code == "sha_mismatch" || code == "size_mismatch", "{code}");
+    server.put(&model_path(&v5_manifest), v5);
+    assert!(matches!(
+        block_on(updater.update()),
+        Ok(UpdateOutcome::Installed { .. })
+    ));
+    assert_eq!(active_version(dir.path()).as_deref(), Some("0.5.0"));
+}
+
+#[test]
 fn a_broken_active_model_falls_back_to_previous_then_bundled() {
     let server = StaticServer::start();
     let dir = tempfile::tempdir().unwrap();
@@ -591,9 +662,68 @@ fn a_second_update_on_the_same_data_directory_is_refused_while_one_runs() {
     });
 }
 
+/// The `s3://` source of `server` (path style, region eu-west-1) with trusted key 1.
+fn s3_config(server: &StaticServer) -> RefreshConfig {
+    let endpoint = server.url("");
+    let source = ManifestSource::parse(
+        &format!("s3://{}/{MANIFEST_PATH}", publish::BUCKET),
+        "eu-west-1",
+        Some(endpoint.as_str()),
+    )
+    .unwrap();
+    let mut config = RefreshConfig::new(source, vec![trusted(1)]).unwrap();
+    config.policy = RefreshPolicy::any_network();
+    config
+}
+
+/// Credentials with a session token, for `s3://` sources.
+fn s3_credentials(token: &str) -> Arc<omni_core::cloud::CachedCredentials> {
+    use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
+    Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
+        Credentials {
+            access_key_id: "ASIATESTKEY".into(),
+            secret_access_key: "secret".into(),
+            session_token: Some(token.into()),
+            expires_at: None,
+        },
+    ))))
+}
+
+#[test]
+fn redirects_are_refused_and_nothing_reaches_the_other_host() {
+    let server = StaticServer::start();
+    let elsewhere = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = model_with_version("0.2.0");
+    let manifest = publish::manifest_for("0.2.0", &bytes);
+    let envelope = serde_json::to_vec(&publish::envelope(&manifest, 1)).unwrap();
+    let manifest_key = format!("{}/{MANIFEST_PATH}", publish::BUCKET);
+    let model_key = format!("{}/{}", publish::BUCKET, model_path(&manifest));
+    let credentials = s3_credentials("session-token-to-keep");
+    let updater = ModelUpdater::new(dir.path(), s3_config(&server), Some(credentials)).unwrap();
+    // The manifest redirects to another host: refused, and that host sees nothing.
+    server.redirect(&manifest_key, &elsewhere.url("steal/manifest"));
+    let err = block_on(updater.update()).expect_err("redirect refused");
+    assert!(
+        matches!(&err, RefreshError::Redirected { status: 307, .. }),
+        "{err}"
+    );
+    // Then the model download redirects: refused the same way.
+    server.clear_redirects();
+    server.put(&manifest_key, envelope);
+    server.put(&model_key, bytes);
+    server.redirect(&model_key, &elsewhere.url("steal/model"));
+    let err = block_on(updater.update()).expect_err("redirect refused");
+    assert!(
+        matches!(&err, RefreshError::Redirected { status: 307, .. }),
+        "{err}"
+    );
+    assert!(elsewhere.log().is_empty(), "{:?}", elsewhere.log());
+    assert_eq!(active_version(dir.path()), None, "nothing installed");
+}
+
 #[test]
 fn an_s3_source_is_fetched_path_style_with_sigv4() {
-    use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
     let server = StaticServer::start();
     let dir = tempfile::tempdir().unwrap();
     let bytes = model_with_version("0.2.0");
@@ -604,29 +734,13 @@ fn an_s3_source_is_fetched_path_style_with_sigv4() {
         &format!("{}/{}", publish::BUCKET, model_path(&manifest)),
         bytes.clone(),
     );
-    let endpoint = server.url("");
-    let source = ManifestSource::parse(
-        &format!("s3://{}/{MANIFEST_PATH}", publish::BUCKET),
-        "eu-west-1",
-        Some(endpoint.as_str()),
-    )
-    .unwrap();
-    let mut config = RefreshConfig::new(source, vec![trusted(1)]).unwrap();
-    config.policy = RefreshPolicy::any_network();
+    let config = s3_config(&server);
     // Without credentials an s3:// source is refused up front.
     assert!(matches!(
         ModelUpdater::new(dir.path(), config.clone(), None),
         Err(RefreshError::Credentials(_))
     ));
-    let credentials = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-        Credentials {
-            access_key_id: "ASIATESTKEY".into(),
-            secret_access_key: "secret".into(),
-            session_token: Some("session".into()),
-            expires_at: None,
-        },
-    ))));
-    let updater = ModelUpdater::new(dir.path(), config, Some(credentials)).unwrap();
+    let updater = ModelUpdater::new(dir.path(), config, Some(s3_credentials("session"))).unwrap();
     assert!(matches!(
         block_on(updater.update()),
         Ok(UpdateOutcome::Installed { .. })

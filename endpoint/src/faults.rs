@@ -1,9 +1,11 @@
 //! Fault injection for tests: latency, error answers, dropped connections, a "model not
-//! ready" window, and a restart.
+//! ready" window, a restart, and serverless behaviour (a concurrency limit, cold starts).
 
 use std::time::Duration;
 
-/// What to break, and how often.
+use crate::serverless::ServerlessConfig;
+
+/// What to break, and how often; and whether to behave like a serverless endpoint.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FaultConfig {
     /// Added to every invocation before it answers.
@@ -23,6 +25,9 @@ pub struct FaultConfig {
     pub seed: u64,
     /// Answer every invocation `200 OK` with this kind of broken body.
     pub malformed: Option<Malformed>,
+    /// Serverless behaviour: `MaxConcurrency` (beyond it, `400 ThrottlingException`) and
+    /// cold starts. The default is a provisioned endpoint (no limit, always warm).
+    pub serverless: ServerlessConfig,
 }
 
 /// Kinds of broken `200 OK` bodies, to test the client's response validation.

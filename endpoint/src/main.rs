@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use omni_core::cloud::{CredentialsProvider, EnvCredentialsProvider};
-use omni_endpoint::{EndpointConfig, FaultConfig, Malformed, ModelChoice};
+use omni_endpoint::{EndpointConfig, FaultConfig, Malformed, ModelChoice, ServerlessConfig};
 
 /// A SageMaker-compatible detection endpoint for development and tests.
 ///
-/// Serves `POST /endpoints/{name}/invocations` (SigV4-checked against AWS_ACCESS_KEY_ID /
-/// AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN unless --no-auth), `GET /ping`,
-/// `POST /invocations`, and `GET /_omni/stats`.
+/// Serves `POST /endpoints/{name}/invocations` and `POST /invocations` (both SigV4-checked
+/// against AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN unless --no-auth),
+/// `GET /ping`, and `GET /_omni/stats`.
 #[derive(Parser)]
 #[command(name = "omni-endpoint", version, about)]
 struct Args {
@@ -26,7 +26,7 @@ struct Args {
     /// Region the SigV4 scope must name.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,
-    /// Serve the runtime front without checking signatures.
+    /// Serve both invocation routes without checking signatures.
     #[arg(long)]
     no_auth: bool,
     /// ONNX model to run (default: the bundled demo model); `null` answers without a model.
@@ -57,6 +57,18 @@ struct Args {
     /// unknown-class, nan-score, box-outside-image, truncated.
     #[arg(long)]
     malformed: Option<Malformed>,
+    /// Serverless MaxConcurrency: invocations beyond this many in flight get
+    /// 400 ThrottlingException (default: no limit).
+    #[arg(long)]
+    max_concurrency: Option<u32>,
+    /// Milliseconds a cold endpoint takes to warm up: the first invocation waits that long,
+    /// and so do those arriving during the warm-up.
+    #[arg(long, default_value_t = 0)]
+    cold_start_ms: u64,
+    /// Seconds without invocations after which the endpoint is cold again (default: never;
+    /// only the first invocation is cold). Needs --cold-start-ms.
+    #[arg(long)]
+    idle_scale_down_s: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -77,6 +89,12 @@ fn run(args: Args) -> Result<(), String> {
             Err(format!("--{name} must be between 0 and 1, got {value}"))
         }
     };
+    if args.max_concurrency == Some(0) {
+        return Err("--max-concurrency must be at least 1".into());
+    }
+    if args.idle_scale_down_s.is_some() && args.cold_start_ms == 0 {
+        return Err("--idle-scale-down-s needs --cold-start-ms".into());
+    }
     let credentials = if args.no_auth {
         None
     } else {
@@ -106,6 +124,11 @@ fn run(args: Args) -> Result<(), String> {
             restart_downtime: Duration::from_millis(args.restart_downtime_ms),
             seed: args.seed,
             malformed: args.malformed,
+            serverless: ServerlessConfig {
+                max_concurrency: args.max_concurrency,
+                cold_start: Duration::from_millis(args.cold_start_ms),
+                idle_scale_down: args.idle_scale_down_s.map(Duration::from_secs),
+            },
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,4 +1,5 @@
-//! The HTTP server: routing, the SigV4 check, fault injection, restarts, and counters.
+//! The HTTP server: routing, the SigV4 check, serverless behaviour, fault injection,
+//! restarts, and counters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -6,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -20,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::faults::{Fault, FaultConfig};
 use crate::inference::{InferenceError, InferenceModel, ModelChoice};
+use crate::serverless::{Admission, Gate};
 use crate::sigv4_verify;
 
 /// Largest request body read (AWS serverless accepts 4 MB; a bit more is read to answer
@@ -27,6 +29,8 @@ use crate::sigv4_verify;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Serverless payload limit.
 const PAYLOAD_LIMIT: usize = 4 * 1024 * 1024;
+/// Seconds of per-second invocation counts kept (a day); later seconds are not recorded.
+pub const RATE_SECONDS: usize = 24 * 60 * 60;
 
 /// How to run the endpoint.
 #[derive(Clone, Debug)]
@@ -37,7 +41,8 @@ pub struct EndpointConfig {
     pub endpoint_name: String,
     /// Region the SigV4 scope must name.
     pub region: String,
-    /// Credentials the runtime front accepts; `None` serves it without authentication.
+    /// Credentials both invocation routes accept (SigV4, service `sagemaker`); `None` serves
+    /// them without authentication.
     pub credentials: Option<Credentials>,
     /// The model that answers.
     pub model: ModelChoice,
@@ -81,6 +86,32 @@ pub struct StatsSnapshot {
     pub dropped: u64,
     /// Restarts done.
     pub restarts: u64,
+    /// Bytes of request bodies read (every body is read only after its headers passed the
+    /// SigV4 check).
+    pub body_bytes_read: u64,
+    /// Bytes of the bodies of requests refused on their headers, read and thrown away after
+    /// the refusal was answered so that the client, still sending, reads it.
+    pub body_bytes_discarded: u64,
+    /// Invocations answered `400 ThrottlingException` because `max_concurrency` were
+    /// already in flight.
+    pub throttled: u64,
+    /// Warm-ups started (the first invocation, and the first after the idle scale-down
+    /// time, on an endpoint with a cold start).
+    pub cold_starts: u64,
+    /// Invocations that waited for a warm-up (the ones that started it included).
+    pub cold_start_waits: u64,
+    /// Invocations in flight now (past authentication and the concurrency limit, not yet
+    /// answered).
+    pub in_flight: u32,
+    /// The most invocations ever in flight at once.
+    pub max_in_flight: u32,
+    /// Invocation requests (either route, whatever their answer) received in each second
+    /// since the endpoint started: index 0 is the first second. Seconds after the last
+    /// request are not listed; at most [`RATE_SECONDS`] seconds are kept.
+    pub invocations_per_second: Vec<u64>,
+    /// Of those, the ones answered `ThrottlingException` by the concurrency limit, in the
+    /// same buckets.
+    pub throttled_per_second: Vec<u64>,
 }
 
 struct Shared {
@@ -92,6 +123,7 @@ struct Shared {
     answered: Mutex<HashMap<String, u64>>,
     stop: watch::Sender<u64>,
     addr: SocketAddr,
+    gate: Gate,
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -129,6 +161,7 @@ pub async fn start(config: EndpointConfig) -> Result<RunningEndpoint, EndpointEr
     let (stop, _) = watch::channel(0);
     let shared = Arc::new(Shared {
         rng: Mutex::new(fastrand::Rng::with_seed(config.faults.seed)),
+        gate: Gate::new(config.faults.serverless.clone()),
         config,
         model,
         started: Instant::now(),
@@ -154,7 +187,7 @@ impl RunningEndpoint {
 
     /// The counters now.
     pub fn stats(&self) -> StatsSnapshot {
-        lock(&self.shared.stats).clone()
+        snapshot(&self.shared)
     }
 
     /// Closes the listener and every connection, stays down for `downtime`, then serves
@@ -237,22 +270,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
     let method = request.method().clone();
     match (method, path.as_str()) {
         (Method::GET, "/ping") => Ok(response(StatusCode::OK, "application/json", "{}")),
-        (Method::GET, "/_omni/stats") => {
-            let stats = lock(&shared.stats).clone();
-            Ok(json(StatusCode::OK, &stats))
-        }
-        (Method::POST, "/invocations") => invoke(&shared, request, false).await,
+        (Method::GET, "/_omni/stats") => Ok(json(StatusCode::OK, &snapshot(&shared))),
+        (Method::POST, "/invocations") => invoke(&shared, request, None).await,
         (Method::POST, p) if p.starts_with("/endpoints/") && p.ends_with("/invocations") => {
-            let name = &p["/endpoints/".len()..p.len() - "/invocations".len()];
-            if name != shared.config.endpoint_name {
-                return Ok(aws_error(
-                    &shared,
-                    400,
-                    "ValidationError",
-                    &format!("Endpoint {name} not found."),
-                ));
-            }
-            invoke(&shared, request, true).await
+            let name = p["/endpoints/".len()..p.len() - "/invocations".len()].to_owned();
+            invoke(&shared, request, Some(&name)).await
         }
         _ => Ok(aws_error(
             &shared,
@@ -263,39 +285,64 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Answer {
     }
 }
 
-async fn invoke(shared: &Arc<Shared>, request: Request<Incoming>, runtime_front: bool) -> Answer {
+/// One invocation on either route: `endpoint_name` is the name in the runtime front's path,
+/// `None` on the container route.
+async fn invoke(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    endpoint_name: Option<&str>,
+) -> Answer {
+    count_per_second(shared, |stats| &mut stats.invocations_per_second);
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Ok(aws_error(
-                shared,
-                400,
-                "ValidationError",
-                "request body too large or unreadable",
-            ));
-        }
-    };
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    if runtime_front && let Some(expected) = &shared.config.credentials {
+    // Authenticate the headers before reading a byte of the body, as AWS does.
+    let scope = SigV4Scope::sagemaker(&shared.config.region);
+    let signature = match &shared.config.credentials {
+        None => None,
+        Some(expected) => {
+            match sigv4_verify::check_headers(expected, &scope, &headers, SystemTime::now()) {
+                Ok(check) => Some(check),
+                Err(e) => {
+                    discard_body(shared.clone(), body);
+                    return Ok(aws_error(
+                        shared,
+                        e.status(),
+                        e.error_type(),
+                        &e.to_string(),
+                    ));
+                }
+            }
+        }
+    };
+    let body = match read_body(shared, body).await {
+        Ok(body) => body,
+        Err(message) => return Ok(aws_error(shared, 400, "ValidationError", message)),
+    };
+    if let Some(check) = signature {
         let host = header(&headers, "host").unwrap_or_default();
         let url = format!("http://{host}{}", parts.uri.path());
-        let scope = SigV4Scope::sagemaker(&shared.config.region);
-        if let Err(e) = sigv4_verify::verify(
-            expected,
-            &scope,
-            parts.method.as_str(),
-            &url,
-            &headers,
-            &body,
-            SystemTime::now(),
-        ) {
-            return Ok(aws_error(shared, 403, e.error_type(), &e.to_string()));
+        if let Err(e) = check.verify_signature(parts.method.as_str(), &url, &body) {
+            return Ok(aws_error(
+                shared,
+                e.status(),
+                e.error_type(),
+                &e.to_string(),
+            ));
         }
+    }
+    if let Some(name) = endpoint_name
+        && name != shared.config.endpoint_name
+    {
+        return Ok(aws_error(
+            shared,
+            400,
+            "ValidationError",
+            &format!("Endpoint {name} not found."),
+        ));
     }
     let invocation = {
         let mut stats = lock(&shared.stats);
@@ -315,6 +362,37 @@ async fn invoke(shared: &Arc<Shared>, request: Request<Incoming>, runtime_front:
             "ModelNotReadyException",
             "Model is not ready yet; the serverless endpoint is still being provisioned.",
         ));
+    }
+    // Held until this invocation is answered (or abandoned).
+    let (admission, _slot) = shared.gate.admit();
+    match admission {
+        Admission::Throttled { limit } => {
+            lock(&shared.stats).throttled += 1;
+            count_per_second(shared, |stats| &mut stats.throttled_per_second);
+            return Ok(aws_error(
+                shared,
+                400,
+                "ThrottlingException",
+                &format!(
+                    "Rate exceeded: the serverless endpoint's MaxConcurrency of {limit} invocations is in use."
+                ),
+            ));
+        }
+        Admission::Admitted {
+            warm_at,
+            cold_start,
+            in_flight,
+        } => {
+            {
+                let mut stats = lock(&shared.stats);
+                stats.max_in_flight = stats.max_in_flight.max(in_flight);
+                stats.cold_starts += u64::from(cold_start);
+                stats.cold_start_waits += u64::from(warm_at.is_some());
+            }
+            if let Some(warm_at) = warm_at {
+                tokio::time::sleep_until(warm_at.into()).await;
+            }
+        }
     }
     let fault = faults.roll(&mut lock(&shared.rng));
     if !faults.latency.is_zero() {
@@ -387,6 +465,69 @@ async fn invoke(shared: &Arc<Shared>, request: Request<Incoming>, runtime_front:
         }
         Err(e) => Ok(aws_error(shared, 500, "InternalFailure", &e.to_string())),
     }
+}
+
+/// Reads a request body, at most `MAX_BODY` bytes, counting the bytes read.
+async fn read_body(shared: &Shared, mut body: Incoming) -> Result<Bytes, &'static str> {
+    let hint = usize::try_from(body.size_hint().lower()).unwrap_or(MAX_BODY);
+    let mut buffer = Vec::with_capacity(hint.min(MAX_BODY));
+    let mut read = 0usize;
+    let outcome = loop {
+        match body.frame().await {
+            None => break Ok(()),
+            Some(Err(_)) => break Err("request body unreadable"),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                read += data.len();
+                if read > MAX_BODY {
+                    break Err("request body too large");
+                }
+                buffer.extend_from_slice(&data);
+            }
+        }
+    };
+    lock(&shared.stats).body_bytes_read += read as u64;
+    outcome.map(|()| Bytes::from(buffer))
+}
+
+/// Reads and throws away, in the background, the body of a request refused on its headers
+/// (at most `MAX_BODY` bytes): the refusal is answered at once, and the client, which may
+/// still be sending, then reads it instead of a reset connection.
+fn discard_body(shared: Arc<Shared>, mut body: Incoming) {
+    tokio::spawn(async move {
+        let mut discarded = 0usize;
+        while discarded < MAX_BODY {
+            match body.frame().await {
+                Some(Ok(frame)) => discarded += frame.data_ref().map_or(0, Bytes::len),
+                Some(Err(_)) | None => break,
+            }
+        }
+        lock(&shared.stats).body_bytes_discarded += discarded as u64;
+    });
+}
+
+/// Adds one to this second's bucket of the per-second series `series` picks.
+fn count_per_second(shared: &Shared, series: impl FnOnce(&mut StatsSnapshot) -> &mut Vec<u64>) {
+    let second = usize::try_from(shared.started.elapsed().as_secs()).unwrap_or(usize::MAX);
+    if second >= RATE_SECONDS {
+        return;
+    }
+    let mut stats = lock(&shared.stats);
+    let buckets = series(&mut stats);
+    if buckets.len() <= second {
+        buckets.resize(second + 1, 0);
+    }
+    buckets[second] += 1;
+}
+
+/// The counters with the gate's current in-flight count.
+fn snapshot(shared: &Shared) -> StatsSnapshot {
+    let in_flight = shared.gate.in_flight();
+    let mut stats = lock(&shared.stats).clone();
+    stats.in_flight = in_flight;
+    stats
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -37,6 +37,16 @@ fn garbage_flags_and_missing_credentials_are_refused() {
         "--drop-rate must be between 0 and 1",
     );
     one_line_error(
+        &["--max-concurrency", "0"],
+        true,
+        "--max-concurrency must be at least 1",
+    );
+    one_line_error(
+        &["--idle-scale-down-s", "60"],
+        true,
+        "--idle-scale-down-s needs --cold-start-ms",
+    );
+    one_line_error(
         &["--no-auth", "--model", "/nonexistent/model.onnx"],
         false,
         "model:",

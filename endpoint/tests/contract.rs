@@ -1,15 +1,16 @@
 //! The endpoint's HTTP contract on a real socket: the container routes, AWS-shaped errors,
-//! the model-not-ready window, and restarts.
+//! the model-not-ready window, restarts, SigV4 as strict as AWS on both invocation routes,
+//! and serverless behaviour (MaxConcurrency, cold starts).
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::io::Cursor;
-use std::time::Duration;
+use std::io::{Cursor, Read, Write};
+use std::time::{Duration, SystemTime};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageBuffer, Rgb};
-use omni_core::cloud::response;
-use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint};
+use omni_core::cloud::{Credentials, SigV4Scope, response};
+use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, ServerlessConfig};
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = ImageBuffer::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
@@ -20,17 +21,81 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+const NAME: &str = "omni-inspector-yolo";
+const REGION: &str = "us-east-1";
+
 async fn start(model: ModelChoice, faults: FaultConfig) -> RunningEndpoint {
+    start_with(model, faults, None).await
+}
+
+async fn start_with(
+    model: ModelChoice,
+    faults: FaultConfig,
+    credentials: Option<Credentials>,
+) -> RunningEndpoint {
     omni_endpoint::start(EndpointConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        endpoint_name: "omni-inspector-yolo".into(),
-        region: "us-east-1".into(),
-        credentials: None,
+        endpoint_name: NAME.into(),
+        region: REGION.into(),
+        credentials,
         model,
         faults,
     })
     .await
     .unwrap()
+}
+
+fn credentials(key: &str) -> Credentials {
+    Credentials {
+        access_key_id: key.into(),
+        secret_access_key: "contract-secret".into(),
+        session_token: Some("contract-token".into()),
+        expires_at: None,
+    }
+}
+
+/// The SigV4 headers for a POST of `body` to `url`, signed by `signer` for `scope` at `time`.
+fn sign(
+    url: &str,
+    signer: &Credentials,
+    scope: &SigV4Scope,
+    body: &[u8],
+    time: SystemTime,
+) -> Vec<(String, String)> {
+    scope
+        .sign(
+            signer,
+            "POST",
+            url,
+            &[("content-type", "image/jpeg")],
+            body,
+            time,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(n, v)| (n.to_lowercase(), v))
+        .collect()
+}
+
+/// POSTs `body` with `headers` (and `content-type: image/jpeg`); returns status and error type.
+async fn post_with(
+    url: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> (u16, Option<String>) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "image/jpeg")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let kind = response
+        .headers()
+        .get("x-amzn-errortype")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), kind)
 }
 
 async fn post(url: &str, body: Vec<u8>) -> (u16, Option<String>, Vec<u8>) {
@@ -132,4 +197,278 @@ async fn restart_drops_connections_and_serves_again_on_the_same_port() {
     );
     assert_eq!(post(&url, jpeg(8, 8)).await.0, 200);
     assert_eq!(endpoint.stats().restarts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_invocation_routes_need_a_signature_that_covers_scope_and_body() {
+    let server = credentials("AKIDCONTRACT");
+    let endpoint = start_with(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(server.clone()),
+    )
+    .await;
+    let base = endpoint.url();
+    let runtime = format!("{base}/endpoints/{NAME}/invocations");
+    let container = format!("{base}/invocations");
+    let sagemaker = SigV4Scope::sagemaker(REGION);
+    let body = jpeg(8, 8);
+    let now = SystemTime::now();
+    let refused = |error_type: &str| (403, Some(error_type.to_owned()));
+
+    // Correctly signed, on either route: answered.
+    for url in [&runtime, &container] {
+        let headers = sign(url, &server, &sagemaker, &body, now);
+        assert_eq!(
+            post_with(url, &headers, body.clone()).await,
+            (200, None),
+            "{url}"
+        );
+    }
+    // The container route without a signature, now that credentials are configured.
+    assert_eq!(
+        post_with(&container, &[], body.clone()).await,
+        refused("MissingAuthenticationToken")
+    );
+    // A body other than the one signed, on either route.
+    for url in [&runtime, &container] {
+        let headers = sign(url, &server, &sagemaker, &body, now);
+        assert_eq!(
+            post_with(url, &headers, jpeg(8, 9)).await,
+            refused("InvalidSignatureException"),
+            "{url}"
+        );
+    }
+    // A credential scope dated the day before X-Amz-Date (which is fresh).
+    let today = sign(&runtime, &server, &sagemaker, &body, now);
+    let yesterday = sign(
+        &runtime,
+        &server,
+        &sagemaker,
+        &body,
+        now - Duration::from_secs(86_400),
+    );
+    let scope_day = |headers: &[(String, String)]| {
+        let auth = &headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap()
+            .1;
+        auth.split('/').nth(1).unwrap().to_owned()
+    };
+    let (day, day_before) = (scope_day(&today), scope_day(&yesterday));
+    let mut other_day = today.clone();
+    for (name, value) in &mut other_day {
+        if name == "authorization" {
+            *value = value.replace(&format!("/{day}/"), &format!("/{day_before}/"));
+        }
+    }
+    assert_eq!(
+        post_with(&runtime, &other_day, body.clone()).await,
+        refused("InvalidSignatureException")
+    );
+    // Scoped to another region, or another service (correctly signed for that scope).
+    for scope in [
+        SigV4Scope::sagemaker("eu-west-1"),
+        SigV4Scope {
+            region: REGION.into(),
+            service: "execute-api".into(),
+        },
+    ] {
+        let headers = sign(&runtime, &server, &scope, &body, now);
+        assert_eq!(
+            post_with(&runtime, &headers, body.clone()).await,
+            refused("InvalidSignatureException"),
+            "{scope:?}"
+        );
+    }
+    // A malformed Authorization header: 400 IncompleteSignature.
+    let mut no_signature = today.clone();
+    for (name, value) in &mut no_signature {
+        if name == "authorization" {
+            *value = value.split(", Signature=").next().unwrap().to_owned();
+        }
+    }
+    assert_eq!(
+        post_with(&runtime, &no_signature, body.clone()).await,
+        (400, Some("IncompleteSignature".into()))
+    );
+    let stats = endpoint.stats();
+    assert_eq!(stats.answered, 2, "{stats:?}");
+    assert_eq!(
+        stats.invocations, 2,
+        "refused requests are not invocations: {stats:?}"
+    );
+    assert_eq!(stats.errors["InvalidSignatureException"], 5, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_is_refused_before_the_body_is_read() {
+    let endpoint = start_with(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(credentials("AKIDCONTRACT")),
+    )
+    .await;
+    let path = format!("/endpoints/{NAME}/invocations");
+    let url = format!("{}{path}", endpoint.url());
+    let stranger = credentials("AKIDSTRANGER");
+    let mut big = jpeg(16, 16);
+    big.resize(6 * 1024 * 1024, 0);
+    let headers = sign(
+        &url,
+        &stranger,
+        &SigV4Scope::sagemaker(REGION),
+        &big,
+        SystemTime::now(),
+    );
+
+    // By hand: announce 6 MiB, send none of it, and wait for the answer. A server that reads
+    // the body first never answers.
+    let addr = endpoint.addr();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: image/jpeg\r\ncontent-length: {}\r\n",
+        big.len()
+    );
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream
+                .read(&mut chunk)
+                .expect("the server waited for the body instead of refusing the headers");
+            assert!(n > 0, "connection closed without an answer");
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        answer
+    })
+    .await
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("x-amzn-errortype: unrecognizedclientexception"),
+        "{answer}"
+    );
+    assert_eq!(endpoint.stats().body_bytes_read, 0);
+
+    // With a client that sends the whole body anyway: it reads the refusal, not a reset.
+    assert_eq!(
+        post_with(&url, &headers, big).await,
+        (403, Some("UnrecognizedClientException".into()))
+    );
+    let stats = endpoint.stats();
+    assert_eq!(stats.body_bytes_read, 0, "{stats:?}");
+    assert_eq!(stats.errors["UnrecognizedClientException"], 2, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_throttles_exactly_the_invocations_beyond_it() {
+    const LIMIT: u32 = 3;
+    const EXTRA: usize = 2;
+    let faults = FaultConfig {
+        // Long enough for every request to arrive while the first LIMIT are in flight.
+        latency: Duration::from_millis(2500),
+        serverless: ServerlessConfig {
+            max_concurrency: Some(LIMIT),
+            ..ServerlessConfig::default()
+        },
+        ..FaultConfig::default()
+    };
+    let endpoint = start(ModelChoice::Null, faults).await;
+    let url = format!("{}/endpoints/{NAME}/invocations", endpoint.url());
+    let answers = post_concurrently(&url, LIMIT as usize + EXTRA).await;
+    let throttled = answers
+        .iter()
+        .filter(|a| **a == (400, Some("ThrottlingException".to_owned())))
+        .count();
+    let answered = answers.iter().filter(|a| **a == (200, None)).count();
+    assert_eq!(
+        (answered, throttled),
+        (LIMIT as usize, EXTRA),
+        "{answers:?}"
+    );
+    let stats = endpoint.stats();
+    assert_eq!(stats.throttled, EXTRA as u64, "{stats:?}");
+    assert_eq!(stats.max_in_flight, LIMIT, "{stats:?}");
+    assert_eq!(stats.in_flight, 0, "{stats:?}");
+    assert_eq!(
+        stats.invocations_per_second.iter().sum::<u64>(),
+        (LIMIT as usize + EXTRA) as u64,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.throttled_per_second.iter().sum::<u64>(),
+        EXTRA as u64,
+        "{stats:?}"
+    );
+    // The slots were given back.
+    assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_once_at_first_and_once_after_idle() {
+    let faults = FaultConfig {
+        serverless: ServerlessConfig {
+            // Long enough for three requests sent together to arrive during the warm-up.
+            cold_start: Duration::from_millis(1000),
+            idle_scale_down: Some(Duration::from_secs(2)),
+            ..ServerlessConfig::default()
+        },
+        ..FaultConfig::default()
+    };
+    let endpoint = start(ModelChoice::Null, faults).await;
+    let url = format!("{}/endpoints/{NAME}/invocations", endpoint.url());
+    // Three at once on a cold endpoint: one warm-up, all three wait for it.
+    let answers = post_concurrently(&url, 3).await;
+    assert!(answers.iter().all(|a| *a == (200, None)), "{answers:?}");
+    let stats = endpoint.stats();
+    assert_eq!(
+        (stats.cold_starts, stats.cold_start_waits),
+        (1, 3),
+        "{stats:?}"
+    );
+    // Right after: warm.
+    assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));
+    let stats = endpoint.stats();
+    assert_eq!(
+        (stats.cold_starts, stats.cold_start_waits),
+        (1, 3),
+        "{stats:?}"
+    );
+    // After the idle scale-down time: cold again, once.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));
+    assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));
+    let stats = endpoint.stats();
+    assert_eq!(
+        (stats.cold_starts, stats.cold_start_waits),
+        (2, 4),
+        "{stats:?}"
+    );
+    assert_eq!(stats.answered, 6, "{stats:?}");
+}
+
+/// Sends `n` unsigned invocations to `url` at once; their answers, in order.
+async fn post_concurrently(url: &str, n: usize) -> Vec<(u16, Option<String>)> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let url = url.to_owned();
+            tokio::spawn(async move { post_with(&url, &[], jpeg(8, 8)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
 }

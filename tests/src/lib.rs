@@ -182,3 +182,128 @@ pub fn json_output(output: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// A small tmpfs mounted on a temporary directory for the length of a test: a real file
+/// system that fills up. Unmounted (lazily) on drop.
+pub struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    /// Mounts a tmpfs of `bytes`. Needs the right to mount (root, as in CI): without it the
+    /// test is skipped with a note, unless `OMNI_REQUIRE_MOUNT_TESTS` is set (the README's
+    /// test command sets it), where it fails.
+    pub fn mount(bytes: u64) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={bytes},mode=0700"))
+            .arg("tmpfs")
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(Self { dir }),
+            _ if std::env::var_os("OMNI_REQUIRE_MOUNT_TESTS").is_some() => {
+                panic!("cannot mount a tmpfs (needed for the full-disk tests)")
+            }
+            _ => {
+                eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+                None
+            }
+        }
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `name` until the file system is full; returns the file (remove it to free
+    /// the space).
+    pub fn fill(&self, name: &str) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.dir.path().join(name);
+        let mut file = std::fs::File::create(&path).expect("filler");
+        let block = vec![0xa5u8; 4096];
+        loop {
+            match file.write(&block) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling {}: {e}", path.display()),
+            }
+        }
+        // The last partial page too.
+        while file.write(&[0xa5]).is_ok_and(|n| n == 1) {}
+        path
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A server on 127.0.0.1 that answers every request with `307 Temporary Redirect` to a
+/// listener on another loopback address, which counts the connections it receives.
+pub struct RedirectTrap {
+    url: String,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RedirectTrap {
+    /// Starts both; they run until the test process ends.
+    pub fn start() -> Self {
+        use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let target = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+        let target_url = format!("http://{}/steal", target.local_addr().expect("addr"));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for stream in target.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        let front = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", front.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in front.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut length = 0usize;
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let answer = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target_url}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        Self { url, hits }
+    }
+
+    /// The redirecting server's base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connections the redirect target received.
+    pub fn target_hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

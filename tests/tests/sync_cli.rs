@@ -49,8 +49,24 @@ fn bad_configuration_is_one_clear_line_and_the_queue_is_untouched() {
         "endpoint unreachable, 2 photo(s) still queued",
     );
 
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let missing = omni(dir.path(), &creds)
+        .args(["sync", "--endpoint", &endpoint.url()])
+        .args(["--name", "omni-inspector-deleted", "--give-up-after", "2"])
+        .output()
+        .unwrap();
+    one_line_error(
+        &missing,
+        "endpoint refused the requests, 2 photo(s) still queued: 400 ValidationError: Endpoint omni-inspector-deleted not found",
+    );
+
     let inspector = Inspector::open(dir.path(), InspectorConfig::default()).unwrap();
-    assert_eq!(inspector.stats().unwrap().photos.queued, 2);
+    let stats = inspector.stats().unwrap().photos;
+    assert_eq!((stats.queued, stats.failed), (2, 0));
 }
 
 #[test]

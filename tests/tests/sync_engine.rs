@@ -11,7 +11,9 @@ use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, StaticCredent
 use omni_core::detections::DetectionSource;
 use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
 use omni_core::{Inspector, PhotoState, bundled_model};
-use omni_e2e::{ENDPOINT_NAME, REGION, TestEndpoint, fill_store, test_credentials};
+use omni_e2e::{
+    ENDPOINT_NAME, REGION, RedirectTrap, SmallFs, TestEndpoint, fill_store, test_credentials,
+};
 use omni_endpoint::{FaultConfig, Malformed, ModelChoice};
 
 fn fast_config() -> SyncConfig {
@@ -35,7 +37,17 @@ fn engine(
     credentials: Credentials,
     config: SyncConfig,
 ) -> SyncEngine {
-    let runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), ENDPOINT_NAME, REGION);
+    engine_named(inspector, url, ENDPOINT_NAME, credentials, config)
+}
+
+fn engine_named(
+    inspector: Arc<Inspector>,
+    url: &str,
+    endpoint_name: &str,
+    credentials: Credentials,
+    config: SyncConfig,
+) -> SyncEngine {
+    let runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), endpoint_name, REGION);
     let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
         credentials,
     ))));
@@ -403,4 +415,211 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
         offline_store.photo(offline_ids[0]).unwrap().state,
         PhotoState::Queued
     );
+}
+
+/// Every photo still queued and never charged an attempt.
+fn assert_all_queued_uncharged(inspector: &Inspector, ids: &[omni_core::PhotoId]) {
+    for id in ids {
+        let photo = inspector.photo(*id).unwrap();
+        assert_eq!(
+            (photo.state, photo.attempt_count),
+            (PhotoState::Queued, 0),
+            "{photo:?}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_endpoint_pauses_the_queue_and_fails_no_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 6, 64, 48);
+    let creds = test_credentials(None);
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let engine = engine_named(
+        inspector.clone(),
+        &endpoint.url(),
+        "omni-inspector-deleted",
+        creds,
+        fast_config(),
+    );
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    match &report.stopped {
+        StopReason::EndpointRefused(reason) => {
+            assert!(reason.contains("omni-inspector-deleted") && reason.contains("not found"))
+        }
+        other => panic!("expected the endpoint to be blamed, got {other:?}"),
+    }
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_all_queued_uncharged(&inspector, &ids);
+    // One request per pause at most, plus the ones in flight when it paused.
+    assert!(
+        endpoint.stats().invocations <= 4 + 2,
+        "{:?}",
+        endpoint.stats()
+    );
+}
+
+#[test]
+fn photo_after_photo_refused_pauses_the_queue_instead_of_failing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, _) = fill_store(dir.path(), 0, 64, 48);
+    let inspection = inspector
+        .list_inspections(&omni_core::InspectionFilter::default())
+        .unwrap()[0]
+        .inspection
+        .id;
+    // Photos the endpoint refuses one by one (400 ValidationError): it cannot decode them.
+    let bad: Vec<_> = (0..8)
+        .map(|i| {
+            let mut truncated = omni_e2e::jpeg(64, 48, 50 + i);
+            truncated.truncate(truncated.len() / 3);
+            inspector
+                .add_photo(inspection, &truncated, omni_core::Timestamp::now())
+                .unwrap()
+                .id
+        })
+        .collect();
+    let creds = test_credentials(None);
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Bundled,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let config = fast_config();
+    let limit = config.permanent_failures_before_pause;
+    let engine = engine(inspector.clone(), &endpoint.url(), creds, config);
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert!(
+        matches!(report.stopped, StopReason::EndpointRefused(_)),
+        "{report:?}"
+    );
+    let failed = bad
+        .iter()
+        .filter(|id| inspector.photo(**id).unwrap().state == PhotoState::Failed)
+        .count();
+    let reasons: Vec<_> = bad
+        .iter()
+        .map(|id| inspector.photo(*id).unwrap().failure_reason)
+        .collect();
+    assert_eq!(
+        failed as u32, limit,
+        "only the first {limit} are wedged: {report:?} {reasons:?}"
+    );
+    assert_eq!(report.failed, u64::from(limit));
+    assert_eq!(
+        inspector.stats().unwrap().photos.queued,
+        8 - u64::from(limit)
+    );
+}
+
+#[test]
+fn signed_requests_are_never_redirected_to_another_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 3, 64, 48);
+    let trap = RedirectTrap::start();
+    let engine = engine(
+        inspector.clone(),
+        trap.url(),
+        test_credentials(Some("session-token-to-keep")),
+        fast_config(),
+    );
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    match &report.stopped {
+        StopReason::EndpointRefused(reason) => {
+            assert!(reason.contains("redirect"), "{reason}")
+        }
+        other => panic!("expected the redirect to be refused, got {other:?}"),
+    }
+    assert_eq!(
+        trap.target_hits(),
+        0,
+        "nothing may reach the redirect target"
+    );
+    assert_all_queued_uncharged(&inspector, &ids);
+}
+
+#[test]
+fn a_full_disk_pauses_sync_and_stores_the_answers_later_without_asking_again() {
+    let Some(fs) = SmallFs::mount(8 << 20) else {
+        return;
+    };
+    let data = fs.path().join("data");
+    let (inspector, ids) = fill_store(&data, 8, 160, 120);
+    let creds = test_credentials(None);
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let config = fast_config();
+    let concurrency = config.concurrency as u64;
+    let engine = engine(inspector.clone(), &endpoint.url(), creds, config);
+    let filler = fs.fill("filler");
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    match &report.stopped {
+        StopReason::StorageFailing(reason) => assert!(reason.contains("full"), "{reason}"),
+        other => panic!("expected a stop on a full disk, got {other:?}"),
+    }
+    // Only the first answers were asked for; they wait in memory, not re-requested.
+    let asked = endpoint.stats().invocations;
+    assert!(
+        (1..=concurrency).contains(&asked),
+        "{asked} requests for {} photos on a full disk",
+        ids.len()
+    );
+    assert_eq!(inspector.stats().unwrap().photos.queued, 8, "nothing lost");
+    assert_eq!(inspector.integrity_check().unwrap(), vec!["ok"]);
+
+    std::fs::remove_file(filler).unwrap();
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
+    assert_eq!(inspector.stats().unwrap().photos.synced, 8);
+    for id in &ids {
+        assert_eq!(cloud_results(&inspector, *id), 1);
+    }
+    let stats = endpoint.stats();
+    assert_eq!(
+        (stats.invocations, stats.duplicate_answers),
+        (8, 0),
+        "each photo asked exactly once: {stats:?}"
+    );
+}
+
+#[test]
+fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
+    let Some(fs) = SmallFs::mount(4 << 20) else {
+        return;
+    };
+    let data = fs.path().join("data");
+    let (inspector, ids) = fill_store(&data, 2, 64, 48);
+    let before: Vec<_> = ids.iter().map(|id| inspector.photo(*id).unwrap()).collect();
+    let filler = fs.fill("filler");
+    let big = omni_e2e::jpeg(1024, 768, 7);
+    let err = inspector
+        .add_photo(before[0].inspection_id, &big, omni_core::Timestamp::now())
+        .expect_err("no room");
+    assert!(
+        matches!(err, omni_core::Error::StorageFull { .. }),
+        "a typed error: {err}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("photos"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".incoming-"))
+        .collect();
+    assert!(leftovers.is_empty(), "half-written files: {leftovers:?}");
+    assert_eq!(inspector.stats().unwrap().photos.total(), 2);
+    for photo in &before {
+        assert_eq!(&inspector.photo(photo.id).unwrap(), photo);
+        let bytes = std::fs::read(inspector.photo_path(photo)).unwrap();
+        assert_eq!(bytes.len() as u64, photo.size_bytes);
+    }
+    std::fs::remove_file(filler).unwrap();
+    inspector
+        .add_photo(before[0].inspection_id, &big, omni_core::Timestamp::now())
+        .expect("room again");
 }

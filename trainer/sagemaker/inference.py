@@ -17,8 +17,12 @@ Response: the Omni-Inspector endpoint response, schema_version 1 (docs/endpoint-
   boxes in pixels of the received image, clipped to it, x1 < x2 and y1 < y2; Ultralytics
   predict defaults (conf 0.25, iou 0.7, max_det 300, imgsz = the trained size), overridable by
   the environment variables OMNI_CONF, OMNI_IOU, OMNI_IMGSZ.
-Errors: a 4xx (unsupported content type or accept, an image that does not decode) or 5xx,
-  with the body {"message": ...}.
+Errors: a 4xx or 5xx with the body {"message": ...}:
+  413 a body over MAX_BODY_BYTES, or an image declaring more than MAX_PIXELS pixels (checked
+      from its header, before any pixel is decoded);
+  415 a Content-Type other than image/jpeg or image/png, or a body whose magic bytes are not
+      those of the declared type (a BMP sent as image/jpeg, a TIFF as image/png);
+  400 an image that does not decode; 406 an unsupported Accept.
 
 Model directory (SageMaker's /opt/ml/model): best.pt (required), metrics.json (model_name,
 model_version, export_imgsz; optional).
@@ -30,11 +34,23 @@ import io
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 CLASSES = ["dent", "dirt", "rust", "scratch", "spoiled", "mold"]
 SCHEMA_VERSION = 1
-IMAGE_TYPES = ("image/jpeg", "image/png")
+# Content-Type -> (magic bytes, Pillow format). Only these two are ever decoded.
+IMAGE_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff", "JPEG"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", "PNG"),
+}
+# The phone's own limit (omni_core::photo_probe::PhotoLimits::default().max_pixels): a photo
+# over it is never captured, and a 140 KB PNG of 12000x12000 would take ~850 MiB to decode.
+MAX_PIXELS = 50_000_000
+# InvokeEndpoint carries at most 4 MB to a serverless endpoint (6 MB to a real-time one), so
+# 6 MiB refuses nothing SageMaker forwards while bounding what a direct caller (local mode, a
+# test harness) can make the handler hold.
+MAX_BODY_BYTES = 6 * 1024 * 1024
 
 try:  # present in the SageMaker inference containers; absent in local tests
     from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
@@ -95,7 +111,10 @@ def model_fn(model_dir):
 
 
 def input_fn(request_body, request_content_type):
-    """Decodes a JPEG or PNG body into an RGB PIL image, EXIF orientation applied."""
+    """Decodes a JPEG or PNG body into an RGB PIL image, EXIF orientation applied.
+
+    The body is bounded, its magic bytes must be those of the declared type, and the pixel
+    count is checked from the header before anything is decoded."""
     from PIL import Image, ImageOps
 
     content_type = (request_content_type or "").split(";")[0].strip().lower()
@@ -103,8 +122,27 @@ def input_fn(request_body, request_content_type):
         raise InferenceError(415, f"unsupported content type {request_content_type!r}; send image/jpeg or image/png")
     if isinstance(request_body, str):
         request_body = request_body.encode("latin-1")
+    if len(request_body) > MAX_BODY_BYTES:
+        raise InferenceError(413, f"body is {len(request_body)} bytes, more than the {MAX_BODY_BYTES}-byte limit")
+    magic, pillow_format = IMAGE_TYPES[content_type]
+    if bytes(request_body[:len(magic)]) != magic:
+        raise InferenceError(
+            415, f"body is not {content_type} (starts with {bytes(request_body[:8]).hex()}); send image/jpeg or image/png")
     try:
-        image = Image.open(io.BytesIO(request_body))
+        # Reads the header only; `formats` keeps Pillow from trying any other decoder. Its
+        # DecompressionBombWarning is moot: the pixel count is checked below.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(request_body), formats=[pillow_format])
+    except Image.DecompressionBombError as e:  # Pillow's own cap, far above ours
+        raise InferenceError(413, f"image is too large: {e}") from None
+    except Exception as e:  # noqa: BLE001
+        raise InferenceError(400, f"image does not decode: {e}") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise InferenceError(
+            413, f"image declares {width}x{height} pixels, more than the {MAX_PIXELS}-pixel limit")
+    try:
         image.load()
     except Exception as e:  # noqa: BLE001
         raise InferenceError(400, f"image does not decode: {e}") from None

@@ -129,6 +129,15 @@ pub async fn deploy(
     options: &DeployOptions,
 ) -> Result<DeploySummary> {
     let endpoint = &settings.endpoint_name;
+    // The image first: a region without a published image is refused before any call.
+    let image = match &settings.inference_image {
+        Some(image) => image.clone(),
+        None => images::inference_image(
+            &clients.region,
+            &settings.framework_version,
+            &settings.py_version,
+        )?,
+    };
     let artifacts = artifacts::fetch(clients, job).await?;
     let metrics = artifacts.metrics()?;
     let map = metric(&metrics, &["onnx", "float", "mAP50-95"]).ok_or_else(|| {
@@ -198,13 +207,6 @@ pub async fn deploy(
         .await
         .map_err(s3_error("PutObject", bucket))?;
     let model_data = format!("s3://{bucket}/{key}");
-    let image = settings.inference_image.clone().unwrap_or_else(|| {
-        images::inference_image(
-            &clients.region,
-            &settings.framework_version,
-            &settings.py_version,
-        )
-    });
     clients
         .sagemaker
         .create_model()

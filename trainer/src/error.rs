@@ -23,6 +23,22 @@ pub enum TrainerError {
     /// Input the user gave is unusable (a data set, a manifest, an export).
     #[error("{0}")]
     Input(String),
+    /// An import refused its input as unsafe (links, paths leaving their directory, archives
+    /// past the size caps); nothing was written to the output.
+    #[error(transparent)]
+    Unsafe(#[from] UnsafeInput),
+    /// No container image is known for the region.
+    #[error(
+        "no SageMaker PyTorch {framework} image is published in region {region:?} (known: {known}); set training_image / inference_image explicitly"
+    )]
+    UnknownRegion {
+        /// The region asked for.
+        region: String,
+        /// The framework version.
+        framework: String,
+        /// The regions the table lists, comma-separated.
+        known: String,
+    },
     /// A data set failed validation (the report lists every problem).
     #[error("data set has {errors} problem(s)")]
     InvalidDataset {
@@ -74,6 +90,95 @@ pub enum TrainerError {
     /// The endpoint's answer is not our documented detection JSON.
     #[error("smoke test: {0}")]
     Smoke(String),
+}
+
+/// Why an import refused its input as unsafe. Each is detected before the output data set
+/// directory is touched.
+#[derive(Debug, thiserror::Error)]
+pub enum UnsafeInput {
+    /// An archive entry is a symbolic link or another special file, or an export directory
+    /// holds a symbolic link or a file behind a linked directory (it could copy any local file
+    /// into the data set).
+    #[error("{archive}: {entry:?} is a {kind}; only regular files and directories are imported")]
+    Link {
+        /// The archive or export directory.
+        archive: PathBuf,
+        /// The entry's name (or the file's path).
+        entry: String,
+        /// What it is (`symbolic link`, `special file`).
+        kind: &'static str,
+    },
+    /// An archive entry's path is absolute or has a `..` component.
+    #[error("{archive}: entry {entry:?} has an absolute or parent (`..`) path")]
+    UnsafePath {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name.
+        entry: String,
+    },
+    /// The archive has more entries than the cap.
+    #[error(
+        "{archive}: {entries} entries, more than the {limit}-entry cap (unzip it yourself and import the directory)"
+    )]
+    TooManyEntries {
+        /// The archive.
+        archive: PathBuf,
+        /// Entries it has.
+        entries: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// One entry decompresses to more bytes than the per-entry cap.
+    #[error("{archive}: entry {entry:?} decompresses to more than {limit} bytes")]
+    EntryTooLarge {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name.
+        entry: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// The entries together decompress to more bytes than the total cap.
+    #[error(
+        "{archive}: entries decompress to more than {limit} bytes in total (unzip it yourself and import the directory)"
+    )]
+    TooLarge {
+        /// The archive.
+        archive: PathBuf,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// A Ground Truth `source-ref` resolves to a file outside the manifest's directory and
+    /// `--images` (a local path, or a link found by key), or is an object key with a `..`
+    /// component.
+    #[error("{manifest}:{line}: source-ref {source_ref:?} {reason}")]
+    SourceRef {
+        /// The manifest.
+        manifest: PathBuf,
+        /// Its line (1-based).
+        line: usize,
+        /// The `source-ref` value.
+        source_ref: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Two different Ground Truth `source-ref`s resolve to the same local file (their labels
+    /// would be given to one photo).
+    #[error(
+        "{manifest}:{line}: source-ref {source_ref:?} resolves to {local}, as {other:?} does; lay out --images as the bucket (aws s3 sync)"
+    )]
+    AmbiguousSource {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The line of the second reference (1-based).
+        line: usize,
+        /// The second reference.
+        source_ref: String,
+        /// The first reference.
+        other: String,
+        /// The file both resolve to.
+        local: PathBuf,
+    },
 }
 
 impl TrainerError {

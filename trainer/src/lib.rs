@@ -22,4 +22,4 @@ pub mod train;
 pub mod upload;
 pub mod wait;
 
-pub use error::{Result, TrainerError};
+pub use error::{Result, TrainerError, UnsafeInput};

@@ -156,7 +156,8 @@ enum DatasetCommand {
         /// Output pool (images/ + labels/; then `dataset split`).
         #[arg(long)]
         out: PathBuf,
-        /// Where the images are (by file name; default: the manifest's directory).
+        /// Where the images are, laid out as the bucket (`aws s3 sync`) or flat: looked up by
+        /// object key, then file name (default: the manifest's directory).
         #[arg(long)]
         images: Option<PathBuf>,
         /// The label attribute (default: the one whose metadata is object detection).

@@ -134,6 +134,17 @@ pub async fn start(
     settings: &Settings,
     options: &TrainOptions,
 ) -> Result<StartedJob> {
+    let region = clients.region.clone();
+    // The image first: a region without a published image is refused before any call.
+    let image = match &settings.training_image {
+        Some(image) => image.clone(),
+        None => images::training_image(
+            &region,
+            &settings.framework_version,
+            &settings.py_version,
+            &settings.instance_type,
+        )?,
+    };
     let bucket = &settings.bucket;
     crate::aws::require_bucket(clients, bucket).await?;
     // The data set must be there before anything is created.
@@ -176,15 +187,6 @@ pub async fn start(
         .await
         .map_err(s3_error("PutObject", bucket))?;
     let source = format!("s3://{bucket}/{source_key}");
-    let region = clients.region.clone();
-    let image = settings.training_image.clone().unwrap_or_else(|| {
-        images::training_image(
-            &region,
-            &settings.framework_version,
-            &settings.py_version,
-            &settings.instance_type,
-        )
-    });
     // The version stamped into the exported models is what `publish` will publish: by
     // default the published edge model's version with the minor bumped (0.1.0 first).
     let mut options = options.clone();

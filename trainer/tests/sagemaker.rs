@@ -206,6 +206,145 @@ async fn train_refuses_a_missing_data_set_or_bucket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_and_deploy_refuse_a_region_without_a_published_image() {
+    // eu-isoe-west-1 exists, but the SDK's table has no PyTorch image there. Nothing listens
+    // on the endpoint: the refusal comes before any AWS call (else the error would be one).
+    let s = omni_trainer::config::SettingsLayer {
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        region: Some("eu-isoe-west-1".into()),
+        ..omni_trainer::config::SettingsLayer::default()
+    }
+    .resolve();
+    let c = clients(&s).await;
+    let err = start(&c, &s, &TrainOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(&err, TrainerError::UnknownRegion { region, framework, .. } if region == "eu-isoe-west-1" && framework == "2.0.0"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("ap-northeast-3"), "{err}");
+    let err = deploy(&c, &s, "some-job", &DeployOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TrainerError::UnknownRegion { .. }),
+        "{err:?}"
+    );
+    // An explicit image is used as given, in any region: train goes on to its first call.
+    let explicit = omni_trainer::config::SettingsLayer {
+        training_image: Some("123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/own:1".into()),
+        ..omni_trainer::config::SettingsLayer::default()
+    }
+    .over(omni_trainer::config::SettingsLayer {
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        region: Some("eu-isoe-west-1".into()),
+        ..omni_trainer::config::SettingsLayer::default()
+    })
+    .resolve();
+    let err = start(&c, &explicit, &TrainOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(&err, TrainerError::UnknownRegion { .. }),
+        "{err:?}"
+    );
+}
+
+/// Prints, from the test venv's SageMaker Python SDK, its PyTorch image table (the
+/// `training` and `inference` scopes) and `image_uris.retrieve` for every region of the
+/// framework version; exits 3 when the SDK is not installed.
+const SDK_IMAGES: &str = r#"
+import json, sys
+from pathlib import Path
+try:
+    import sagemaker.core as package
+    from sagemaker.core import image_uris
+except ImportError:
+    try:
+        import sagemaker as package
+        from sagemaker import image_uris
+    except ImportError:
+        sys.exit(3)
+framework, py, gpu, cpu = sys.argv[1:5]
+path = Path(package.__file__).parent / "image_uri_config" / "pytorch.json"
+table = json.loads(path.read_text())
+def retrieve(region, scope, instance):
+    return image_uris.retrieve("pytorch", region=region, version=framework, py_version=py,
+                               instance_type=instance, image_scope=scope)
+regions = sorted(set(table["training"]["versions"][framework]["registries"])
+                 | set(table["inference"]["versions"][framework]["registries"]))
+print(json.dumps({
+    "path": str(path),
+    "training": table["training"],
+    "inference": table["inference"],
+    "uris": {r: [retrieve(r, "training", gpu), retrieve(r, "training", cpu),
+                 retrieve(r, "inference", cpu)] for r in regions},
+}))
+"#;
+
+#[test]
+fn images_match_the_sagemaker_sdk() {
+    let Some(python) = common::test_python() else {
+        return;
+    };
+    let s = settings("http://127.0.0.1:9", "unused");
+    let (framework, py) = (&s.framework_version, &s.py_version);
+    let (gpu, cpu) = (s.instance_type.as_str(), "ml.m5.xlarge");
+    let out = std::process::Command::new(&python)
+        .args(["-c", SDK_IMAGES, framework, py, gpu, cpu])
+        .output()
+        .unwrap();
+    if out.status.code() == Some(3) {
+        assert!(
+            std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_none(),
+            "the test venv has no SageMaker Python SDK (tools/requirements-test.txt: sagemaker-core)"
+        );
+        eprintln!("skipping: no SageMaker Python SDK in the test venv");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sdk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The vendored table is the SDK's, verbatim.
+    let vendored: serde_json::Value =
+        serde_json::from_str(omni_trainer::images::PYTORCH_TABLE).unwrap();
+    for scope in ["training", "inference"] {
+        assert!(
+            vendored[scope] == sdk[scope],
+            "trainer/src/images/pytorch.json ({}) differs from {} in {scope}: regenerate it with .venv/bin/python trainer/src/images/update.py",
+            vendored["source"],
+            sdk["path"]
+        );
+    }
+    // And the URIs built from it are the SDK's, region by region, domain included.
+    let uris = sdk["uris"].as_object().unwrap();
+    assert!(uris.len() >= 40, "{}", uris.len());
+    for (region, expected) in uris {
+        let ours = [
+            omni_trainer::images::training_image(region, framework, py, gpu).unwrap(),
+            omni_trainer::images::training_image(region, framework, py, cpu).unwrap(),
+            omni_trainer::images::inference_image(region, framework, py).unwrap(),
+        ];
+        assert_eq!(serde_json::json!(ours), *expected, "{region}");
+    }
+    // The accounts the hand-written table had wrong.
+    assert!(
+        uris["ap-northeast-3"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("364406365360.")
+    );
+    assert!(
+        uris["ca-west-1"][2]
+            .as_str()
+            .unwrap()
+            .starts_with("204538143572.")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
     let Some(moto) = shared_moto() else { return };
     let python = common::test_python().unwrap();

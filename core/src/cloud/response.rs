@@ -336,4 +336,80 @@ mod tests {
             assert!(expected(&err), "case {i}: unexpected {err:?}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use super::body;
+
+        /// Arbitrary JSON values, a few levels deep.
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                ".{0,8}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 32, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6)
+                        .prop_map(serde_json::Value::from),
+                    proptest::collection::btree_map(
+                        prop_oneof![
+                            Just("schema_version".to_owned()),
+                            Just("detections".to_owned()),
+                            Just("image".to_owned()),
+                            Just("box".to_owned()),
+                            Just("score".to_owned()),
+                            "[a-z_]{1,8}",
+                        ],
+                        inner,
+                        0..6,
+                    )
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_or_json_are_parsed_or_refused_without_panicking(
+                bytes in proptest::collection::vec(any::<u8>(), 0..256),
+                value in json(),
+            ) {
+                let _ = parse(&bytes, (100, 50), (400, 200));
+                let _ = parse(value.to_string().as_bytes(), (100, 50), (400, 200));
+            }
+
+            #[test]
+            fn accepted_boxes_always_lie_in_the_original_image(
+                boxes in proptest::collection::vec(
+                    (0usize..6, 0.0f32..=1.0, -2.0f32..110.0, -2.0f32..60.0, 0.0f32..40.0, 0.0f32..40.0),
+                    0..8,
+                ),
+            ) {
+                let detections: Vec<String> = boxes
+                    .iter()
+                    .map(|(class, score, x, y, w, h)| {
+                        format!(
+                            r#"{{"class_id":{class},"label":"{}","score":{score},"box":{{"x1":{x},"y1":{y},"x2":{},"y2":{}}}}}"#,
+                            crate::detect::DAMAGE_CLASSES[*class],
+                            x + w,
+                            y + h
+                        )
+                    })
+                    .collect();
+                if let Ok(parsed) = parse(&body(&detections.join(",")), (100, 50), (400, 200)) {
+                    for d in &parsed.detections {
+                        let b = d.bbox;
+                        prop_assert!(b.x1 >= 0.0 && b.y1 >= 0.0 && b.x2 <= 400.0 && b.y2 <= 200.0, "{b:?}");
+                        prop_assert!(b.x1 <= b.x2 && b.y1 <= b.y2, "{b:?}");
+                        prop_assert!((0.0..=1.0).contains(&d.score));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -13,6 +13,12 @@ use super::signing::{SigV4Scope, SigningError};
 
 /// Header that carries the photo id so a retried request is recognisable server-side.
 pub const CUSTOM_ATTRIBUTES_HEADER: &str = "x-amzn-sagemaker-custom-attributes";
+/// Largest successful answer read (a schema v1 response is a few KiB).
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Largest error body read; its message is kept to [`MAX_ERROR_MESSAGE_CHARS`].
+const MAX_ERROR_BODY_BYTES: usize = 16 << 10;
+/// Longest error message kept (it is stored with the photo and shown to people).
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 500;
 
 /// Where and how to call the endpoint.
 #[derive(Clone, Debug)]
@@ -55,6 +61,9 @@ pub enum FailureClass {
     Permanent,
     /// Credentials are missing, expired or refused: pause the whole queue.
     Auth,
+    /// The endpoint itself is missing or misconfigured (`Endpoint … not found`, a wrong
+    /// URL, a redirect): no photo's fault, pause the whole queue.
+    Endpoint,
     /// The network is down or the endpoint unreachable: pause the whole queue.
     Network,
 }
@@ -74,6 +83,18 @@ pub enum InvokeError {
     /// No answer within the client timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The server answered with a redirect, which signed requests never follow (it would
+    /// hand the session token and the photo to another host).
+    #[error("refused to follow a {status} redirect to {location:?}: check the endpoint URL")]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
+    /// The answer was larger than [`MAX_RESPONSE_BYTES`].
+    #[error("response larger than {MAX_RESPONSE_BYTES} bytes")]
+    ResponseTooLarge,
     /// The endpoint answered with an error.
     #[error("{status} {error_type}: {message}")]
     Service {
@@ -96,9 +117,20 @@ impl InvokeError {
             Self::Signing(_) => FailureClass::Permanent,
             Self::Network(_) => FailureClass::Network,
             Self::Timeout(_) => FailureClass::Retryable,
+            Self::Redirected { .. } => FailureClass::Endpoint,
+            Self::ResponseTooLarge => FailureClass::ModelError,
             Self::Service {
-                status, error_type, ..
+                status,
+                error_type,
+                message,
+                ..
             } => match error_type.as_str() {
+                // SageMaker's answer for a wrong or deleted endpoint name:
+                // "Endpoint NAME of account ACCOUNT not found."
+                "ValidationError" | "ValidationException" if endpoint_not_found(message) => {
+                    FailureClass::Endpoint
+                }
+                "UnknownOperationException" => FailureClass::Endpoint,
                 "ThrottlingException" | "TooManyRequestsException" => FailureClass::Throttled,
                 "ModelNotReadyException"
                 | "ServiceUnavailable"
@@ -118,6 +150,8 @@ impl InvokeError {
                     401 | 403 => FailureClass::Auth,
                     424 => FailureClass::ModelError,
                     408 => FailureClass::Retryable,
+                    // A wrong base URL or path: the endpoint, not the photo.
+                    404 | 405 => FailureClass::Endpoint,
                     s if *s >= 500 => FailureClass::Retryable,
                     _ => FailureClass::Permanent,
                 },
@@ -159,6 +193,10 @@ impl RuntimeClient {
         credentials: Arc<CachedCredentials>,
     ) -> Result<Self, InvokeError> {
         let http = reqwest::Client::builder()
+            // Signed requests are never redirected: a redirect would send the session
+            // token and the photo to another host, or downgrade https to http.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(config.base_url.is_https())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("omni-core/", env!("CARGO_PKG_VERSION")))
@@ -228,16 +266,32 @@ impl RuntimeClient {
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        if status.is_redirection() {
+            let location = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            return Err(InvokeError::Redirected {
+                status: status.as_u16(),
+                location: truncate(location, 200),
+            });
+        }
         if status.is_success() {
+            let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
+                Ok(Some(body)) => body,
+                Ok(None) => return Err(InvokeError::ResponseTooLarge),
+                Err(e) => return Err(self.transport_error(e)),
+            };
             return Ok(InvokeOutput {
-                body: body.to_vec(),
+                body,
                 latency: started.elapsed(),
             });
         }
+        // An error body past the cap is cut: only its message matters.
+        let body = match read_capped(response, MAX_ERROR_BODY_BYTES).await {
+            Ok(body) => body.unwrap_or_default(),
+            Err(e) => return Err(self.transport_error(e)),
+        };
         Err(service_error(status.as_u16(), &headers, &body))
     }
 
@@ -255,6 +309,35 @@ impl RuntimeClient {
             }
             InvokeError::Network(message)
         }
+    }
+}
+
+/// Reads a body of at most `limit` bytes; `None` when it is larger (the rest is not read).
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// Whether a validation message is SageMaker's "Endpoint … not found".
+fn endpoint_not_found(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.starts_with("endpoint ") && message.contains("not found")
+}
+
+/// At most `max` characters of `text`, marked when cut.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -280,6 +363,7 @@ fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> InvokeError {
                 .trim()
                 .to_owned()
         });
+    let message = truncate(&message, MAX_ERROR_MESSAGE_CHARS);
     let retry_after = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -323,7 +407,8 @@ mod tests {
             (530, Some("InternalDependencyException"), Retryable),
             (403, Some("InvalidSignatureException"), Auth),
             (403, None, Auth),
-            (404, None, Permanent),
+            (404, None, Endpoint),
+            (413, None, Permanent),
         ];
         for (status, kind, class) in cases {
             assert_eq!(
@@ -336,6 +421,43 @@ mod tests {
             InvokeError::Network("reset".into()).class(),
             FailureClass::Network
         );
+    }
+
+    #[test]
+    fn a_missing_endpoint_is_the_endpoints_fault_and_a_bad_photo_is_not() {
+        let answer = |message: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-amzn-errortype", "ValidationError".parse().unwrap());
+            service_error(
+                400,
+                &headers,
+                format!(r#"{{"message":"{message}"}}"#).as_bytes(),
+            )
+        };
+        assert_eq!(
+            answer("Endpoint omni-x of account 123456789012 not found.").class(),
+            FailureClass::Endpoint
+        );
+        assert_eq!(
+            answer("Endpoint omni-x not found.").class(),
+            FailureClass::Endpoint
+        );
+        assert_eq!(
+            answer("Received client error (400) from primary: bad image").class(),
+            FailureClass::Permanent
+        );
+    }
+
+    #[test]
+    fn long_error_messages_are_cut() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amzn-errortype", "ValidationError".parse().unwrap());
+        let body = format!(r#"{{"message":"{}"}}"#, "é".repeat(10_000));
+        let InvokeError::Service { message, .. } = service_error(400, &headers, body.as_bytes())
+        else {
+            panic!("service error expected");
+        };
+        assert_eq!(message.chars().count(), MAX_ERROR_MESSAGE_CHARS + 1);
     }
 
     #[test]

@@ -54,6 +54,11 @@ impl ServiceUrl {
         Ok(Self(parsed))
     }
 
+    /// Whether the URL is `https://` (then the client refuses anything else).
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
     /// The default SageMaker Runtime URL of `region`.
     pub fn sagemaker_runtime(region: &str) -> Result<Self, ServiceUrlError> {
         Self::parse(&format!("https://runtime.sagemaker.{region}.amazonaws.com"))

@@ -26,6 +26,24 @@ pub enum RejectReason {
         /// Version of the active model.
         active: String,
     },
+    /// This model was rolled back on this device: it is never installed again from a
+    /// manifest (a new model needs a new file, or a newer version).
+    #[error("model {version} (sha256 {sha256}) was rolled back on this device")]
+    RolledBack {
+        /// Its version.
+        version: String,
+        /// Its SHA-256.
+        sha256: String,
+    },
+    /// The offered version is older than the newest ever installed here (a replayed old
+    /// manifest), and downgrades are not allowed.
+    #[error("version {offered} is older than {floor}, installed here before (replay refused)")]
+    OlderThanInstalled {
+        /// Version in the manifest.
+        offered: String,
+        /// The newest version installed on this device so far.
+        floor: String,
+    },
     /// The model needs a newer `omni-core` than this one.
     #[error("model needs omni-core {required} or newer, this is {core}")]
     CoreTooOld {
@@ -89,6 +107,8 @@ impl RejectReason {
             Self::BadSignature(_) => "bad_signature",
             Self::MalformedManifest(_) => "malformed_manifest",
             Self::NotNewer { .. } => "not_newer",
+            Self::RolledBack { .. } => "rolled_back",
+            Self::OlderThanInstalled { .. } => "older_than_installed",
             Self::CoreTooOld { .. } => "core_too_old",
             Self::ClassMismatch { .. } => "class_mismatch",
             Self::BadFileLocation(_) => "bad_file_location",
@@ -102,9 +122,14 @@ impl RejectReason {
     }
 
     /// Whether the same manifest is refused again without asking (see `docs/model-refresh.md`):
-    /// everything but a missing model file, which may still be on its way.
+    /// everything but a missing model file, which may still be on its way, and a download
+    /// of the wrong size or hash, which may be a file still being uploaded or a corrupted
+    /// transfer.
     pub(crate) fn is_final(&self) -> bool {
-        !matches!(self, Self::ModelMissing(_))
+        !matches!(
+            self,
+            Self::ModelMissing(_) | Self::SizeMismatch { .. } | Self::ShaMismatch { .. }
+        )
     }
 }
 
@@ -135,6 +160,17 @@ pub enum RefreshError {
         url: String,
         /// Its status.
         status: u16,
+    },
+    /// The server answered with a redirect, which is never followed (it could send signed
+    /// headers elsewhere, or downgrade https to http).
+    #[error("{url} answered a {status} redirect to {location:?}; redirects are not followed")]
+    Redirected {
+        /// What was fetched.
+        url: String,
+        /// Its status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
     },
     /// No usable credentials for an `s3://` source.
     #[error(transparent)]

@@ -57,6 +57,10 @@ impl Fetcher {
         credentials: Option<Arc<CachedCredentials>>,
     ) -> Result<Self, RefreshError> {
         let client = reqwest::Client::builder()
+            // Never follow a redirect: it could carry the SigV4 headers (session token) to
+            // another host or downgrade https to http past the loopback-only rule.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(config.source.manifest_url().scheme() == "https")
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .user_agent(concat!("omni-core/", env!("CARGO_PKG_VERSION")))
@@ -109,6 +113,7 @@ impl Fetcher {
             request = request.header(IF_NONE_MATCH, etag);
         }
         let mut response = request.send().await.map_err(network)?;
+        refuse_redirect(url, &response)?;
         match response.status() {
             StatusCode::NOT_MODIFIED => return Ok(ManifestResponse::NotModified),
             StatusCode::OK => {}
@@ -177,6 +182,7 @@ impl Fetcher {
         }
         report.requests += 1;
         let mut response = request.send().await.map_err(network)?;
+        refuse_redirect(url, &response)?;
         let mut file = match response.status() {
             StatusCode::PARTIAL_CONTENT if have > 0 => {
                 let start = header(&response, CONTENT_RANGE)
@@ -248,6 +254,24 @@ impl Fetcher {
         }
         Ok(())
     }
+}
+
+/// A 3xx answer is an error: redirects are never followed.
+fn refuse_redirect(url: &Url, response: &reqwest::Response) -> Result<(), RefreshError> {
+    let status = response.status();
+    if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+        let location: String = header(response, reqwest::header::LOCATION)
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        return Err(RefreshError::Redirected {
+            url: url.to_string(),
+            status: status.as_u16(),
+            location,
+        });
+    }
+    Ok(())
 }
 
 fn network(e: reqwest::Error) -> RefreshError {

@@ -4,6 +4,7 @@
 //! <data_dir>/models/
 //!   .lock                      held by one update or rollback at a time
 //!   state.json                 ETag of the last manifest settled (see `docs/model-refresh.md`)
+//!   history.json               the newest version installed (replay floor), models rolled back
 //!   active/{model.onnx, manifest.json}     the model in use
 //!   previous/{model.onnx, manifest.json}   the one it replaced (rollback target)
 //!   staging/download.part, download.json   a download in progress and what it is for
@@ -91,6 +92,24 @@ pub(crate) struct RefreshState {
     pub etag: String,
     /// Fingerprint of the trust settings the manifest was judged under.
     pub config: String,
+}
+
+/// What the device remembers across updates, whatever the server's ETags say.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefreshHistory {
+    /// The newest version ever installed: older manifests are replays.
+    pub floor: Option<semver::Version>,
+    /// Models rolled back from, by version and SHA-256: never installed again.
+    pub rolled_back: Vec<(semver::Version, String)>,
+}
+
+impl RefreshHistory {
+    /// Whether this model was rolled back here.
+    pub fn was_rolled_back(&self, version: &semver::Version, sha256: &str) -> bool {
+        self.rolled_back
+            .iter()
+            .any(|(v, sha)| v == version && sha.eq_ignore_ascii_case(sha256))
+    }
 }
 
 /// Resume bookkeeping of `staging/download.part`.
@@ -342,6 +361,31 @@ impl ModelStore {
         remove_file_if_exists(&self.meta_path())
     }
 
+    /// The manifest of `slot` when its file is there with the manifest's size and SHA-256
+    /// (a corrupted file, or a missing one, gives `None`).
+    pub(crate) fn verified(&self, slot: Slot) -> Option<ModelManifest> {
+        let manifest = self.installed(slot)?;
+        let bytes = fs::read(self.slot_dir(slot)?.join(MODEL_FILE)).ok()?;
+        check_bytes(&bytes, &manifest).ok()?;
+        Some(manifest)
+    }
+
+    /// Removes an `active/` whose file no longer matches its manifest (corrupted on disk),
+    /// so that installing over it keeps `previous/` as the rollback target. Returns whether
+    /// it did.
+    pub(crate) fn discard_corrupt_active(&self) -> io::Result<bool> {
+        let active = self.root.join("active");
+        if !active.exists() || self.verified(Slot::Active).is_some() {
+            return Ok(false);
+        }
+        fs::create_dir_all(self.staging())?;
+        remove_dir_if_exists(&self.trash_dir())?;
+        fs::rename(&active, self.trash_dir())?;
+        sync_dir(&self.root)?;
+        remove_dir_if_exists(&self.trash_dir())?;
+        Ok(true)
+    }
+
     /// Makes `staging/next/` the active model: the old `active/` becomes `previous/` (the
     /// old `previous/` is deleted). With no `active/` (the bundled model was in use),
     /// `previous/` is left as it is.
@@ -386,6 +430,19 @@ impl ModelStore {
         sync_dir(&self.staging()).map_err(io("fsync staging/"))?;
         remove_dir_if_exists(&self.trash_dir()).map_err(io("clear staging"))?;
         Ok(slot)
+    }
+
+    pub(crate) fn read_history(&self) -> RefreshHistory {
+        fs::read(self.root.join("history.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn write_history(&self, history: &RefreshHistory) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        let json = serde_json::to_vec_pretty(history).map_err(io::Error::other)?;
+        write_atomic(&self.root.join("history.json"), &json)
     }
 
     pub(crate) fn read_state(&self) -> Option<RefreshState> {

@@ -311,6 +311,14 @@ impl ModelUpdater {
                 version: manifest.version.to_string(),
             });
         }
+        let history = self.store.read_history();
+        if history.was_rolled_back(&manifest.version, &manifest.sha256) {
+            let reason = RejectReason::RolledBack {
+                version: manifest.version.to_string(),
+                sha256: manifest.sha256.clone(),
+            };
+            return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
+        }
         if let Some((active_version, _)) = &active
             && manifest.version <= *active_version
             && !self.config.allow_downgrade
@@ -318,6 +326,16 @@ impl ModelUpdater {
             let reason = RejectReason::NotNewer {
                 offered: manifest.version.to_string(),
                 active: active_version.to_string(),
+            };
+            return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
+        }
+        if let Some(floor) = &history.floor
+            && manifest.version < *floor
+            && !self.config.allow_downgrade
+        {
+            let reason = RejectReason::OlderThanInstalled {
+                offered: manifest.version.to_string(),
+                floor: floor.to_string(),
             };
             return Err(self.reject(Some(&manifest), reason, etag.as_deref()));
         }
@@ -346,10 +364,15 @@ impl ModelUpdater {
         self.model_url(manifest).map(|_| ())
     }
 
-    /// Version and SHA-256 of the active model: `active/`'s manifest, else the bundled one.
+    /// Version and SHA-256 of the model in use: the first refreshed slot whose file matches
+    /// its manifest (a corrupted `active/` does not count, so the next update repairs it),
+    /// else the bundled one.
     fn active_identity(&self) -> Option<(semver::Version, String)> {
-        if let Some(active) = self.store.installed(Slot::Active) {
-            return Some((active.version, active.sha256));
+        if let Some(intact) = [Slot::Active, Slot::Previous]
+            .into_iter()
+            .find_map(|slot| self.store.verified(slot))
+        {
+            return Some((intact.version, intact.sha256));
         }
         bundled_identity()
     }
@@ -466,8 +489,18 @@ impl ModelUpdater {
             .stage_next(manifest)
             .map_err(RefreshError::io("stage the verified model"))?;
         self.store
+            .discard_corrupt_active()
+            .map_err(RefreshError::io("discard the corrupted active model"))?;
+        self.store
             .commit_next()
             .map_err(RefreshError::io("swap in the new model"))?;
+        let mut history = self.store.read_history();
+        if history.floor.as_ref().is_none_or(|f| manifest.version > *f) {
+            history.floor = Some(manifest.version.clone());
+            self.store
+                .write_history(&history)
+                .map_err(RefreshError::io("record the installed version"))?;
+        }
         self.emit(ModelEvent::Installed {
             name: manifest.name.clone(),
             version: manifest.version.to_string(),
@@ -553,7 +586,33 @@ pub fn rollback(store: &ModelStore) -> Result<RolledBack, RefreshError> {
             .unwrap_or_else(|| "unknown".into())
     };
     let from = version(Slot::Active);
+    // Remember what is rolled back first: a later manifest naming it (with or without an
+    // ETag, under any URL) is refused.
+    if let Some(active) = store.installed(Slot::Active) {
+        let mut history = store.read_history();
+        if !history.was_rolled_back(&active.version, &active.sha256) {
+            history
+                .rolled_back
+                .push((active.version, active.sha256.to_ascii_lowercase()));
+            store
+                .write_history(&history)
+                .map_err(RefreshError::io("record the rolled-back model"))?;
+        }
+    }
     let in_use = store.swap_back()?;
+    // Rolling back *to* a model is the user's choice: it is no longer refused.
+    if let Some(now_active) = store.installed(Slot::Active) {
+        let mut history = store.read_history();
+        let before = history.rolled_back.len();
+        history.rolled_back.retain(|(v, sha)| {
+            !(*v == now_active.version && sha.eq_ignore_ascii_case(&now_active.sha256))
+        });
+        if history.rolled_back.len() != before {
+            store
+                .write_history(&history)
+                .map_err(RefreshError::io("record the rollback"))?;
+        }
+    }
     let to = match in_use {
         Slot::Bundled => "bundled".to_owned(),
         _ => version(Slot::Active),

@@ -37,7 +37,8 @@ pub fn insert(tx: &Transaction<'_>, inspection: &Inspection) -> Result<(), Store
     let location = inspection.location.as_ref();
     tx.execute(
         "INSERT INTO inspections (id, container_number, inspector_id, created_at, closed_at, \
-         latitude, longitude, accuracy_m, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         latitude, longitude, accuracy_m, notes, recovered_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             inspection.id.to_string(),
             inspection.container_number.as_str(),
@@ -48,6 +49,7 @@ pub fn insert(tx: &Transaction<'_>, inspection: &Inspection) -> Result<(), Store
             location.map(|l| l.longitude),
             location.and_then(|l| l.accuracy_m),
             inspection.notes,
+            inspection.recovered_at.map(Timestamp::as_millis),
         ],
     )?;
     Ok(())
@@ -75,7 +77,7 @@ pub fn exists(tx: &Transaction<'_>, id: InspectionId) -> Result<bool, StoreError
 }
 
 const COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.created_at, i.closed_at, \
-                       i.latitude, i.longitude, i.accuracy_m, i.notes";
+                       i.latitude, i.longitude, i.accuracy_m, i.notes, i.recovered_at";
 
 /// One inspection by id.
 pub fn get(tx: &Transaction<'_>, id: InspectionId) -> Result<Option<Inspection>, StoreError> {
@@ -120,9 +122,9 @@ pub fn list(
             Ok((
                 RawInspection::from_row(row)?,
                 StateCounts {
-                    queued: row.get(9)?,
-                    synced: row.get(10)?,
-                    failed: row.get(11)?,
+                    queued: row.get(10)?,
+                    synced: row.get(11)?,
+                    failed: row.get(12)?,
                 },
             ))
         },
@@ -153,6 +155,7 @@ struct RawInspection {
     longitude: Option<f64>,
     accuracy_m: Option<f64>,
     notes: Option<String>,
+    recovered_at: Option<i64>,
 }
 
 impl RawInspection {
@@ -167,6 +170,7 @@ impl RawInspection {
             longitude: row.get(6)?,
             accuracy_m: row.get(7)?,
             notes: row.get(8)?,
+            recovered_at: row.get(9)?,
         })
     }
 
@@ -197,6 +201,7 @@ impl RawInspection {
             closed_at: self.closed_at.map(Timestamp::from_millis),
             location,
             notes: self.notes,
+            recovered_at: self.recovered_at.map(Timestamp::from_millis),
         })
     }
 }

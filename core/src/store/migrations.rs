@@ -8,6 +8,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_inspections_photos.sql"),
     include_str!("../../migrations/0002_detection_results.sql"),
+    include_str!("../../migrations/0003_recovered_inspections.sql"),
 ];
 
 /// The schema version this build writes.

@@ -26,6 +26,10 @@ pub enum StoreError {
         /// SQLite's words.
         detail: String,
     },
+    /// The device's storage (or the database's size limit) is full: the transaction was
+    /// rolled back and nothing was written.
+    #[error("the database cannot grow: the storage is full; nothing was written")]
+    Full,
     /// The database was written by a newer version of the app.
     #[error(
         "database schema version {found} is newer than this app supports ({supported}); update the app, the database was not modified"
@@ -46,7 +50,16 @@ pub enum StoreError {
     },
     /// Any other SQLite failure.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Self::Full,
+            _ => Self::Sqlite(error),
+        }
+    }
 }
 
 impl StoreError {
@@ -56,7 +69,7 @@ impl StoreError {
                 path: path.to_owned(),
                 detail: error.to_string(),
             },
-            _ => Self::Sqlite(error),
+            _ => Self::from(error),
         }
     }
 }

@@ -71,23 +71,55 @@ pub fn for_inspection(
     rows.map(|raw| raw?.into_photo()).collect()
 }
 
-/// What reconciliation needs of every photo row: id, format and failure reason.
-pub fn all_files(
-    tx: &Transaction<'_>,
-) -> Result<Vec<(PhotoId, PhotoFormat, Option<String>)>, StoreError> {
-    let mut stmt = tx.prepare("SELECT id, format, failure_reason FROM photos ORDER BY id")?;
+/// What reconciliation needs of a photo row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhotoFileRow {
+    /// The photo.
+    pub id: PhotoId,
+    /// Its file's format (and so extension).
+    pub format: PhotoFormat,
+    /// SHA-256 of its original bytes.
+    pub sha256: String,
+    /// Why it failed, if it did.
+    pub failure_reason: Option<String>,
+}
+
+/// What reconciliation needs of every photo row.
+pub fn all_files(tx: &Transaction<'_>) -> Result<Vec<PhotoFileRow>, StoreError> {
+    let mut stmt =
+        tx.prepare("SELECT id, format, sha256, failure_reason FROM photos ORDER BY id")?;
     let rows = stmt.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,
             row.get(2)?,
+            row.get(3)?,
         ))
     })?;
     rows.map(|row| {
-        let (id, format, reason) = row?;
-        Ok((parse_photo_id(&id)?, parse_format(&format)?, reason))
+        let (id, format, sha256, failure_reason) = row?;
+        Ok(PhotoFileRow {
+            id: parse_photo_id(&id)?,
+            format: parse_format(&format)?,
+            sha256,
+            failure_reason,
+        })
     })
     .collect()
+}
+
+/// A photo failed for a missing file got its file back: it returns to `synced` when a
+/// cloud result is stored for it, else to the queue. Returns whether a row changed.
+pub fn file_restored(tx: &Transaction<'_>, id: PhotoId) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET failure_reason = NULL, next_attempt_at = NULL, \
+           state = CASE WHEN EXISTS (SELECT 1 FROM detection_results r \
+                                     WHERE r.photo_id = photos.id AND r.source = 'cloud') \
+                        THEN 'synced' ELSE 'queued' END \
+         WHERE id = ?1 AND failure_reason = 'photo file missing'",
+        params![id.to_string()],
+    )?;
+    Ok(changed == 1)
 }
 
 /// One photo by id.

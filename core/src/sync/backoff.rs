@@ -32,6 +32,20 @@ impl Backoff {
         let jittered = Duration::from_millis(rng.u64(0..=ceiling));
         retry_after.map_or(jittered, |floor| jittered.max(floor))
     }
+
+    /// An equal-jitter delay before pause number `attempt`: uniform in `[ceiling / 2,
+    /// ceiling]` (it always waits a good part of the ceiling, yet a fleet that paused
+    /// together does not resume together), never less than `floor` when given.
+    pub fn equal_jitter(
+        &self,
+        attempt: u32,
+        floor: Option<Duration>,
+        rng: &mut fastrand::Rng,
+    ) -> Duration {
+        let half = self.ceiling(attempt).as_millis() as u64 / 2;
+        let jittered = Duration::from_millis(half + rng.u64(0..=half));
+        floor.map_or(jittered, |floor| jittered.max(floor))
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +72,35 @@ mod tests {
             (0..50)
                 .all(|_| b.delay(1, Some(Duration::from_secs(1)), &mut rng)
                     >= Duration::from_secs(1))
+        );
+        // A zero Retry-After is a floor of zero, not a bypass of the jitter.
+        assert!(
+            (0..200)
+                .map(|_| b.delay(4, Some(Duration::ZERO), &mut rng))
+                .any(|d| d > Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn equal_jitter_waits_at_least_half_the_ceiling_and_spreads() {
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+        };
+        let mut rng = fastrand::Rng::with_seed(2);
+        let pauses: Vec<_> = (0..200)
+            .map(|_| b.equal_jitter(3, None, &mut rng))
+            .collect();
+        assert!(
+            pauses
+                .iter()
+                .all(|d| (Duration::from_millis(200)..=Duration::from_millis(400)).contains(d))
+        );
+        assert!(pauses.iter().any(|d| *d < Duration::from_millis(250)));
+        assert!(pauses.iter().any(|d| *d > Duration::from_millis(350)));
+        assert_eq!(
+            b.equal_jitter(1, Some(Duration::from_secs(5)), &mut rng),
+            Duration::from_secs(5)
         );
     }
 }

@@ -6,7 +6,7 @@
 //! only its photo (state `failed` with the reason, until retried by hand). A photo's cloud
 //! result is written once, in the transaction that moves it to `synced`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
-use super::events::{SyncEvent, SyncListener};
+use super::events::{PauseCause, SyncEvent, SyncListener};
 use crate::cloud::payload::{self, PayloadError};
 use crate::cloud::response;
 use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
@@ -42,9 +42,14 @@ pub struct SyncConfig {
     pub model_error_attempts: u32,
     /// How long [`SyncEngine::verdict`] waits for the cloud before the edge result stands.
     pub latency_budget: Duration,
-    /// [`SyncEngine::run_until_idle`] stops after this many consecutive network or
-    /// credential failures (the CLI's "endpoint unreachable"); `None` waits forever.
+    /// [`SyncEngine::run_until_idle`] stops after this many consecutive whole-queue pauses
+    /// (network, credentials, endpoint, storage; the CLI's "endpoint unreachable"); `None`
+    /// waits forever.
     pub give_up_after_pauses: Option<u32>,
+    /// After this many photos in a row are refused as invalid (a permanent error, with no
+    /// answer in between), the next refusal pauses the queue instead of failing its photo:
+    /// the endpoint, not the photos, is likely at fault.
+    pub permanent_failures_before_pause: u32,
 }
 
 impl Default for SyncConfig {
@@ -63,6 +68,7 @@ impl Default for SyncConfig {
             model_error_attempts: 3,
             latency_budget: Duration::from_secs(3),
             give_up_after_pauses: None,
+            permanent_failures_before_pause: 3,
         }
     }
 }
@@ -77,6 +83,11 @@ pub enum StopReason {
     Offline,
     /// Too many consecutive network or credential failures.
     Unreachable(String),
+    /// The endpoint is missing or misconfigured: it refused request after request.
+    EndpointRefused(String),
+    /// Answers could not be stored (storage full, database error); nothing was lost, the
+    /// photos stay queued.
+    StorageFailing(String),
 }
 
 /// What one [`SyncEngine::run_until_idle`] did.
@@ -115,7 +126,14 @@ struct EngineState {
     in_flight: HashSet<PhotoId>,
     paused_until: Option<Instant>,
     pause_reason: String,
+    pause_cause: PauseCause,
     consecutive_pauses: u32,
+    /// Photos refused as invalid in a row, with no answer in between.
+    consecutive_permanent: u32,
+    /// Throttling answers in a row, with no answer in between: the slow-down grows.
+    consecutive_throttles: u32,
+    /// Cloud answers received whose store write failed: stored again, never re-requested.
+    unstored: HashMap<PhotoId, (DetectionResult, Duration)>,
     counters: Counters,
     rng: fastrand::Rng,
 }
@@ -160,7 +178,11 @@ impl SyncEngine {
                     in_flight: HashSet::new(),
                     paused_until: None,
                     pause_reason: String::new(),
+                    pause_cause: PauseCause::Network,
                     consecutive_pauses: 0,
+                    consecutive_permanent: 0,
+                    consecutive_throttles: 0,
+                    unstored: HashMap::new(),
                     counters: Counters::default(),
                     rng: fastrand::Rng::new(),
                 }),
@@ -182,7 +204,7 @@ impl SyncEngine {
             state.consecutive_pauses = 0;
         }
         self.inner.online.send_replace(online);
-        self.inner.wake.notify_waiters();
+        self.wake();
     }
 
     /// Whether the host last said the device is online.
@@ -192,14 +214,26 @@ impl SyncEngine {
 
     /// Tells a running engine that a photo was queued.
     pub fn notify_new_photo(&self) {
+        self.wake();
+    }
+
+    /// Wakes every waiting loop, and leaves a permit for a loop that is between two waits
+    /// (`notify_waiters` alone keeps none, so a wake-up there would be lost).
+    fn wake(&self) {
         self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
     }
 
     /// Syncs until no queued photo is left, the host goes offline, or (with
     /// [`SyncConfig::give_up_after_pauses`]) the endpoint stays unreachable.
     pub async fn run_until_idle(&self) -> Result<SyncReport> {
         let inner = &self.inner;
-        let before = lock(&inner.state).counters;
+        let before = {
+            let mut state = lock(&inner.state);
+            // Each run gets its own budget of consecutive pauses before giving up.
+            state.consecutive_pauses = 0;
+            state.counters
+        };
         let mut tasks = JoinSet::new();
         let mut online = inner.online.subscribe();
         let stopped = loop {
@@ -209,7 +243,12 @@ impl SyncEngine {
             if let Some(limit) = inner.config.give_up_after_pauses {
                 let state = lock(&inner.state);
                 if state.consecutive_pauses >= limit {
-                    break StopReason::Unreachable(state.pause_reason.clone());
+                    let reason = state.pause_reason.clone();
+                    break match state.pause_cause {
+                        PauseCause::Endpoint => StopReason::EndpointRefused(reason),
+                        PauseCause::Storage => StopReason::StorageFailing(reason),
+                        _ => StopReason::Unreachable(reason),
+                    };
                 }
             }
             let paused_until = lock(&inner.state)
@@ -222,6 +261,23 @@ impl SyncEngine {
                 let inspector = inner.inspector.clone();
                 match blocking(move || inspector.next_sync_retry_at()).await? {
                     None => break StopReason::Idle,
+                    Some(at) if at <= Timestamp::now() => {
+                        // Due now but nothing started: either it became due after `fill`
+                        // looked (go round again at once), or it is in flight through a
+                        // verdict, whose end wakes this loop (sleeping 0 s would spin).
+                        let in_flight: Vec<PhotoId> =
+                            lock(&inner.state).in_flight.iter().copied().collect();
+                        let room = in_flight.len() < inner.config.concurrency;
+                        let inspector = inner.inspector.clone();
+                        let due = blocking(move || {
+                            inspector.due_for_sync(Timestamp::now(), &in_flight, 1)
+                        })
+                        .await?;
+                        if room && !due.is_empty() {
+                            continue;
+                        }
+                        None
+                    }
                     Some(at) => Some(instant_at(at)),
                 }
             } else {
@@ -328,8 +384,25 @@ impl SyncEngine {
         })
     }
 
-    /// Starts attempts for due photos until `concurrency` are in flight.
+    /// Starts attempts for due photos until `concurrency` are in flight. While answers wait
+    /// to be stored again, only they are tried: no new request until storage works.
     async fn fill(&self, tasks: &mut JoinSet<()>) -> Result<()> {
+        let unstored: Vec<PhotoId> = {
+            let mut state = lock(&self.inner.state);
+            let ids: Vec<PhotoId> = state.unstored.keys().copied().collect();
+            ids.into_iter()
+                .filter(|id| state.in_flight.insert(*id))
+                .collect()
+        };
+        if !lock(&self.inner.state).unstored.is_empty() {
+            for id in unstored {
+                let engine = self.clone();
+                tasks.spawn(async move {
+                    engine.store_again(id).await;
+                });
+            }
+            return Ok(());
+        }
         let free = {
             let state = lock(&self.inner.state);
             self.inner
@@ -373,12 +446,27 @@ impl SyncEngine {
         self.attempt_claimed(photo).await
     }
 
+    /// Stores an answer again whose first store write failed (claimed by `fill`).
+    async fn store_again(&self, id: PhotoId) {
+        let pending = lock(&self.inner.state).unstored.remove(&id);
+        if let Some((result, latency)) = pending {
+            // A failure puts the answer back and pauses the queue.
+            let _ = self.store_answer(result, latency).await;
+        }
+        lock(&self.inner.state).in_flight.remove(&id);
+        self.wake();
+    }
+
     /// One attempt for a claimed photo; releases the claim when done.
     async fn attempt_claimed(&self, photo: Photo) -> Result<AttemptOutcome> {
         let id = photo.id;
-        let outcome = self.attempt_inner(photo).await;
+        let stored_answer = lock(&self.inner.state).unstored.remove(&id);
+        let outcome = match stored_answer {
+            Some((result, latency)) => self.store_answer(result, latency).await,
+            None => self.attempt_inner(photo).await,
+        };
         lock(&self.inner.state).in_flight.remove(&id);
-        self.inner.wake.notify_waiters();
+        self.wake();
         if let Ok(AttemptOutcome::Synced(_) | AttemptOutcome::Failed) = &outcome {
             self.emit_counts().await;
         }
@@ -425,9 +513,11 @@ impl SyncEngine {
             Err(error) => return self.handle_invoke_error(&photo, error).await,
         };
         {
-            // The endpoint answered: the network is fine.
+            // The endpoint answered: the network and the endpoint are fine.
             let mut state = lock(&inner.state);
             state.consecutive_pauses = 0;
+            state.consecutive_permanent = 0;
+            state.consecutive_throttles = 0;
         }
         let detections =
             match response::parse(&output.body, payload.sent_size, payload.original_size) {
@@ -446,18 +536,48 @@ impl SyncEngine {
             created_at: Timestamp::now(),
             detections,
         };
-        let inspector = inner.inspector.clone();
+        self.store_answer(result, output.latency).await
+    }
+
+    /// Stores a cloud answer and marks its photo synced. When the store fails (storage
+    /// full, I/O error), the answer is kept in memory to be stored again, never requested
+    /// again, and the whole queue pauses.
+    async fn store_answer(
+        &self,
+        result: DetectionResult,
+        latency: Duration,
+    ) -> Result<AttemptOutcome> {
+        let inspector = self.inner.inspector.clone();
         let stored = result.clone();
-        if !blocking(move || inspector.store_cloud_result(&stored)).await? {
-            return Ok(AttemptOutcome::AlreadySynced);
+        match blocking(move || inspector.store_cloud_result(&stored)).await {
+            Ok(false) => return Ok(AttemptOutcome::AlreadySynced),
+            Ok(true) => {}
+            Err(e) => {
+                lock(&self.inner.state)
+                    .unstored
+                    .insert(result.photo_id, (result, latency));
+                return self.storage_failed(&e);
+            }
         }
-        lock(&inner.state).counters.synced += 1;
+        lock(&self.inner.state).counters.synced += 1;
         self.emit(SyncEvent::PhotoSynced {
-            photo_id: photo.id,
+            photo_id: result.photo_id,
             detections: result.detections.detections.len(),
-            latency_ms: output.latency.as_secs_f64() * 1000.0,
+            latency_ms: latency.as_secs_f64() * 1000.0,
         });
         Ok(AttemptOutcome::Synced(Box::new(result)))
+    }
+
+    /// A store write failed: pause the whole queue (growing pauses) rather than retry the
+    /// photo at once, which would send it again and again.
+    fn storage_failed(&self, error: &Error) -> Result<AttemptOutcome> {
+        self.pause(
+            PauseCause::Storage,
+            &format!("cannot store sync results: {error}"),
+            None,
+            true,
+        );
+        Ok(AttemptOutcome::WillRetry)
     }
 
     async fn handle_invoke_error(
@@ -469,7 +589,29 @@ impl SyncEngine {
         let attempt = photo.attempt_count + 1;
         let message = error.to_string();
         match error.class() {
-            FailureClass::Permanent => self.fail(photo, &message, &message).await,
+            FailureClass::Permanent => {
+                let streak = {
+                    let mut state = lock(&self.inner.state);
+                    state.consecutive_permanent += 1;
+                    state.consecutive_permanent
+                };
+                if streak > config.permanent_failures_before_pause {
+                    // Photo after photo refused: blame the endpoint, keep the photo queued.
+                    self.pause(
+                        PauseCause::Endpoint,
+                        &format!("{} photos in a row refused: {message}", streak - 1),
+                        None,
+                        true,
+                    );
+                    return Ok(AttemptOutcome::WillRetry);
+                }
+                self.fail(photo, &message, &message).await
+            }
+            FailureClass::Endpoint => {
+                self.pause(PauseCause::Endpoint, &message, None, true);
+                // Not the photo's fault: no attempt is counted.
+                Ok(AttemptOutcome::WillRetry)
+            }
             FailureClass::ModelError if attempt >= config.model_error_attempts => {
                 self.fail(
                     photo,
@@ -478,7 +620,7 @@ impl SyncEngine {
                 )
                 .await
             }
-            FailureClass::Retryable | FailureClass::Throttled | FailureClass::ModelError
+            FailureClass::Retryable | FailureClass::ModelError
                 if attempt >= config.max_attempts =>
             {
                 self.fail(
@@ -494,49 +636,69 @@ impl SyncEngine {
                     .await
             }
             FailureClass::Throttled => {
-                let wait = error
-                    .retry_after()
-                    .unwrap_or_else(|| config.pause.ceiling(1));
-                self.pause(&message, Some(wait), false);
-                self.retry(photo, &message, attempt, error.retry_after())
-                    .await
+                // The endpoint is busy, not the photo at fault: the whole queue slows down,
+                // more with each throttle in a row (equal jitter, at least the server's
+                // Retry-After), so a fleet sharing a small endpoint settles near its
+                // capacity instead of hammering it. No attempt is counted.
+                let wait = {
+                    let mut state = lock(&self.inner.state);
+                    state.consecutive_throttles += 1;
+                    let EngineState {
+                        rng,
+                        consecutive_throttles,
+                        ..
+                    } = &mut *state;
+                    config
+                        .pause
+                        .equal_jitter(*consecutive_throttles, error.retry_after(), rng)
+                };
+                self.pause(PauseCause::Throttled, &message, Some(wait), false);
+                Ok(AttemptOutcome::WillRetry)
             }
             FailureClass::Network => {
-                self.pause(&message, None, true);
-                // Due again as soon as the pause ends; bounded by max_attempts.
-                self.retry(photo, &message, attempt, Some(Duration::ZERO))
-                    .await
+                // Due again as soon as the pause ends; no attempt is counted.
+                self.pause(PauseCause::Network, &message, None, true);
+                Ok(AttemptOutcome::WillRetry)
             }
             FailureClass::Auth => {
                 self.inner.client.invalidate_credentials();
-                self.pause(&message, None, true);
+                self.pause(PauseCause::Credentials, &message, None, true);
                 // Not the photo's fault: no attempt is counted.
                 Ok(AttemptOutcome::WillRetry)
             }
         }
     }
 
-    /// Pauses the whole queue: for `fixed`, or by the growing pause backoff.
-    fn pause(&self, reason: &str, fixed: Option<Duration>, count: bool) {
+    /// Pauses the whole queue: for `fixed`, or by the growing pause backoff with equal
+    /// jitter (between half the ceiling and the ceiling), so a fleet that lost the network
+    /// together does not come back in lock-step.
+    fn pause(&self, cause: PauseCause, reason: &str, fixed: Option<Duration>, count: bool) {
         let resume_in = {
             let mut state = lock(&self.inner.state);
             if count {
                 state.consecutive_pauses += 1;
             }
             let resume_in = fixed.unwrap_or_else(|| {
+                let EngineState {
+                    rng,
+                    consecutive_pauses,
+                    ..
+                } = &mut *state;
                 self.inner
                     .config
                     .pause
-                    .ceiling(state.consecutive_pauses.max(1))
+                    .equal_jitter((*consecutive_pauses).max(1), None, rng)
             });
             let until = Instant::now() + resume_in;
             if state.paused_until.is_none_or(|t| t < until) {
                 state.paused_until = Some(until);
             }
             state.pause_reason = reason.to_owned();
+            state.pause_cause = cause;
             resume_in
         };
         self.emit(SyncEvent::Paused {
+            cause,
             reason: reason.to_owned(),
             resume_in,
         });
@@ -553,15 +715,15 @@ impl SyncEngine {
             let mut state = lock(&self.inner.state);
             state.counters.retried += 1;
             let EngineState { rng, .. } = &mut *state;
-            match retry_after {
-                Some(d) if d.is_zero() => Duration::ZERO,
-                other => self.inner.config.backoff.delay(attempt, other, rng),
-            }
+            // Retry-After is a floor under the jittered delay, never a bypass of it.
+            self.inner.config.backoff.delay(attempt, retry_after, rng)
         };
         let at = Timestamp::from_millis(Timestamp::now().as_millis() + delay.as_millis() as i64);
         let inspector = self.inner.inspector.clone();
         let (id, error_text) = (photo.id, error.to_owned());
-        blocking(move || inspector.record_sync_failure(id, &error_text, at)).await?;
+        if let Err(e) = blocking(move || inspector.record_sync_failure(id, &error_text, at)).await {
+            return self.storage_failed(&e);
+        }
         self.emit(SyncEvent::AttemptFailed {
             photo_id: photo.id,
             error: error.to_owned(),
@@ -573,7 +735,9 @@ impl SyncEngine {
     async fn fail(&self, photo: &Photo, error: &str, reason: &str) -> Result<AttemptOutcome> {
         let inspector = self.inner.inspector.clone();
         let (id, error_text, reason_text) = (photo.id, error.to_owned(), reason.to_owned());
-        blocking(move || inspector.fail_sync(id, &error_text, &reason_text)).await?;
+        if let Err(e) = blocking(move || inspector.fail_sync(id, &error_text, &reason_text)).await {
+            return self.storage_failed(&e);
+        }
         lock(&self.inner.state).counters.failed += 1;
         self.emit(SyncEvent::PhotoFailed {
             photo_id: photo.id,

@@ -37,9 +37,12 @@ pub enum SyncEvent {
         /// Why.
         reason: String,
     },
-    /// The whole queue pauses (network down, throttled, credentials refused).
+    /// The whole queue pauses (network down, throttled, credentials refused, endpoint
+    /// missing, results cannot be stored).
     Paused {
-        /// Why.
+        /// What kind of trouble.
+        cause: PauseCause,
+        /// Why, in words.
         reason: String,
         /// For how long, unless the host signals connectivity again sooner.
         #[serde(with = "millis")]
@@ -52,6 +55,24 @@ pub enum SyncEvent {
         /// Requests in flight.
         in_flight: usize,
     },
+}
+
+/// Why the whole queue paused: trouble that is not one photo's fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PauseCause {
+    /// The network is down or the endpoint does not answer.
+    Network,
+    /// Credentials are missing, expired or refused.
+    Credentials,
+    /// The endpoint asks for fewer requests.
+    Throttled,
+    /// The endpoint is missing or misconfigured (e.g. `Endpoint … not found`), or refuses
+    /// photo after photo as invalid.
+    Endpoint,
+    /// Answers cannot be stored (storage full, database error); they are kept in memory.
+    Storage,
 }
 
 /// Receives [`SyncEvent`]s; implemented by the host (UniFFI callback interface later).

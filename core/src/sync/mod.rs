@@ -7,4 +7,4 @@ pub mod events;
 
 pub use backoff::Backoff;
 pub use engine::{StopReason, SyncConfig, SyncEngine, SyncReport, Verdict};
-pub use events::{SyncEvent, SyncListener};
+pub use events::{PauseCause, SyncEvent, SyncListener};

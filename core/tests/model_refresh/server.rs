@@ -1,6 +1,7 @@
 //! A small static file server on 127.0.0.1 for the model refresh tests: ETag and
 //! `If-None-Match` (304), `Range: bytes=N-` (206 with `Content-Range`), 404 for missing files,
-//! a request log, a one-shot "cut the body halfway" fault, and an optional slow body.
+//! a request log, a one-shot "cut the body halfway" fault, an optional slow body, and
+//! redirects (307 with `Location`).
 
 #![allow(dead_code)]
 
@@ -31,6 +32,9 @@ struct State {
     log: Vec<Logged>,
     cut_next: HashSet<String>,
     chunk_delay: Option<Duration>,
+    redirects: HashMap<String, String>,
+    /// Send no `ETag` (as `python -m http.server` does).
+    no_etags: bool,
 }
 
 /// The server; it runs until the test process ends.
@@ -81,6 +85,23 @@ impl StaticServer {
         self.state()
             .cut_next
             .insert(path.trim_start_matches('/').to_owned());
+    }
+
+    /// Answer GETs of `path` with `307 Temporary Redirect` to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        self.state()
+            .redirects
+            .insert(path.trim_start_matches('/').to_owned(), location.to_owned());
+    }
+
+    /// Sends `ETag`s (the default) or none.
+    pub fn set_etags(&self, on: bool) {
+        self.state().no_etags = !on;
+    }
+
+    /// Stops every redirect.
+    pub fn clear_redirects(&self) {
+        self.state().redirects.clear();
     }
 
     /// Send bodies in 64 KiB pieces with this pause between them.
@@ -137,20 +158,32 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
         .to_owned();
     let range = headers.get("range").cloned();
     let if_none_match = headers.get("if-none-match").cloned();
-    let (file, cut, delay) = {
+    let (file, cut, delay, redirect, etags) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         let cut = s.cut_next.remove(&path);
-        (s.files.get(&path).cloned(), cut, s.chunk_delay)
+        (
+            s.files.get(&path).cloned(),
+            cut,
+            s.chunk_delay,
+            s.redirects.get(&path).cloned(),
+            !s.no_etags,
+        )
     };
     let mut status = 200;
     let mut extra = Vec::new();
     let mut body: Vec<u8> = Vec::new();
     match (method.as_str(), file) {
+        ("GET", _) if redirect.is_some() => {
+            status = 307;
+            extra.push(format!("Location: {}", redirect.unwrap_or_default()));
+        }
         ("GET", Some(bytes)) => {
             let etag = etag_of(&bytes);
-            extra.push(format!("ETag: {etag}"));
+            if etags {
+                extra.push(format!("ETag: {etag}"));
+            }
             extra.push("Accept-Ranges: bytes".to_owned());
-            if if_none_match.as_deref() == Some(etag.as_str()) {
+            if etags && if_none_match.as_deref() == Some(etag.as_str()) {
                 status = 304;
             } else if let Some(range) = &range {
                 let start: Option<usize> = range
@@ -186,6 +219,7 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
         200 => "OK",
         206 => "Partial Content",
         304 => "Not Modified",
+        307 => "Temporary Redirect",
         404 => "Not Found",
         416 => "Range Not Satisfiable",
         _ => "Method Not Allowed",

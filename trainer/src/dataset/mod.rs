@@ -7,6 +7,7 @@ pub mod groundtruth;
 pub mod labels;
 pub mod roboflow;
 pub mod split;
+pub mod staging;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -15,7 +15,7 @@ use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessC
 use omni_core::model_refresh::ModelStore;
 use omni_core::{
     ContainerNumber, DetectOutcome, InspectionFilter, InspectionId, Inspector, InspectorConfig,
-    Location, NewInspection, PhotoId, PhotoState, bundled_model, evaluation, photo_probe,
+    Location, NewInspection, PhotoId, PhotoState, Recovery, bundled_model, evaluation, photo_probe,
 };
 
 /// Omni-Inspector: capture container photos, queue them durably, inspect the results.
@@ -151,6 +151,22 @@ enum Command {
     Sync(sync_cmd::SyncArgs),
     /// Refresh the on-device model from a signed manifest: status, check, update, rollback.
     Model(model_cmd::ModelArgs),
+    /// List or re-adopt photo files quarantined in photos/orphans/ (files whose database
+    /// row was lost): adopted photos form one new inspection marked as recovered.
+    Recover {
+        /// The container the quarantined photos show (a photo file does not record it).
+        /// Without it, only lists what is in quarantine.
+        #[arg(long, short)]
+        container: Option<String>,
+        /// Who recovers (or took) them.
+        #[arg(long)]
+        inspector: Option<String>,
+        /// Only these photo ids (default: every quarantined photo).
+        ids: Vec<PhotoId>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Count inspections and photos per state.
     Stats {
         /// Print JSON.
@@ -227,11 +243,21 @@ fn run(cli: Cli) -> Result<(), String> {
     let photo_limits = config.photo_limits;
     let inspector = Inspector::open(&data_dir, config).map_err(|e| e.to_string())?;
     let report = inspector.open_report();
-    if !report.orphan_files_removed.is_empty() || !report.missing_files.is_empty() {
+    if !report.orphans_quarantined.is_empty()
+        || !report.files_restored.is_empty()
+        || !report.missing_files.is_empty()
+    {
         eprintln!(
-            "omni: repaired data directory: removed {} orphan photo file(s); {} photo(s) missing their file marked failed",
-            report.orphan_files_removed.len(),
+            "omni: repaired data directory: {} photo file(s) without a database row moved to photos/orphans/, {} put back beside their row, {} photo(s) missing their file marked failed",
+            report.orphans_quarantined.len(),
+            report.files_restored.len(),
             report.missing_files.len()
+        );
+    }
+    if report.quarantined > 0 && !matches!(command, Command::Recover { .. }) {
+        eprintln!(
+            "omni: {} file(s) wait in photos/orphans/; `omni recover --container NUMBER` re-adopts them",
+            report.quarantined
         );
     }
     match command {
@@ -390,6 +416,37 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Sync(args) => sync_cmd::run(inspector, args),
+        Command::Recover {
+            container,
+            inspector: inspector_id,
+            ids,
+            json,
+        } => {
+            let Some(container) = container else {
+                let files = inspector.quarantined_files().map_err(|e| e.to_string())?;
+                return if json {
+                    render::print_json(&files)
+                } else {
+                    render::print_quarantined(&files);
+                    Ok(())
+                };
+            };
+            let container_number = ContainerNumber::parse(&container)
+                .map_err(|e| format!("invalid container number {container:?}: {e}"))?;
+            let report = inspector
+                .recover_quarantined(Recovery {
+                    container_number,
+                    inspector_id,
+                    only: (!ids.is_empty()).then_some(ids),
+                })
+                .map_err(|e| e.to_string())?;
+            if json {
+                render::print_json(&report)
+            } else {
+                render::print_recover_report(&report);
+                Ok(())
+            }
+        }
         Command::Model(_) => unreachable!("handled before the store is opened"),
     }
 }

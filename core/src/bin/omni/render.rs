@@ -2,7 +2,8 @@
 
 use omni_core::evaluation::Metrics;
 use omni_core::{
-    DetectOutcome, Detections, InspectionDetail, InspectionSummary, ModelIdentity, PhotoId, Stats,
+    DetectOutcome, Detections, InspectionDetail, InspectionSummary, ModelIdentity, PhotoId,
+    QuarantinedFile, RecoverReport, Stats,
 };
 use serde::Serialize;
 
@@ -37,6 +38,43 @@ pub fn print_summaries(summaries: &[InspectionSummary]) {
     }
 }
 
+/// The files waiting in `photos/orphans/`.
+pub fn print_quarantined(files: &[QuarantinedFile]) {
+    if files.is_empty() {
+        println!("no files in quarantine");
+        return;
+    }
+    println!("{:<24}  {:>10}  FILE", "STORED", "BYTES");
+    for f in files {
+        let stored = f.stored_at.map(|t| t.to_string()).unwrap_or_default();
+        println!("{stored:<24}  {:>10}  {}", f.size_bytes, f.path.display());
+    }
+    println!(
+        "{} file(s); `omni recover --container NUMBER [PHOTO_ID...]` re-adopts them",
+        files.len()
+    );
+}
+
+/// What `omni recover` did.
+pub fn print_recover_report(report: &RecoverReport) {
+    match &report.inspection {
+        Some(inspection) => println!(
+            "recovered {} photo(s) into inspection {} of {} (queued for the cloud)",
+            report.adopted.len(),
+            inspection.id,
+            inspection.container_number
+        ),
+        None => println!("no photo recovered"),
+    }
+    for skipped in &report.skipped {
+        println!(
+            "  left in quarantine: {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        );
+    }
+}
+
 /// An inspection, its photos and their detections.
 pub fn print_detail(detail: &InspectionDetail) {
     let i = &detail.inspection;
@@ -61,6 +99,9 @@ pub fn print_detail(detail: &InspectionDetail) {
     }
     if let Some(notes) = &i.notes {
         println!("  notes      {notes}");
+    }
+    if let Some(recovered) = i.recovered_at {
+        println!("  recovered  {recovered} (rebuilt from quarantined photo files)");
     }
     println!("  photos     {}", detail.photos.len());
     for p in &detail.photos {

@@ -42,7 +42,8 @@ pub struct SyncArgs {
     /// Largest retry delay, in milliseconds.
     #[arg(long, default_value_t = 300_000)]
     backoff_cap_ms: u64,
-    /// Stop with an error after this many consecutive network/credential failures.
+    /// Stop with an error after this many consecutive whole-queue pauses (network,
+    /// credentials, a missing endpoint, storage full).
     #[arg(long, default_value_t = 6)]
     give_up_after: u32,
     /// Request timeout in seconds (serverless invocations run at most 60 s).
@@ -67,7 +68,9 @@ impl SyncListener for ProgressListener {
     fn on_event(&self, event: SyncEvent) {
         match event {
             SyncEvent::PhotoSynced { .. } | SyncEvent::PhotoFailed { .. } => self.0.inc(1),
-            SyncEvent::Paused { reason, resume_in } => self.0.set_message(format!(
+            SyncEvent::Paused {
+                reason, resume_in, ..
+            } => self.0.set_message(format!(
                 "paused {:.1}s: {}",
                 resume_in.as_secs_f64(),
                 reason.chars().take(60).collect::<String>()
@@ -120,9 +123,15 @@ pub fn run(inspector: Inspector, args: SyncArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     progress.finish_and_clear();
     let queue = inspector.stats().map_err(|e| e.to_string())?.photos;
-    if let StopReason::Unreachable(reason) = &report.stopped {
+    let stopped = match &report.stopped {
+        StopReason::Unreachable(reason) => Some(("endpoint unreachable", reason)),
+        StopReason::EndpointRefused(reason) => Some(("endpoint refused the requests", reason)),
+        StopReason::StorageFailing(reason) => Some(("results cannot be stored", reason)),
+        StopReason::Idle | StopReason::Offline => None,
+    };
+    if let Some((what, reason)) = stopped {
         return Err(format!(
-            "endpoint unreachable, {} photo(s) still queued: {reason}",
+            "{what}, {} photo(s) still queued: {reason}",
             queue.queued
         ));
     }
