@@ -1,16 +1,17 @@
 //! The core's front door: one data directory, its store and its photo files.
 
 use std::collections::HashSet;
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::container_number::ContainerNumber;
 use crate::detect::{DetectError, Detector};
 use crate::detections::{DetectionResult, DetectionSource};
+use crate::digest::sha256_hex;
+use crate::durable;
 use crate::error::{Error, Result};
 use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId};
 use crate::photo_files::{ORPHANS_DIR, PhotoFileEntry, PhotoFiles};
@@ -205,21 +206,11 @@ impl Inspector {
             data_dir.display()
         )))?;
         let lock_path = data_dir.join(LOCK_FILE);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(Error::io(format!("cannot open {}", lock_path.display())))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::DataDirLocked { path: data_dir });
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", lock_path.display()))(e));
-            }
-        }
+        let Some(lock) = durable::try_lock(&lock_path)
+            .map_err(Error::io(format!("cannot lock {}", lock_path.display())))?
+        else {
+            return Err(Error::DataDirLocked { path: data_dir });
+        };
         let store = Store::open(&data_dir.join(DATABASE_FILE), config.busy_timeout)?;
         let photos_dir = data_dir.join(PHOTOS_DIR);
         let files = PhotoFiles::open(photos_dir.clone())
@@ -296,11 +287,9 @@ impl Inspector {
         // Hash on a second thread while the file is written and fsynced: the write is
         // bound by the disk, the hash by the CPU.
         let (sha256, written) = std::thread::scope(|scope| {
-            let hasher = scope.spawn(|| hex(&Sha256::digest(bytes)));
+            let hasher = scope.spawn(|| sha256_hex(bytes));
             let written = self.files.write(id, header.format, bytes);
-            let sha256 = hasher
-                .join()
-                .unwrap_or_else(|_| hex(&Sha256::digest(bytes)));
+            let sha256 = hasher.join().unwrap_or_else(|_| sha256_hex(bytes));
             (sha256, written)
         });
         let path = written.map_err(Error::io(format!("cannot store photo {id}")))?;
@@ -640,7 +629,7 @@ impl Inspector {
             InspectionId::new(),
             &header,
             &bytes,
-            hex(&Sha256::digest(&bytes)),
+            sha256_hex(&bytes),
             stored_at,
             stored_at,
         ))
@@ -731,7 +720,7 @@ impl Inspector {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
         };
-        if hex(&Sha256::digest(&bytes)) != row.sha256 {
+        if sha256_hex(&bytes) != row.sha256 {
             return Ok(false);
         }
         self.files
@@ -764,9 +753,4 @@ fn validate_location(location: &crate::inspection::Location) -> Result<()> {
             location.latitude, location.longitude, location.accuracy_m
         )))
     }
-}
-
-/// Lowercase hex of a digest.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -11,6 +11,8 @@ pub mod cloud;
 pub mod container_number;
 pub mod detect;
 pub mod detections;
+pub mod digest;
+pub mod durable;
 pub mod error;
 pub mod evaluation;
 pub mod inspection;

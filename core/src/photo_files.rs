@@ -1,10 +1,11 @@
 //! The `photos/` directory: originals written atomically and durably, and the listing that
 //! reconciliation compares with the database.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::durable::{sync_dir, write_atomic_via};
 use crate::inspection::{PhotoId, photo_file_name};
 use crate::photo_probe::PhotoFormat;
 
@@ -53,19 +54,7 @@ impl PhotoFiles {
     pub fn write(&self, id: PhotoId, format: PhotoFormat, bytes: &[u8]) -> io::Result<PathBuf> {
         let temp = self.dir.join(format!("{TEMP_PREFIX}{id}"));
         let final_path = self.path(id, format);
-        let written = (|| {
-            let mut file = File::create_new(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_data()?;
-            drop(file);
-            fs::rename(&temp, &final_path)?;
-            sync_dir(&self.dir)
-        })();
-        if let Err(e) = written {
-            // Best effort: reconciliation removes whatever is left.
-            let _ = fs::remove_file(&temp);
-            return Err(e);
-        }
+        write_atomic_via(&final_path, &temp, bytes)?;
         Ok(final_path)
     }
 
@@ -168,11 +157,6 @@ fn classify(name: &str) -> Option<PhotoFileEntry> {
         .into_iter()
         .find(|f| f.extension() == ext)?;
     Some(PhotoFileEntry::Photo(stem.parse().ok()?, format))
-}
-
-/// fsyncs a directory so a rename or unlink in it is durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

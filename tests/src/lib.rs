@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests: an endpoint on its own runtime thread, stores
-//! filled with generated photos, and the `omni` binary.
+//! filled with generated photos, `omni` commands, a tmpfs that fills up, a redirect trap.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -132,32 +132,10 @@ pub fn fill_store(
     (Arc::new(inspector), ids)
 }
 
-/// The `omni` binary of this build, brought up to date first: `cargo test -p omni-e2e`
-/// alone does not build another package's binaries.
-pub fn omni_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("test executable");
-            // target/<profile>/deps/<test> → target/<profile>/omni
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target profile directory");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "omni-core", "--bin", "omni"])
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "cargo build --bin omni failed");
-            profile_dir.join(format!("omni{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
-}
-
-/// An `omni` command on `data_dir` with the test credentials in its environment.
-pub fn omni(data_dir: &Path, credentials: &Credentials) -> Command {
-    let mut cmd = Command::new(omni_bin());
+/// The `omni` binary `bin` (the caller's `CARGO_BIN_EXE_omni`) on `data_dir`, with
+/// `credentials` in its environment and no other endpoint settings.
+pub fn omni_command(bin: &Path, data_dir: &Path, credentials: &Credentials) -> Command {
+    let mut cmd = Command::new(bin);
     cmd.arg("--data-dir")
         .arg(data_dir)
         .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)

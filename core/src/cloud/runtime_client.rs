@@ -2,6 +2,7 @@
 //! classification the sync engine acts on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -19,6 +20,10 @@ pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 const MAX_ERROR_BODY_BYTES: usize = 16 << 10;
 /// Longest error message kept (it is stored with the photo and shown to people).
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 500;
+/// A refused signature whose server `Date` is further than this from the device's clock is
+/// taken as clock skew: the offset is learned and the request signed again (AWS accepts
+/// 5 to 15 minutes depending on the service).
+pub const CLOCK_SKEW_THRESHOLD: Duration = Duration::from_secs(4 * 60);
 
 /// Where and how to call the endpoint.
 #[derive(Clone, Debug)]
@@ -33,6 +38,10 @@ pub struct RuntimeConfig {
     pub timeout: Duration,
     /// TCP/TLS connect timeout.
     pub connect_timeout: Duration,
+    /// What is known at start of the device clock's error: server time minus device time,
+    /// in milliseconds (0). Learned from the server's `Date` after a skew refusal, as the
+    /// AWS SDKs do; a host that knows better (an NTP check) may seed it.
+    pub clock_offset_ms: i64,
 }
 
 impl RuntimeConfig {
@@ -44,6 +53,7 @@ impl RuntimeConfig {
             region: region.to_owned(),
             timeout: Duration::from_secs(70),
             connect_timeout: Duration::from_secs(10),
+            clock_offset_ms: 0,
         }
     }
 }
@@ -184,6 +194,8 @@ pub struct RuntimeClient {
     config: RuntimeConfig,
     credentials: Arc<CachedCredentials>,
     url: reqwest::Url,
+    /// Server time minus device time, in milliseconds, shared by clones.
+    clock_offset_ms: Arc<AtomicI64>,
 }
 
 impl RuntimeClient {
@@ -209,6 +221,7 @@ impl RuntimeClient {
             .join_path(&format!("endpoints/{name}/invocations"));
         Ok(Self {
             http,
+            clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
             config,
             credentials,
             url,
@@ -230,27 +243,69 @@ impl RuntimeClient {
         self.credentials.invalidate();
     }
 
-    /// Sends `payload` for the photo `photo_id` and returns the raw answer.
+    /// The device clock corrected by the offset learned from the server.
+    fn now(&self) -> SystemTime {
+        let offset = self.clock_offset_ms.load(Ordering::Relaxed);
+        let magnitude = Duration::from_millis(offset.unsigned_abs());
+        if offset >= 0 {
+            SystemTime::now() + magnitude
+        } else {
+            SystemTime::now() - magnitude
+        }
+    }
+
+    /// The learned clock offset (server minus device), in milliseconds.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sends `payload` for the photo `photo_id` and returns the raw answer. A signature
+    /// refused because the device clock is off (the server's `Date` is more than
+    /// [`CLOCK_SKEW_THRESHOLD`] away) is corrected from that `Date` and sent once more.
     pub async fn invoke(
         &self,
         photo_id: &str,
         payload: &Payload,
     ) -> Result<InvokeOutput, InvokeError> {
-        let credentials = self.credentials.get()?;
+        match self.invoke_once(photo_id, payload).await {
+            Err(Attempt::Skewed(_, server_date)) => {
+                let skew = match server_date.duration_since(self.now()) {
+                    Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
+                    Err(behind) => {
+                        -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX)
+                    }
+                };
+                self.clock_offset_ms.fetch_add(skew, Ordering::Relaxed);
+                self.invoke_once(photo_id, payload)
+                    .await
+                    .map_err(Attempt::into_error)
+            }
+            other => other.map_err(Attempt::into_error),
+        }
+    }
+
+    async fn invoke_once(
+        &self,
+        photo_id: &str,
+        payload: &Payload,
+    ) -> Result<InvokeOutput, Attempt> {
+        let credentials = self.credentials.get().map_err(InvokeError::from)?;
         let attributes = format!("photo-id={photo_id}");
         let headers = [
             ("content-type", payload.content_type),
             ("accept", "application/json"),
             (CUSTOM_ATTRIBUTES_HEADER, attributes.as_str()),
         ];
-        let signed = SigV4Scope::sagemaker(&self.config.region).sign(
-            &credentials,
-            "POST",
-            self.url.as_str(),
-            &headers,
-            &payload.bytes,
-            SystemTime::now(),
-        )?;
+        let signed = SigV4Scope::sagemaker(&self.config.region)
+            .sign(
+                &credentials,
+                "POST",
+                self.url.as_str(),
+                &headers,
+                &payload.bytes,
+                self.now(),
+            )
+            .map_err(InvokeError::from)?;
         let mut request = self.http.post(self.url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
@@ -263,7 +318,7 @@ impl RuntimeClient {
             .body(payload.bytes.clone())
             .send()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| Attempt::from(self.transport_error(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         if status.is_redirection() {
@@ -274,13 +329,14 @@ impl RuntimeClient {
             return Err(InvokeError::Redirected {
                 status: status.as_u16(),
                 location: truncate(location, 200),
-            });
+            }
+            .into());
         }
         if status.is_success() {
             let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
                 Ok(Some(body)) => body,
-                Ok(None) => return Err(InvokeError::ResponseTooLarge),
-                Err(e) => return Err(self.transport_error(e)),
+                Ok(None) => return Err(InvokeError::ResponseTooLarge.into()),
+                Err(e) => return Err(self.transport_error(e).into()),
             };
             return Ok(InvokeOutput {
                 body,
@@ -290,9 +346,28 @@ impl RuntimeClient {
         // An error body past the cap is cut: only its message matters.
         let body = match read_capped(response, MAX_ERROR_BODY_BYTES).await {
             Ok(body) => body.unwrap_or_default(),
-            Err(e) => return Err(self.transport_error(e)),
+            Err(e) => return Err(self.transport_error(e).into()),
         };
-        Err(service_error(status.as_u16(), &headers, &body))
+        let error = service_error(status.as_u16(), &headers, &body);
+        let server_date = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        match server_date {
+            Some(date) if error.class() == FailureClass::Auth && self.is_skewed(date) => {
+                Err(Attempt::Skewed(error, date))
+            }
+            _ => Err(error.into()),
+        }
+    }
+
+    /// Whether the server's clock is further from ours than [`CLOCK_SKEW_THRESHOLD`].
+    fn is_skewed(&self, server_date: SystemTime) -> bool {
+        let now = self.now();
+        let gap = server_date
+            .duration_since(now)
+            .unwrap_or_else(|behind| behind.duration());
+        gap > CLOCK_SKEW_THRESHOLD
     }
 
     fn transport_error(&self, error: reqwest::Error) -> InvokeError {
@@ -309,6 +384,28 @@ impl RuntimeClient {
             }
             InvokeError::Network(message)
         }
+    }
+}
+
+/// How one signed request ended, before the clock-skew retry.
+enum Attempt {
+    /// Refused with this error.
+    Failed(InvokeError),
+    /// Refused as unauthenticated while the server's `Date` (kept) is far from our clock.
+    Skewed(InvokeError, SystemTime),
+}
+
+impl Attempt {
+    fn into_error(self) -> InvokeError {
+        match self {
+            Self::Failed(e) | Self::Skewed(e, _) => e,
+        }
+    }
+}
+
+impl From<InvokeError> for Attempt {
+    fn from(error: InvokeError) -> Self {
+        Self::Failed(error)
     }
 }
 

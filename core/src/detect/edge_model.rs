@@ -7,13 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
 use super::model_metadata::{MetadataError, ModelMetadata};
 use crate::detections::ModelIdentity;
-use crate::inspector::hex;
+use crate::digest::sha256_hex;
 
 /// Why a model was refused.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +175,7 @@ impl EdgeModel {
             identity: ModelIdentity {
                 name: meta.model_name,
                 version: meta.model_version,
-                sha256: hex(&Sha256::digest(bytes)),
+                sha256: sha256_hex(bytes),
             },
             classes: meta.names,
             input_size: height,

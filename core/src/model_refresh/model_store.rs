@@ -17,16 +17,16 @@
 //! re-checks the file's SHA-256 against the slot's manifest, so a half-written file is never
 //! given to tract.
 
-use std::fs::{self, File, TryLockError};
-use std::io::{self, Write as _};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::error::RefreshError;
 use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
-use crate::inspector::hex;
+pub(crate) use crate::digest::sha256_hex;
+use crate::durable::{sync_dir, try_lock, write_atomic};
 use crate::model_manifest::ModelManifest;
 
 /// The model file inside a slot.
@@ -270,20 +270,9 @@ impl ModelStore {
             self.root.display()
         )))?;
         let path = self.root.join(".lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(RefreshError::io(format!("cannot open {}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(TryLockError::WouldBlock) => Err(RefreshError::Busy),
-            Err(TryLockError::Error(e)) => Err(RefreshError::io(format!(
-                "cannot lock {}",
-                path.display()
-            ))(e)),
-        }
+        try_lock(&path)
+            .map_err(RefreshError::io(format!("cannot lock {}", path.display())))?
+            .ok_or(RefreshError::Busy)
     }
 
     /// Completes or undoes a swap a crash interrupted (call with the lock held):
@@ -491,41 +480,7 @@ pub(crate) fn check_identity(
     Ok(())
 }
 
-/// Lowercase hex SHA-256.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
 /// Writes `bytes` to `path` through a temp file: write, fsync, rename, directory fsync.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp"));
-    let mut file = File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temp, path)?;
-    sync_dir(dir)
-}
-
-/// fsyncs a directory so renames in it are durable (Unix; elsewhere directories cannot be
-/// opened for syncing and the rename is all there is).
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
 fn remove_dir_if_exists(dir: &Path) -> io::Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),

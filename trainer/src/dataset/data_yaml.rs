@@ -83,4 +83,90 @@ mod tests {
         std::fs::write(&p, "train: x\n").expect("w");
         assert!(read_names(&p).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// A class name a tool may use, with YAML's special characters (quoted when written).
+        fn name() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9 _.:#'\"{}\\[\\],-]{1,12}"
+        }
+
+        fn read(text: &str) -> Result<Vec<String>> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("data.yaml");
+            std::fs::write(&path, text).unwrap();
+            read_names(&path)
+        }
+
+        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
+        fn cases(default: u32) -> ProptestConfig {
+            if std::env::var_os("PROPTEST_CASES").is_some() {
+                ProptestConfig::default()
+            } else {
+                ProptestConfig::with_cases(default)
+            }
+        }
+
+        proptest! {
+            #![proptest_config(cases(128))]
+
+            /// Any text is read or refused without panicking.
+            #[test]
+            fn any_text_is_read_or_refused_without_panicking(
+                text in prop_oneof![
+                    ".{0,80}",
+                    proptest::collection::vec(
+                        prop_oneof![
+                            Just("names:".to_owned()),
+                            Just("names: [".to_owned()),
+                            Just("  - ".to_owned()),
+                            Just("  0: ".to_owned()),
+                            Just("{".to_owned()),
+                            Just("nc: 2".to_owned()),
+                            ".{0,8}",
+                        ],
+                        0..8,
+                    )
+                    .prop_map(|parts| parts.join("\n")),
+                ],
+            ) {
+                let _ = read(&text);
+            }
+
+            /// Names written as a flow list, a block list or an `{id: name}` map in any
+            /// order are read back exactly, in id order; a map whose ids are not 0..n is
+            /// refused.
+            #[test]
+            fn written_names_are_read_back_exactly(
+                names in proptest::collection::vec(name(), 1..8),
+                form in 0u8..3,
+                order in any::<prop::sample::Index>(),
+                gap in 1i64..5,
+            ) {
+                let quoted: Vec<String> = names.iter().map(|n| serde_json::to_string(n).unwrap()).collect();
+                let text = match form {
+                    0 => format!("nc: {}\nnames: [{}]\n", names.len(), quoted.join(", ")),
+                    1 => format!("names:\n{}", quoted.iter().map(|q| format!("  - {q}\n")).collect::<String>()),
+                    _ => {
+                        let mut entries: Vec<String> = quoted.iter().enumerate().map(|(i, q)| format!("  {i}: {q}\n")).collect();
+                        let by = order.index(entries.len());
+                        entries.rotate_left(by);
+                        format!("names:\n{}", entries.concat())
+                    }
+                };
+                prop_assert_eq!(read(&text).ok(), Some(names.clone()), "{}", text);
+                let last = names.len() - 1;
+                let gapped: String = quoted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, q)| format!("  {}: {q}\n", if i == last { i as i64 + gap } else { i as i64 }))
+                    .collect();
+                let gapped = format!("names:\n{gapped}");
+                prop_assert!(read(&gapped).is_err(), "{}", gapped);
+            }
+        }
+    }
 }

@@ -316,3 +316,262 @@ fn find_root(dir: &Path) -> Result<PathBuf> {
         dir.display()
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    mod properties {
+        use std::path::{Path, PathBuf};
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::dataset::DAMAGE_CLASSES;
+        use crate::dataset::labels::MIN_SIDE;
+
+        /// The rule `entry_path` implements, stated on the name: refused when, with `\` read
+        /// as `/`, it starts with `/` or a drive (`C:`), or has a `..` component.
+        fn is_unsafe(name: &str) -> bool {
+            let name = name.replace('\\', "/");
+            let b = name.as_bytes();
+            name.starts_with('/')
+                || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+                || name.split('/').any(|c| c == "..")
+        }
+
+        /// Entry names made of path-like pieces, so that separators, `.`, `..` and drives
+        /// come up often.
+        fn entry_name() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("..".to_owned()),
+                Just(".".to_owned()),
+                Just(String::new()),
+                Just("C:".to_owned()),
+                Just("c:x".to_owned()),
+                Just("...".to_owned()),
+                Just("..a".to_owned()),
+                "[a-zA-Z0-9_ .-]{1,8}",
+                ".{1,4}",
+            ];
+            let sep = prop_oneof![Just("/"), Just("\\"), Just("//")];
+            prop_oneof![
+                ".{0,30}",
+                proptest::collection::vec((piece, sep), 1..6).prop_map(|parts| {
+                    parts.into_iter().map(|(p, s)| p + s).collect::<String>()
+                }),
+            ]
+            .prop_flat_map(|name| {
+                // Half the time without the last separator (a file rather than a folder).
+                let trimmed = name.trim_end_matches(['/', '\\']).to_owned();
+                prop_oneof![Just(name), Just(trimmed)]
+            })
+        }
+
+        /// A valid YOLO box in the export's ids 0..6.
+        fn valid_line() -> impl Strategy<Value = LabelLine> {
+            let coordinate = || prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0f64];
+            let side = || prop_oneof![Just(MIN_SIDE), Just(1.0), MIN_SIDE..=1.0f64];
+            (
+                0..DAMAGE_CLASSES.len() as u32,
+                coordinate(),
+                coordinate(),
+                side(),
+                side(),
+            )
+                .prop_map(|(class_id, cx, cy, w, h)| LabelLine {
+                    class_id,
+                    cx,
+                    cy,
+                    w,
+                    h,
+                })
+        }
+
+        fn write_line(l: &LabelLine) -> String {
+            format!("{} {} {} {} {}", l.class_id, l.cx, l.cy, l.w, l.h)
+        }
+
+        /// One image of a generated export: its split (`train`, `valid`, `test`) and its
+        /// label file's lines (`None`: a blank line).
+        type Image = (usize, Vec<Option<LabelLine>>);
+
+        const SPLITS: [(&str, &str); 3] = [("train", "train"), ("valid", "val"), ("test", "test")];
+
+        fn images() -> impl Strategy<Value = Vec<Image>> {
+            proptest::collection::vec(
+                (
+                    0usize..3,
+                    proptest::collection::vec(
+                        prop_oneof![4 => valid_line().prop_map(Some), 1 => Just(None)],
+                        0..6,
+                    ),
+                ),
+                1..5,
+            )
+        }
+
+        /// Writes an export directory: `data.yaml` naming our classes in the order `order`,
+        /// each image `img<i>.jpg` with its label file (line ends `\n` or `\r\n`); returns
+        /// the export directory and each label file's path.
+        fn write_export(
+            dir: &Path,
+            order: &[usize],
+            images: &[(usize, Vec<String>)],
+            crlf: bool,
+        ) -> Vec<PathBuf> {
+            let names: Vec<&str> = order.iter().map(|i| DAMAGE_CLASSES[*i]).collect();
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(
+                dir.join("data.yaml"),
+                format!("nc: {}\nnames: {names:?}\n", names.len()),
+            )
+            .unwrap();
+            let mut labels = Vec::new();
+            for (i, (split, lines)) in images.iter().enumerate() {
+                let split = dir.join(SPLITS[*split].0);
+                std::fs::create_dir_all(split.join("images")).unwrap();
+                std::fs::create_dir_all(split.join("labels")).unwrap();
+                std::fs::write(
+                    split.join("images").join(format!("img{i}.jpg")),
+                    format!("jpeg {i}"),
+                )
+                .unwrap();
+                let end = if crlf { "\r\n" } else { "\n" };
+                let label = split.join("labels").join(format!("img{i}.txt"));
+                std::fs::write(
+                    &label,
+                    lines
+                        .iter()
+                        .map(|l| format!("{l}{end}"))
+                        .collect::<String>(),
+                )
+                .unwrap();
+                labels.push(label);
+            }
+            labels
+        }
+
+        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
+        fn cases(default: u32) -> ProptestConfig {
+            if std::env::var_os("PROPTEST_CASES").is_some() {
+                ProptestConfig::default()
+            } else {
+                ProptestConfig::with_cases(default)
+            }
+        }
+
+        proptest! {
+            /// Any entry name maps to a relative path of plain components below the
+            /// extraction directory, or is refused; it is refused exactly when it is
+            /// absolute, has a drive or has a `..` component, and an accepted name keeps
+            /// its components in order.
+            #[test]
+            fn entry_names_map_below_the_destination_or_are_refused(name in entry_name()) {
+                let mapped = entry_path(&name);
+                prop_assert_eq!(mapped.is_none(), is_unsafe(&name), "{:?} -> {:?}", name, mapped);
+                if let Some(rel) = mapped {
+                    prop_assert!(rel.is_relative());
+                    prop_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))), "{:?}", rel);
+                    prop_assert!(Path::new("/dest").join(&rel).starts_with("/dest"));
+                    let expected: PathBuf = name
+                        .replace('\\', "/")
+                        .split('/')
+                        .filter(|c| !c.is_empty() && *c != ".")
+                        .collect();
+                    prop_assert_eq!(rel, expected);
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(cases(64))]
+
+            /// A generated export (classes in any order in `data.yaml`, blank lines, `\r\n`
+            /// line ends, several splits) imports to exactly its boxes, remapped onto our
+            /// class ids, within the 6-decimal rounding of the written lines.
+            #[test]
+            fn a_valid_export_imports_to_exactly_its_boxes(
+                order in Just((0..DAMAGE_CLASSES.len()).collect::<Vec<_>>()).prop_shuffle(),
+                images in images(),
+                crlf in any::<bool>(),
+            ) {
+                let tmp = tempfile::tempdir().unwrap();
+                let (src, out) = (tmp.path().join("export"), tmp.path().join("out"));
+                let texts: Vec<(usize, Vec<String>)> = images
+                    .iter()
+                    .map(|(split, lines)| {
+                        (*split, lines.iter().map(|l| l.as_ref().map_or_else(|| " ".to_owned(), write_line)).collect())
+                    })
+                    .collect();
+                write_export(&src, &order, &texts, crlf);
+                let summary = import(&src, &out, &BTreeMap::new());
+                prop_assert!(summary.is_ok(), "{:?}", summary);
+                let summary = summary.unwrap();
+                let boxes: usize = images.iter().map(|(_, l)| l.iter().flatten().count()).sum();
+                prop_assert_eq!(summary.boxes, boxes);
+                for (i, (split, lines)) in images.iter().enumerate() {
+                    let to = out.join(SPLITS[*split].1);
+                    prop_assert_eq!(std::fs::read(to.join("images").join(format!("img{i}.jpg"))).unwrap(), format!("jpeg {i}").into_bytes());
+                    let text = std::fs::read_to_string(to.join("labels").join(format!("img{i}.txt"))).unwrap();
+                    let got: Vec<LabelLine> = text
+                        .lines()
+                        .map(|l| LabelLine::parse(l, DAMAGE_CLASSES.len()).unwrap())
+                        .collect();
+                    let expected: Vec<&LabelLine> = lines.iter().flatten().collect();
+                    prop_assert_eq!(got.len(), expected.len());
+                    for (g, e) in got.iter().zip(expected) {
+                        prop_assert_eq!(g.class_id as usize, order[e.class_id as usize]);
+                        for (a, b) in [(g.cx, e.cx), (g.cy, e.cy), (g.w, e.w), (g.h, e.h)] {
+                            prop_assert!((a - b).abs() <= 5e-7 + 1e-12, "{:?} vs {:?}", g, e);
+                        }
+                    }
+                }
+                for (from, to) in SPLITS {
+                    let count = images.iter().filter(|(s, _)| SPLITS[*s].0 == from).count();
+                    prop_assert_eq!(summary.images.get(to).copied().unwrap_or(0), count);
+                }
+            }
+
+            /// One bad line (class >= the export's 6, a coordinate outside [0, 1], NaN, a
+            /// wrong field count) refuses the import with its label file and line number,
+            /// and nothing is written.
+            #[test]
+            fn a_bad_label_line_is_refused_with_its_file_and_line(
+                images in images(),
+                which in any::<prop::sample::Index>(),
+                at in any::<prop::sample::Index>(),
+                bad in prop_oneof![
+                    prop_oneof![Just(6u32), 6u32..1000].prop_map(|c| format!("{c} 0.5 0.5 0.1 0.1")),
+                    prop_oneof![Just(1.0 + f64::EPSILON), 1.0f64 + 1e-9..10.0]
+                        .prop_map(|v| format!("0 {v} 0.5 0.1 0.1")),
+                    prop_oneof![Just(-f64::MIN_POSITIVE), -10.0f64..-1e-9]
+                        .prop_map(|v| format!("0 0.5 0.5 0.1 {v}")),
+                    Just("0 NaN 0.5 0.1 0.1".to_owned()),
+                    Just("0 0.5 0.5 0.1".to_owned()),
+                    Just("0 0.5 0.5 0.1 0.1 0.2 0.3".to_owned()),
+                ],
+                crlf in any::<bool>(),
+            ) {
+                let tmp = tempfile::tempdir().unwrap();
+                let (src, out) = (tmp.path().join("export"), tmp.path().join("out"));
+                let mut texts: Vec<(usize, Vec<String>)> = images
+                    .iter()
+                    .map(|(split, lines)| {
+                        (*split, lines.iter().map(|l| l.as_ref().map_or_else(String::new, write_line)).collect())
+                    })
+                    .collect();
+                let which = which.index(texts.len());
+                let lines = &mut texts[which].1;
+                let at = at.index(lines.len() + 1);
+                lines.insert(at, bad);
+                let labels = write_export(&src, &(0..DAMAGE_CLASSES.len()).collect::<Vec<_>>(), &texts, crlf);
+                let refused = import(&src, &out, &BTreeMap::new());
+                let prefix = format!("{}:{}: ", labels[which].display(), at + 1);
+                prop_assert!(
+                    matches!(&refused, Err(TrainerError::Input(m)) if m.starts_with(&prefix)),
+                    "{:?}, expected {}", refused, prefix
+                );
+                prop_assert!(!out.exists());
+            }
+        }
+    }
+}

@@ -328,3 +328,134 @@ fn hash_and_decode(
     out.sort_by(|a, b| a.1.cmp(&b.1));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    mod properties {
+        use std::path::Path;
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::dataset::data_yaml;
+        use crate::dataset::labels::MIN_SIDE;
+
+        /// One line of a generated label file.
+        #[derive(Clone, Debug)]
+        enum Line {
+            /// A valid box of this class.
+            Valid(String, usize),
+            /// An empty or whitespace-only line (skipped).
+            Blank(String),
+            /// A line breaking this rule.
+            Bad(String, Rule),
+        }
+
+        fn line() -> impl Strategy<Value = Line> {
+            // Bounds included: a uniform draw never hits them.
+            let coord = || prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0f64];
+            let side = || prop_oneof![Just(MIN_SIDE), Just(1.0), MIN_SIDE..=1.0f64];
+            prop_oneof![
+                6 => (0..DAMAGE_CLASSES.len(), coord(), coord(), side(), side())
+                    .prop_map(|(c, x, y, w, h)| Line::Valid(format!("{c} {x} {y} {w} {h}"), c)),
+                2 => "[ \t]{0,3}".prop_map(Line::Blank),
+                1 => prop_oneof![Just(6u32), 6u32..=u32::MAX]
+                    .prop_map(|c| Line::Bad(format!("{c} 0.5 0.5 0.1 0.1"), Rule::ClassOutOfRange)),
+                1 => (0usize..4, prop_oneof![
+                    Just(1.0 + f64::EPSILON),
+                    Just(-f64::MIN_POSITIVE),
+                    -1e3..-1e-9f64,
+                    (1.0 + 1e-9)..1e3f64,
+                ]).prop_map(|(i, v)| {
+                    let mut f = ["0.5"; 4].map(str::to_owned);
+                    f[i] = v.to_string();
+                    Line::Bad(format!("1 {}", f.join(" ")), Rule::NotNormalised)
+                }),
+                1 => prop_oneof![Just(0.0), Just(f64::from_bits(MIN_SIDE.to_bits() - 1)), 0.0..MIN_SIDE].prop_map(|w| Line::Bad(format!("2 0.5 0.5 {w} 0.1"), Rule::Degenerate)),
+                1 => prop_oneof![
+                    Just("0 NaN 0.5 0.1 0.1"),
+                    Just("0 0.5 inf 0.1 0.1"),
+                    Just("0 0.5 0.5 0.1"),
+                    Just("0 0.5 0.5 0.1 0.1 7"),
+                    Just("dent 0.5 0.5 0.1 0.1"),
+                    Just("-1 0.5 0.5 0.1 0.1"),
+                ]
+                .prop_map(|t| Line::Bad(t.to_owned(), Rule::Syntax)),
+            ]
+        }
+
+        /// A 2x2 PNG (validation decodes every image).
+        fn png() -> Vec<u8> {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            image::RgbImage::new(2, 2)
+                .write_to(&mut bytes, image::ImageFormat::Png)
+                .unwrap();
+            bytes.into_inner()
+        }
+
+        fn write_dataset(root: &Path, text: &str) -> std::path::PathBuf {
+            data_yaml::write(root, false).unwrap();
+            let split = root.join("train");
+            std::fs::create_dir_all(split.join("images")).unwrap();
+            std::fs::create_dir_all(split.join("labels")).unwrap();
+            std::fs::write(split.join("images/img.png"), png()).unwrap();
+            let label = split.join("labels/img.txt");
+            std::fs::write(&label, text).unwrap();
+            label
+        }
+
+        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
+        fn cases(default: u32) -> ProptestConfig {
+            if std::env::var_os("PROPTEST_CASES").is_some() {
+                ProptestConfig::default()
+            } else {
+                ProptestConfig::with_cases(default)
+            }
+        }
+
+        proptest! {
+            #![proptest_config(cases(64))]
+
+            /// Every bad line of a label file is reported, with its file, its 1-based line
+            /// number (blank lines counted) and the rule it breaks, and nothing else is;
+            /// the valid boxes are counted per class.
+            #[test]
+            fn every_bad_label_line_is_reported_with_its_line_and_rule(
+                lines in proptest::collection::vec(line(), 0..12),
+                crlf in any::<bool>(),
+            ) {
+                let tmp = tempfile::tempdir().unwrap();
+                let end = if crlf { "\r\n" } else { "\n" };
+                let text: String = lines
+                    .iter()
+                    .map(|l| match l {
+                        Line::Valid(t, _) | Line::Blank(t) | Line::Bad(t, _) => format!("{t}{end}"),
+                    })
+                    .collect();
+                let label = write_dataset(tmp.path(), &text);
+                let report = validate(tmp.path(), &|_, _| {}).unwrap();
+                let got: Vec<(&Path, Option<usize>, Rule)> = report
+                    .problems
+                    .iter()
+                    .map(|p| (p.file.as_path(), p.line, p.rule))
+                    .collect();
+                let expected: Vec<(&Path, Option<usize>, Rule)> = lines
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, l)| match l {
+                        Line::Bad(_, rule) => Some((label.as_path(), Some(i + 1), *rule)),
+                        _ => None,
+                    })
+                    .collect();
+                prop_assert_eq!(&got, &expected);
+                prop_assert_eq!(report.ok(), expected.is_empty());
+                for (id, class) in DAMAGE_CLASSES.iter().enumerate() {
+                    let n = lines.iter().filter(|l| matches!(l, Line::Valid(_, c) if *c == id)).count();
+                    prop_assert_eq!(report.instances[*class], n, "{}", class);
+                }
+                let negative = lines.iter().all(|l| matches!(l, Line::Blank(_)));
+                prop_assert_eq!(report.splits["train"].negatives, usize::from(negative));
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ sagemaker-core, sagemaker/image_uri_config/pytorch.json in sagemaker 2.x), verba
     .venv/bin/python trainer/src/images/update.py     # the SDK pinned in tools/requirements-test.txt
 
 omni-trainer reads the vendored copy (trainer/src/images.rs); the test
-`images_match_the_sagemaker_sdk` (trainer/tests/sagemaker.rs) compares it with the installed SDK.
+`images_match_the_sagemaker_sdk` (trainer/tests/integration/sagemaker.rs) compares it with the installed SDK.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 //! Capturing photos into an inspection: validation, durability rules, queries.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::sync::Arc;

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use omni_core::{Inspector, InspectorConfig};
-use omni_e2e::{TestEndpoint, fill_store, json_output, omni, test_credentials};
+use omni_e2e::{TestEndpoint, fill_store, json_output, test_credentials};
+
+use crate::omni_with_credentials as omni;
 use omni_endpoint::{FaultConfig, ModelChoice};
 
 fn one_line_error(output: &std::process::Output, needle: &str) {

@@ -5,10 +5,8 @@
 // The whole file is test code, helpers included.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-#[path = "model_refresh/publish.rs"]
+use crate::common;
 mod publish;
-#[path = "model_refresh/server.rs"]
 mod server;
 
 use std::path::Path;

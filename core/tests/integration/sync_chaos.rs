@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use omni_core::detections::DetectionSource;
 use omni_core::{Inspector, InspectorConfig, PhotoState};
-use omni_e2e::{ENDPOINT_NAME, TestEndpoint, fill_store, json_output, omni, test_credentials};
+use omni_e2e::{ENDPOINT_NAME, TestEndpoint, fill_store, json_output, test_credentials};
+
+use crate::omni_with_credentials as omni;
 use omni_endpoint::{FaultConfig, ModelChoice};
 
 const PHOTOS: u32 = 1000;

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

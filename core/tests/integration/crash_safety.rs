@@ -1,7 +1,7 @@
 //! Crash safety: a child process captures photos in a loop and is killed with SIGKILL at
 //! random moments; every acknowledged photo must survive, intact, with nothing half-written.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::fs;
@@ -59,7 +59,7 @@ fn acknowledged_photos_survive_sigkill() {
             .args([
                 "--ignored",
                 "--exact",
-                "crash_child_capture_loop",
+                "crash_safety::crash_child_capture_loop",
                 "--nocapture",
             ])
             .env(CHILD_ENV, dir.path())

@@ -2,7 +2,7 @@
 //! when the models venv (Ultralytics) is present: `OMNI_MODELS_PYTHON`, or `.venv-models`
 //! (made by `tools/models/build.sh`); the hand-computed cases in `src/evaluation.rs` run always.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! The edge pipeline against its references: Ultralytics' letterbox, onnxruntime on the same
 //! model and tensor, and the store's handling of results and unreadable photos.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::time::SystemTime;

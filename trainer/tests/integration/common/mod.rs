@@ -152,7 +152,7 @@ pub fn cli(args: &[&str], env: &[(String, String)], cwd: &Path) -> (bool, String
 }
 
 // The same generated test images as the core's tests (one definition).
-#[path = "../../../core/tests/common/mod.rs"]
+#[path = "../../../../core/tests/integration/common/mod.rs"]
 mod core_common;
 #[allow(unused_imports)] // Each test binary uses a different part of this module.
 pub use core_common::{jpeg, png};

@@ -3,7 +3,7 @@
 //! numbers are what the model scores. Needs the test venv (numpy, Pillow, OpenCV) for the
 //! generator.
 
-mod common;
+use crate::common;
 
 use omni_core::bundled_model;
 use omni_core::detect::{EdgeDetectorConfig, PostprocessConfig};

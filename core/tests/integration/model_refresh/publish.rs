@@ -7,7 +7,7 @@ use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use omni_core::model_manifest::{self, ModelManifest, SignedManifest, TrustedKey};
 
-use crate::server::StaticServer;
+use super::server::StaticServer;
 
 /// Where the manifest lives on the test server.
 pub const MANIFEST_PATH: &str = "models/edge/latest.json";

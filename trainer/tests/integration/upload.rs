@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{bucket, clients, settings, shared_moto, small_dataset, write};
 use indicatif::ProgressBar;

@@ -623,3 +623,59 @@ fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
         .add_photo(before[0].inspection_id, &big, omni_core::Timestamp::now())
         .expect("room again");
 }
+
+#[test]
+fn a_device_clock_twenty_minutes_slow_is_corrected_from_the_servers_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inspector, ids) = fill_store(dir.path(), 4, 64, 48);
+    let creds = test_credentials(Some("session-token"));
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let mut config = RuntimeConfig::new(
+        ServiceUrl::parse(&endpoint.url()).unwrap(),
+        ENDPOINT_NAME,
+        REGION,
+    );
+    // The phone's clock is 20 minutes slow: every signature would be refused as stale.
+    config.clock_offset_ms = -20 * 60 * 1000;
+    let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
+        creds,
+    ))));
+    let client = RuntimeClient::new(config, cache).unwrap();
+    let sync = fast_config();
+    let concurrency = sync.concurrency as u64;
+    let engine = SyncEngine::new(inspector.clone(), client.clone(), sync);
+    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
+    assert_eq!(report.synced, 4);
+    assert!(
+        client.clock_offset_ms().abs() < 10_000,
+        "offset learned from the Date header: {} ms",
+        client.clock_offset_ms()
+    );
+    for id in &ids {
+        assert_eq!(
+            inspector.photo(*id).unwrap().attempt_count,
+            1,
+            "not charged"
+        );
+    }
+    let stats = endpoint.stats();
+    let refused = stats
+        .errors
+        .get("InvalidSignatureException")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        (1..=concurrency).contains(&refused),
+        "only the first requests were refused: {stats:?}"
+    );
+    assert_eq!(
+        (stats.answered, stats.requests),
+        (4, 4 + refused),
+        "{stats:?}"
+    );
+}

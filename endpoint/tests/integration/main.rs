@@ -1,0 +1,4 @@
+//! The endpoint's integration tests in one binary.
+
+mod cli;
+mod contract;

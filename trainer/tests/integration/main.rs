@@ -1,0 +1,9 @@
+//! The trainer's integration tests in one binary: each file is a module.
+
+mod cli;
+mod common;
+mod dataset;
+mod inference_handler;
+mod publish;
+mod sagemaker;
+mod upload;
