@@ -236,7 +236,7 @@ fn main() {
     );
     println!(
         "endpoint: invocations {}, answered {}, distinct photos answered {}, duplicate answers {}, \
-         throttled {}, other errors {:?}, cold starts {}, max in flight {}",
+         throttled {}, errors by type {:?}, cold starts {}, max in flight {}",
         stats.invocations,
         stats.answered,
         stats.answered_photos,

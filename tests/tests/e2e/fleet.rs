@@ -99,7 +99,7 @@ fn fleet(phones: usize, per_phone: u32) {
     let stats = endpoint.stats();
     let summary = format!(
         "{photos} photos: endpoint invocations {}, answered {}, throttled {}, duplicate answers \
-         {}, cold starts {}, max in flight {}, other errors {:?}; requests per second {:?}, \
+         {}, cold starts {}, max in flight {}, errors by type {:?}; requests per second {:?}, \
          throttled per second {:?}",
         stats.invocations,
         stats.answered,
