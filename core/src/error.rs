@@ -57,6 +57,9 @@ pub enum Error {
     /// A location outside the globe, or a negative accuracy.
     #[error("invalid location: {0}")]
     InvalidLocation(String),
+    /// The photo cannot be decoded, so it has no verdict.
+    #[error("photo {0} cannot be decoded; no verdict")]
+    PhotoUnreadable(PhotoId),
     /// The sync engine could not run (a task failed or was cancelled).
     #[error("sync: {0}")]
     Sync(String),

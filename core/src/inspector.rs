@@ -232,6 +232,11 @@ impl Inspector {
         &self.data_dir
     }
 
+    /// The photo limits in force.
+    pub fn photo_limits(&self) -> PhotoLimits {
+        self.config.photo_limits
+    }
+
     /// What opening found and repaired.
     pub fn open_report(&self) -> &OpenReport {
         &self.open_report

@@ -1,10 +1,14 @@
 //! Omni-Inspector's shared client core.
 //!
-//! An [`Inspector`] owns a data directory: the SQLite queue of inspections and photos
+//! Hosts (the CLI, the mobile bindings, tests) open an [`OmniCore`]: the front door over
+//! one data directory, with one config and one error type ([`ApiError`]).
+//!
+//! Inside, an [`Inspector`] owns the data directory: the SQLite queue of inspections and photos
 //! (`inspections.sqlite3`) and the untouched originals (`photos/`). Captures are durable
 //! once acknowledged; later stages (edge detection, cloud sync, model refresh) read from
 //! and write to the same store.
 
+pub mod app;
 #[cfg(feature = "bundled-model")]
 pub mod bundled_model;
 pub mod cloud;
@@ -25,6 +29,7 @@ pub mod store;
 pub mod sync;
 pub mod timestamp;
 
+pub use app::{ApiError, ApiResult, CloudConfig, OmniConfig, OmniCore};
 pub use container_number::{ContainerNumber, ContainerNumberError};
 pub use detections::{
     BoundingBox, Detection, DetectionResult, DetectionSource, Detections, ModelIdentity,

@@ -14,7 +14,7 @@ use std::time::Instant;
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageBuffer, Rgb};
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
-use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, StaticCredentialsProvider};
+use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl};
 use omni_core::sync::{SyncConfig, SyncEngine};
 use omni_core::{ContainerNumber, Inspector, InspectorConfig, NewInspection, Timestamp};
 
@@ -129,14 +129,12 @@ fn ours(photos: u32, photo: &[u8], latency_ms: u64) -> Row {
             .expect("add photo");
     }
     let endpoint = Endpoint::start(latency_ms);
-    let credentials = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-        Credentials {
-            access_key_id: KEY.into(),
-            secret_access_key: SECRET.into(),
-            session_token: None,
-            expires_at: None,
-        },
-    ))));
+    let credentials = Arc::new(CachedCredentials::fixed(Credentials {
+        access_key_id: KEY.into(),
+        secret_access_key: SECRET.into(),
+        session_token: None,
+        expires_at: None,
+    }));
     let config = RuntimeConfig::new(
         ServiceUrl::parse(&endpoint.url).expect("url"),
         "omni-inspector-yolo",

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use omni_core::cloud::{CredentialsProvider, EnvCredentialsProvider};
+use omni_core::cloud::EnvCredentialsProvider;
 use omni_endpoint::{EndpointConfig, FaultConfig, Malformed, ModelChoice, ServerlessConfig};
 
 /// A SageMaker-compatible detection endpoint for development and tests.
@@ -98,11 +98,7 @@ fn run(args: Args) -> Result<(), String> {
     let credentials = if args.no_auth {
         None
     } else {
-        Some(
-            EnvCredentialsProvider
-                .credentials()
-                .map_err(|e| format!("{e} (or pass --no-auth)"))?,
-        )
+        Some(EnvCredentialsProvider::read().map_err(|e| format!("{e} (or pass --no-auth)"))?)
     };
     let model = match &args.model {
         None => ModelChoice::Bundled,

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
-use omni_core::cloud::{CachedCredentials, ServiceUrl, StaticCredentialsProvider};
+use omni_core::cloud::{CachedCredentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
 use omni_core::sync::{StopReason, SyncConfig, SyncEngine, SyncReport};
 use omni_core::{Inspector, PhotoId, PhotoState};
@@ -102,9 +102,7 @@ fn main() {
         .map(|phone| {
             let runtime =
                 RuntimeConfig::new(ServiceUrl::parse(&url).expect("url"), ENDPOINT_NAME, REGION);
-            let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-                credentials.clone(),
-            ))));
+            let cache = Arc::new(CachedCredentials::fixed(credentials.clone()));
             SyncEngine::new(
                 phone.inspector.clone(),
                 RuntimeClient::new(runtime, cache).expect("client"),

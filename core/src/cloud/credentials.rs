@@ -4,9 +4,13 @@
 //! (e.g. with temporary credentials from a Cognito identity pool); the CLI reads the standard
 //! `AWS_*` environment variables. [`CachedCredentials`] asks the provider again shortly before
 //! the credentials expire. Secrets are never printed: `Debug` redacts them.
+//!
+//! The provider is async (an app's Cognito call is a network round trip) and is never called
+//! while a lock is held: concurrent callers that all find the cache stale may each ask it,
+//! and the freshest answer is kept. No thread blocks on another's provider call.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// How long before expiry credentials are refreshed.
@@ -61,17 +65,19 @@ pub enum CredentialsError {
 }
 
 /// Supplies credentials on demand. Implemented by the host app.
+#[async_trait::async_trait]
 pub trait CredentialsProvider: Send + Sync {
     /// Current credentials. Called again when the previous ones near expiry.
-    fn credentials(&self) -> Result<Credentials, CredentialsError>;
+    async fn credentials(&self) -> Result<Credentials, CredentialsError>;
 }
 
 /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (desktop CLI).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EnvCredentialsProvider;
 
-impl CredentialsProvider for EnvCredentialsProvider {
-    fn credentials(&self) -> Result<Credentials, CredentialsError> {
+impl EnvCredentialsProvider {
+    /// Reads the variables now.
+    pub fn read() -> Result<Credentials, CredentialsError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let (Some(access_key_id), Some(secret_access_key)) =
             (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
@@ -89,19 +95,27 @@ impl CredentialsProvider for EnvCredentialsProvider {
     }
 }
 
+#[async_trait::async_trait]
+impl CredentialsProvider for EnvCredentialsProvider {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        Self::read()
+    }
+}
+
 /// Fixed credentials (tests, local development).
 #[derive(Clone, Debug)]
 pub struct StaticCredentialsProvider(pub Credentials);
 
+#[async_trait::async_trait]
 impl CredentialsProvider for StaticCredentialsProvider {
-    fn credentials(&self) -> Result<Credentials, CredentialsError> {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
         Ok(self.0.clone())
     }
 }
 
 /// Caches a provider's credentials until they near expiry.
 pub struct CachedCredentials {
-    provider: Box<dyn CredentialsProvider>,
+    provider: Arc<dyn CredentialsProvider>,
     cached: Mutex<Option<Credentials>>,
 }
 
@@ -113,28 +127,44 @@ impl fmt::Debug for CachedCredentials {
 
 impl CachedCredentials {
     /// Wraps `provider`.
-    pub fn new(provider: Box<dyn CredentialsProvider>) -> Self {
+    pub fn new(provider: Arc<dyn CredentialsProvider>) -> Self {
         Self {
             provider,
             cached: Mutex::new(None),
         }
     }
 
+    /// Fixed credentials (tests, local development).
+    pub fn fixed(credentials: Credentials) -> Self {
+        Self::new(Arc::new(StaticCredentialsProvider(credentials)))
+    }
+
     /// Valid credentials, asking the provider when none are cached or they near expiry.
-    pub fn get(&self) -> Result<Credentials, CredentialsError> {
-        let now = SystemTime::now();
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(credentials) = cached.as_ref()
-            && !credentials.expires_within(now, REFRESH_BEFORE_EXPIRY)
-        {
-            return Ok(credentials.clone());
+    pub async fn get(&self) -> Result<Credentials, CredentialsError> {
+        if let Some(credentials) = self.cached_fresh() {
+            return Ok(credentials);
         }
-        let fresh = self.provider.credentials()?;
+        // The lock is released: the provider may take seconds (a network call).
+        let fresh = self.provider.credentials().await?;
         if fresh.expires_within(SystemTime::now(), Duration::ZERO) {
             return Err(CredentialsError::Expired);
         }
-        *cached = Some(fresh.clone());
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        let keep_cached = cached
+            .as_ref()
+            .is_some_and(|c| c.expires_at.is_some() && c.expires_at > fresh.expires_at);
+        if !keep_cached {
+            *cached = Some(fresh.clone());
+        }
         Ok(fresh)
+    }
+
+    fn cached_fresh(&self) -> Option<Credentials> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|c| !c.expires_within(SystemTime::now(), REFRESH_BEFORE_EXPIRY))
+            .cloned()
     }
 
     /// Drops the cached credentials so the next call asks the provider (after a 403).
@@ -154,8 +184,9 @@ mod tests {
         lifetime: Duration,
     }
 
+    #[async_trait::async_trait]
     impl CredentialsProvider for Counting {
-        fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        async fn credentials(&self) -> Result<Credentials, CredentialsError> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             Ok(Credentials {
                 access_key_id: format!("ASIA{n}"),
@@ -166,33 +197,33 @@ mod tests {
         }
     }
 
-    #[test]
-    fn cache_refreshes_only_near_expiry() {
-        let long = CachedCredentials::new(Box::new(Counting {
+    #[tokio::test]
+    async fn cache_refreshes_only_near_expiry() {
+        let long = CachedCredentials::new(Arc::new(Counting {
             calls: AtomicU32::new(0),
             lifetime: Duration::from_secs(3600),
         }));
-        assert_eq!(long.get().unwrap().access_key_id, "ASIA0");
-        assert_eq!(long.get().unwrap().access_key_id, "ASIA0");
+        assert_eq!(long.get().await.unwrap().access_key_id, "ASIA0");
+        assert_eq!(long.get().await.unwrap().access_key_id, "ASIA0");
         long.invalidate();
-        assert_eq!(long.get().unwrap().access_key_id, "ASIA1");
+        assert_eq!(long.get().await.unwrap().access_key_id, "ASIA1");
 
         // Credentials inside the refresh window are fetched again on every call.
-        let short = CachedCredentials::new(Box::new(Counting {
+        let short = CachedCredentials::new(Arc::new(Counting {
             calls: AtomicU32::new(0),
             lifetime: Duration::from_secs(60),
         }));
-        assert_eq!(short.get().unwrap().access_key_id, "ASIA0");
-        assert_eq!(short.get().unwrap().access_key_id, "ASIA1");
+        assert_eq!(short.get().await.unwrap().access_key_id, "ASIA0");
+        assert_eq!(short.get().await.unwrap().access_key_id, "ASIA1");
     }
 
-    #[test]
-    fn expired_credentials_are_refused_and_secrets_redacted() {
-        let expired = CachedCredentials::new(Box::new(Counting {
+    #[tokio::test]
+    async fn expired_credentials_are_refused_and_secrets_redacted() {
+        let expired = CachedCredentials::new(Arc::new(Counting {
             calls: AtomicU32::new(0),
             lifetime: Duration::ZERO,
         }));
-        assert_eq!(expired.get(), Err(CredentialsError::Expired));
+        assert_eq!(expired.get().await, Err(CredentialsError::Expired));
         let shown = format!(
             "{:?}",
             Credentials {

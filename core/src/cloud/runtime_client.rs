@@ -289,7 +289,7 @@ impl RuntimeClient {
         photo_id: &str,
         payload: &Payload,
     ) -> Result<InvokeOutput, Attempt> {
-        let credentials = self.credentials.get().map_err(InvokeError::from)?;
+        let credentials = self.credentials.get().await.map_err(InvokeError::from)?;
         let attributes = format!("photo-id={photo_id}");
         let headers = [
             ("content-type", payload.content_type),

@@ -84,10 +84,10 @@ impl Fetcher {
         })
     }
 
-    fn get(&self, url: &Url) -> Result<reqwest::RequestBuilder, RefreshError> {
+    async fn get(&self, url: &Url) -> Result<reqwest::RequestBuilder, RefreshError> {
         let mut request = self.client.get(url.clone());
         if let Some((scope, credentials)) = &self.signing {
-            let credentials = credentials.get()?;
+            let credentials = credentials.get().await?;
             for (name, value) in scope.sign(
                 &credentials,
                 "GET",
@@ -108,7 +108,7 @@ impl Fetcher {
         url: &Url,
         etag: Option<&str>,
     ) -> Result<ManifestResponse, RefreshError> {
-        let mut request = self.get(url)?;
+        let mut request = self.get(url).await?;
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -175,7 +175,7 @@ impl Fetcher {
         if have >= size && size > 0 {
             return Ok(());
         }
-        let mut request = self.get(url)?;
+        let mut request = self.get(url).await?;
         if have > 0 {
             request = request.header(RANGE, format!("bytes={have}-"));
             report.range_requests += 1;

@@ -18,7 +18,7 @@ pub use config::{
     CORE_VERSION, ConfigError, ManifestSource, Network, RefreshConfig, RefreshPolicy,
 };
 pub use error::{RefreshError, RejectReason};
-pub use model_store::{Fallback, LoadedModel, ModelStore, NoModel, Slot};
+pub use model_store::{BundledModel, Fallback, LoadedModel, ModelStore, NoModel, Slot};
 pub use updater::{
     CheckOutcome, ModelEvent, ModelRefreshListener, ModelStatus, ModelUpdater, RolledBack,
     UpdateOutcome, model_status, rollback,

@@ -120,17 +120,36 @@ pub(crate) struct DownloadMeta {
     pub size: u64,
 }
 
+/// The floor model, run when no refreshed model is installed or loadable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BundledModel {
+    /// The demo model compiled into this build (feature `bundled-model`: the CLI, tests).
+    #[default]
+    Compiled,
+    /// A model file shipped with the app (an Android asset copied out, an iOS bundle
+    /// resource): the mobile library does not carry the model in its code.
+    File(PathBuf),
+}
+
 /// The `models/` directory of one data directory.
 #[derive(Clone, Debug)]
 pub struct ModelStore {
     root: PathBuf,
+    bundled: BundledModel,
 }
 
 impl ModelStore {
-    /// The store under `<data_dir>/models` (created on first write).
+    /// The store under `<data_dir>/models` (created on first write), falling back to the
+    /// compiled-in model.
     pub fn new(data_dir: &Path) -> Self {
+        Self::with_bundled(data_dir, BundledModel::Compiled)
+    }
+
+    /// The store under `<data_dir>/models`, falling back to `bundled`.
+    pub fn with_bundled(data_dir: &Path, bundled: BundledModel) -> Self {
         Self {
             root: data_dir.join("models"),
+            bundled,
         }
     }
 
@@ -202,40 +221,45 @@ impl ModelStore {
         self.load_bundled(config, fallbacks)
     }
 
-    #[cfg(feature = "bundled-model")]
     fn load_bundled(
         &self,
         config: &EdgeDetectorConfig,
         mut fallbacks: Vec<Fallback>,
     ) -> Result<LoadedModel, NoModel> {
-        match crate::bundled_model::detector(config) {
+        let loaded = match &self.bundled {
+            BundledModel::Compiled => compiled_model(config),
+            BundledModel::File(path) => EdgeDetector::from_path(path, config)
+                .map_err(|e| format!("{}: {e}", path.display())),
+        };
+        match loaded {
             Ok(detector) => Ok(LoadedModel {
                 detector,
                 slot: Slot::Bundled,
                 manifest: None,
                 fallbacks,
             }),
-            Err(e) => {
+            Err(reason) => {
                 fallbacks.push(Fallback {
                     slot: Slot::Bundled,
-                    reason: e.to_string(),
+                    reason,
                 });
                 Err(NoModel(fallbacks))
             }
         }
     }
 
-    #[cfg(not(feature = "bundled-model"))]
-    fn load_bundled(
-        &self,
-        _config: &EdgeDetectorConfig,
-        mut fallbacks: Vec<Fallback>,
-    ) -> Result<LoadedModel, NoModel> {
-        fallbacks.push(Fallback {
-            slot: Slot::Bundled,
-            reason: "this build has no bundled model".into(),
-        });
-        Err(NoModel(fallbacks))
+    /// Version and SHA-256 of the bundled model, when it can be read.
+    pub(crate) fn bundled_identity(&self) -> Option<(semver::Version, String)> {
+        let (version, sha256) = match &self.bundled {
+            BundledModel::Compiled => compiled_identity()?,
+            BundledModel::File(path) => {
+                let detector =
+                    EdgeDetector::from_path(path, &EdgeDetectorConfig::default()).ok()?;
+                let identity = detector.identity();
+                (identity.version.clone(), identity.sha256.clone())
+            }
+        };
+        Some((semver::Version::parse(&version).ok()?, sha256))
     }
 
     /// Loads one refreshed slot: `Ok(None)` when the slot does not exist at all.
@@ -493,6 +517,31 @@ fn remove_file_if_exists(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// The model compiled into this build.
+#[cfg(feature = "bundled-model")]
+fn compiled_model(config: &EdgeDetectorConfig) -> Result<EdgeDetector, String> {
+    crate::bundled_model::detector(config).map_err(|e| e.to_string())
+}
+
+/// Version and SHA-256 of the model compiled into this build.
+#[cfg(feature = "bundled-model")]
+fn compiled_identity() -> Option<(String, String)> {
+    let manifest = crate::bundled_model::manifest().ok()?;
+    Some((manifest.version, manifest.sha256))
+}
+
+/// This build carries no model.
+#[cfg(not(feature = "bundled-model"))]
+fn compiled_identity() -> Option<(String, String)> {
+    None
+}
+
+/// This build carries no model: the host must name a [`BundledModel::File`].
+#[cfg(not(feature = "bundled-model"))]
+fn compiled_model(_config: &EdgeDetectorConfig) -> Result<EdgeDetector, String> {
+    Err("this build has no compiled-in model: pass the bundled model's file".into())
 }
 
 #[cfg(test)]

@@ -163,10 +163,19 @@ impl ModelUpdater {
         config: RefreshConfig,
         credentials: Option<Arc<CachedCredentials>>,
     ) -> Result<Self, RefreshError> {
+        Self::with_store(ModelStore::new(data_dir), config, credentials)
+    }
+
+    /// An updater over `store` (which names the bundled model to fall back to).
+    pub fn with_store(
+        store: ModelStore,
+        config: RefreshConfig,
+        credentials: Option<Arc<CachedCredentials>>,
+    ) -> Result<Self, RefreshError> {
         let fetcher = Fetcher::new(&config, credentials)?;
         Ok(Self {
             config,
-            store: ModelStore::new(data_dir),
+            store,
             fetcher,
             network: Mutex::new(Network::default()),
             listener: Mutex::new(None),
@@ -374,7 +383,7 @@ impl ModelUpdater {
         {
             return Some((intact.version, intact.sha256));
         }
-        bundled_identity()
+        self.store.bundled_identity()
     }
 
     /// The model file's URL: `file` resolved against the manifest URL, same origin only.
@@ -484,7 +493,7 @@ impl ModelUpdater {
             .store
             .installed(Slot::Active)
             .map(|m| m.version.to_string())
-            .or_else(|| bundled_identity().map(|(v, _)| v.to_string()));
+            .or_else(|| self.store.bundled_identity().map(|(v, _)| v.to_string()));
         self.store
             .stage_next(manifest)
             .map_err(RefreshError::io("stage the verified model"))?;
@@ -652,20 +661,6 @@ pub fn model_status(
         previous: store.installed(Slot::Previous),
         fallbacks: loaded.fallbacks,
     })
-}
-
-#[cfg(feature = "bundled-model")]
-fn bundled_identity() -> Option<(semver::Version, String)> {
-    let manifest = crate::bundled_model::manifest().ok()?;
-    Some((
-        semver::Version::parse(&manifest.version).ok()?,
-        manifest.sha256,
-    ))
-}
-
-#[cfg(not(feature = "bundled-model"))]
-fn bundled_identity() -> Option<(semver::Version, String)> {
-    None
 }
 
 /// Runs the model on a synthetic photo through the whole pipeline, and on a mid-grey

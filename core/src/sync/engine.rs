@@ -373,9 +373,7 @@ impl SyncEngine {
                     .into_iter()
                     .rev()
                     .find(|r| r.detections.source == DetectionSource::Edge)
-                    .ok_or_else(|| {
-                        Error::Sync(format!("photo {photo_id} cannot be decoded; no verdict"))
-                    })?
+                    .ok_or(Error::PhotoUnreadable(photo_id))?
             }
         };
         Ok(Verdict {

@@ -676,15 +676,13 @@ fn s3_config(server: &StaticServer) -> RefreshConfig {
 
 /// Credentials with a session token, for `s3://` sources.
 fn s3_credentials(token: &str) -> Arc<omni_core::cloud::CachedCredentials> {
-    use omni_core::cloud::{CachedCredentials, Credentials, StaticCredentialsProvider};
-    Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-        Credentials {
-            access_key_id: "ASIATESTKEY".into(),
-            secret_access_key: "secret".into(),
-            session_token: Some(token.into()),
-            expires_at: None,
-        },
-    ))))
+    use omni_core::cloud::{CachedCredentials, Credentials};
+    Arc::new(CachedCredentials::fixed(Credentials {
+        access_key_id: "ASIATESTKEY".into(),
+        secret_access_key: "secret".into(),
+        session_token: Some(token.into()),
+        expires_at: None,
+    }))
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
-use omni_core::cloud::{CachedCredentials, ServiceUrl, StaticCredentialsProvider};
+use omni_core::cloud::{CachedCredentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
 use omni_core::sync::{StopReason, SyncConfig, SyncEngine};
 use omni_core::{Inspector, PhotoId, PhotoState};
@@ -69,9 +69,7 @@ fn fleet(phones: usize, per_phone: u32) {
                 ENDPOINT_NAME,
                 REGION,
             );
-            let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-                credentials.clone(),
-            ))));
+            let cache = Arc::new(CachedCredentials::fixed(credentials.clone()));
             SyncEngine::new(
                 inspector.clone(),
                 RuntimeClient::new(runtime, cache).unwrap(),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
-use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, StaticCredentialsProvider};
+use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
 use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
 use omni_core::{Inspector, PhotoState, bundled_model};
@@ -48,9 +48,7 @@ fn engine_named(
     config: SyncConfig,
 ) -> SyncEngine {
     let runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), endpoint_name, REGION);
-    let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-        credentials,
-    ))));
+    let cache = Arc::new(CachedCredentials::fixed(credentials));
     SyncEngine::new(
         inspector,
         RuntimeClient::new(runtime, cache).unwrap(),
@@ -641,9 +639,7 @@ fn a_device_clock_twenty_minutes_slow_is_corrected_from_the_servers_date() {
     );
     // The phone's clock is 20 minutes slow: every signature would be refused as stale.
     config.clock_offset_ms = -20 * 60 * 1000;
-    let cache = Arc::new(CachedCredentials::new(Box::new(StaticCredentialsProvider(
-        creds,
-    ))));
+    let cache = Arc::new(CachedCredentials::fixed(creds));
     let client = RuntimeClient::new(config, cache).unwrap();
     let sync = fast_config();
     let concurrency = sync.concurrency as u64;

@@ -103,7 +103,7 @@ impl SourceArgs {
         let credentials = config
             .source
             .signing_region()
-            .map(|_| Arc::new(CachedCredentials::new(Box::new(EnvCredentialsProvider))));
+            .map(|_| Arc::new(CachedCredentials::new(Arc::new(EnvCredentialsProvider))));
         let updater =
             ModelUpdater::new(data_dir, config, credentials).map_err(|e| e.to_string())?;
         updater.set_network(Network::Unmetered);

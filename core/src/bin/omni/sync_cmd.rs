@@ -87,9 +87,9 @@ pub fn run(inspector: Inspector, args: SyncArgs) -> Result<(), String> {
         None => ServiceUrl::sagemaker_runtime(&args.region),
     }
     .map_err(|e| e.to_string())?;
-    let credentials = Arc::new(CachedCredentials::new(Box::new(EnvCredentialsProvider)));
+    let credentials = Arc::new(CachedCredentials::new(Arc::new(EnvCredentialsProvider)));
     // Missing credentials are a clear error before anything is sent.
-    credentials.get().map_err(|e| e.to_string())?;
+    EnvCredentialsProvider::read().map_err(|e| e.to_string())?;
     let mut runtime_config = RuntimeConfig::new(base_url, &args.name, &args.region);
     runtime_config.timeout = Duration::from_secs(args.timeout);
     let client = RuntimeClient::new(runtime_config, credentials).map_err(|e| e.to_string())?;
