@@ -4,7 +4,9 @@
 # tools/requirements-test.txt. Services the tests talk to are started on 127.0.0.1 by the
 # tests themselves and stopped when they end: the trainer's tests start moto (S3, SageMaker,
 # SageMaker Runtime; trainer/tests/servers/moto_ext.py, from moto[server] in the venv) and a
-# job-states server, one per test binary, each on a free port.
+# job-states server, one per test binary, each on a free port. The binding tests
+# (bindings/tests/run.sh) start omni-binding-fixtures (the endpoint and a model manifest
+# server) per suite. Kotlin's compiler (npm) goes into .tools/, JNA comes from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +39,9 @@ log "cargo test"
 # Unit, integration and doc tests. Not --all-targets: that would also run the benchmark
 # binaries (harness = false), which clippy --all-targets already compiles.
 cargo test --workspace --locked
+
+# --- Bindings ----------------------------------------------------------------------------------
+# The generated Python and Kotlin (JVM) bindings against real servers on 127.0.0.1, and the
+# Swift header (installs kotlin-compiler from npm and libjna-java from Debian when missing).
+log "binding tests (Python, Kotlin on the JVM, Swift header)"
+bash bindings/tests/run.sh

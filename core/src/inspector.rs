@@ -419,7 +419,7 @@ impl Inspector {
     }
 
     /// Queued photos due for a cloud attempt at `now`, oldest first, except `in_flight`.
-    pub fn due_for_sync(
+    pub(crate) fn due_for_sync(
         &self,
         now: Timestamp,
         in_flight: &[PhotoId],
@@ -431,7 +431,7 @@ impl Inspector {
     }
 
     /// When the earliest queued photo waiting for a retry becomes due.
-    pub fn next_sync_retry_at(&self) -> Result<Option<Timestamp>> {
+    pub(crate) fn next_sync_retry_at(&self) -> Result<Option<Timestamp>> {
         Ok(self.store.read(photos::next_retry_at)?)
     }
 
@@ -447,7 +447,7 @@ impl Inspector {
     /// failed), nothing is written and `false` is returned. A queued photo that somehow has
     /// this model's cloud result already is a broken guarantee, reported as an error (the
     /// transaction rolls back) rather than hidden by the table's uniqueness rule.
-    pub fn store_cloud_result(&self, result: &DetectionResult) -> Result<bool> {
+    pub(crate) fn store_cloud_result(&self, result: &DetectionResult) -> Result<bool> {
         self.store.write(|tx| {
             if !photos::mark_synced(tx, result.photo_id)? {
                 return Ok(false);
@@ -463,7 +463,7 @@ impl Inspector {
     }
 
     /// Records a failed cloud attempt and when to try again.
-    pub fn record_sync_failure(
+    pub(crate) fn record_sync_failure(
         &self,
         id: PhotoId,
         error: &str,
@@ -480,7 +480,7 @@ impl Inspector {
     }
 
     /// Gives up on a photo's cloud sync with `reason` (it stays until retried by hand).
-    pub fn fail_sync(&self, id: PhotoId, error: &str, reason: &str) -> Result<bool> {
+    pub(crate) fn fail_sync(&self, id: PhotoId, error: &str, reason: &str) -> Result<bool> {
         self.store.write(|tx| {
             photos::record_failed_attempt(tx, id, error, Timestamp::now())?;
             Ok(photos::mark_failed(tx, id, reason)?)

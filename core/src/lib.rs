@@ -25,7 +25,7 @@ pub mod model_manifest;
 pub mod model_refresh;
 pub mod photo_files;
 pub mod photo_probe;
-pub mod store;
+pub(crate) mod store;
 pub mod sync;
 pub mod timestamp;
 

@@ -1,5 +1,10 @@
 //! Helpers shared by the end-to-end tests: an endpoint on its own runtime thread, stores
-//! filled with generated photos, `omni` commands, a tmpfs that fills up, a redirect trap.
+//! filled with generated photos, `omni` commands, a tmpfs that fills up, a redirect trap,
+//! and the model refresh tests' static server ([`model_server`]) and publisher
+//! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests.
+
+pub mod model_publish;
+pub mod model_server;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -20,6 +25,22 @@ pub fn test_credentials(token: Option<&str>) -> Credentials {
         session_token: token.map(str::to_owned),
         expires_at: None,
     }
+}
+
+/// Lowercase hex SHA-256, computed independently of the core.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `core/tests/fixtures/<rel>`: the fixtures (models, photos) the crates' tests share.
+pub fn core_fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/fixtures")
+        .join(rel)
 }
 
 /// The endpoint name used by the tests.

@@ -114,7 +114,8 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn not_configured(what: &str) -> Self {
+    /// `what` was not configured at open.
+    pub fn not_configured(what: &str) -> Self {
         Self::NotConfigured {
             code: "not_configured",
             message: format!("{what} is not configured: pass it when opening the core"),

@@ -27,8 +27,8 @@ use crate::inspector::{
     RecoverReport, Recovery, Stats,
 };
 use crate::model_refresh::{
-    CheckOutcome, ModelEvent, ModelRefreshListener, ModelStatus, ModelStore, ModelUpdater, Network,
-    RolledBack, Slot, UpdateOutcome, model_status, rollback,
+    CheckOutcome, Fallback, ModelEvent, ModelRefreshListener, ModelStatus, ModelStore,
+    ModelUpdater, Network, RolledBack, Slot, UpdateOutcome, model_status, rollback,
 };
 use crate::photo_probe::PhotoError;
 use crate::store::inspections::{InspectionFilter, InspectionSummary};
@@ -43,6 +43,8 @@ struct CurrentModel {
     detector: Arc<EdgeDetector>,
     /// Where it was loaded from (`None`: a pinned file).
     slot: Option<Slot>,
+    /// Installed models skipped to get to it, with why.
+    fallbacks: Vec<Fallback>,
 }
 
 /// One data directory, opened for a host. Share it behind an `Arc`; every method takes
@@ -83,12 +85,14 @@ impl OmniCore {
                     EdgeDetector::from_path(path, &detector_config).map_err(Error::from)?,
                 ),
                 slot: None,
+                fallbacks: Vec::new(),
             },
             None => {
                 let loaded = models.load(&detector_config)?;
                 CurrentModel {
                     detector: Arc::new(loaded.detector),
                     slot: Some(loaded.slot),
+                    fallbacks: loaded.fallbacks,
                 }
             }
         };
@@ -285,6 +289,11 @@ impl OmniCore {
         }
     }
 
+    /// Whether a cloud endpoint is configured.
+    pub fn has_cloud(&self) -> bool {
+        self.sync.is_some()
+    }
+
     /// Whether the host last said the device is online.
     pub fn is_online(&self) -> bool {
         self.sync.as_ref().is_some_and(SyncEngine::is_online)
@@ -319,7 +328,7 @@ impl OmniCore {
         Ok(self.inspector.stats()?)
     }
 
-    /// SQLite's integrity check: empty when the database is sound.
+    /// SQLite's integrity check: `["ok"]` when the database is sound, else the problems.
     pub fn integrity_check(&self) -> ApiResult<Vec<String>> {
         Ok(self.inspector.integrity_check()?)
     }
@@ -426,6 +435,7 @@ impl OmniCore {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = CurrentModel {
             detector: Arc::new(loaded.detector),
             slot: Some(loaded.slot),
+            fallbacks: loaded.fallbacks,
         };
         Ok(())
     }
@@ -433,6 +443,18 @@ impl OmniCore {
     /// The slot the model in use came from (`None`: a pinned model file).
     pub fn current_slot(&self) -> Option<Slot> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).slot
+    }
+
+    /// The installed models skipped (unreadable, tampered, failing to load) when the model
+    /// in use was loaded, at open or at the last update or rollback, each with why; empty
+    /// for a pinned model. A host shows them, so a broken refresh does not go unnoticed
+    /// (the CLI prints the first as one line).
+    pub fn model_fallbacks(&self) -> Vec<Fallback> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .fallbacks
+            .clone()
     }
 }
 

@@ -128,11 +128,6 @@ impl Store {
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer connection and commits
     /// if it returns `Ok`; rolls back otherwise.
     pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>

@@ -1,6 +1,6 @@
 //! Helpers shared by the core's integration tests.
 
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unused_imports)]
 
 use std::io::Cursor;
 
@@ -33,20 +33,10 @@ fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
 }
 
 /// Lowercase hex SHA-256, computed independently of the core.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use omni_e2e::sha256_hex;
 
 /// `core/tests/fixtures/<rel>`.
-pub fn fixture(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
+pub use omni_e2e::core_fixture as fixture;
 
 /// The Python of the test venv (onnxruntime, numpy), or `None` when it is not set up.
 /// Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.

@@ -1,0 +1,59 @@
+package com.omniinspector.sample
+
+import com.omniinspector.ffi.DetectionResult
+import com.omniinspector.ffi.InspectionDetail
+import com.omniinspector.ffi.InspectionSummary
+import com.omniinspector.ffi.OmniException
+import com.omniinspector.ffi.OpenSummary
+import com.omniinspector.ffi.PhotoDetail
+import com.omniinspector.ffi.SyncEvent
+import com.omniinspector.ffi.Verdict
+import java.util.Locale
+
+// One-line texts for the sample's views.
+
+fun describe(e: Throwable): String = when (e) {
+    is OmniException.InvalidInput -> e.reason // e.g. a mistyped container number
+    else -> e.message ?: e.toString()
+}
+
+fun describe(result: DetectionResult): String {
+    val top = result.detections.sortedByDescending { it.score }.take(3)
+        .joinToString { String.format(Locale.ROOT, "%s %.2f", it.label, it.score) }
+    val head = "${result.source} ${result.modelName} ${result.modelVersion}: ${result.detections.size} detection(s)"
+    return if (top.isEmpty()) head else "$head — $top"
+}
+
+fun describe(verdict: Verdict): String =
+    describe(verdict.result) + if (verdict.cloudPending) " (cloud verdict pending)" else ""
+
+fun describe(photo: PhotoDetail): String {
+    val current = photo.results.firstOrNull { it.source == photo.current }
+    return when {
+        current != null -> describe(current)
+        photo.photo.unreadableReason != null -> "Unreadable: ${photo.photo.unreadableReason}"
+        else -> "No verdict yet (${photo.photo.state})"
+    }
+}
+
+fun describe(summary: InspectionSummary, detail: InspectionDetail): String = buildString {
+    append(summary.inspection.containerNumber)
+    append(" · ${summary.photos} photos: ${summary.queued} queued, ${summary.synced} synced, ${summary.failed} failed")
+    if (summary.inspection.closedAtMs != null) append(" · closed")
+    detail.photos.forEach { append("\n  ").append(describe(it)) }
+}
+
+fun describe(opened: OpenSummary): String {
+    val repaired = opened.orphansQuarantined + opened.filesRestored + opened.quarantined +
+        opened.tempFilesRemoved + opened.missingFiles
+    return if (repaired == 0uL) "Ready" else "Ready (recovered at open: $opened)"
+}
+
+/** Null for events the sample does not show. */
+fun describe(event: SyncEvent): String? = when (event) {
+    is SyncEvent.QueueCounts ->
+        "Queue: ${event.queued} queued, ${event.inFlight} in flight, ${event.synced} synced, ${event.failed} failed"
+    is SyncEvent.Paused -> "Sync paused (${event.cause}): ${event.reason}"
+    is SyncEvent.PhotoFailed -> "Photo failed: ${event.reason}"
+    else -> null
+}

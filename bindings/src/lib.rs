@@ -1,0 +1,33 @@
+//! UniFFI bindings of the Omni-Inspector core: Kotlin (Android), Swift (iOS) and Python.
+//!
+//! A thin layer: [`OmniCore`] wraps the core's front door, records and enums mirror its plain
+//! data, [`OmniError`] is its one error, and the app implements [`CredentialsProvider`],
+//! [`SyncListener`] and [`ModelListener`]. See `docs/bindings.md`.
+
+uniffi::setup_scaffolding!();
+
+mod callbacks;
+mod error;
+mod omni;
+mod runtime;
+mod task_handle;
+mod types;
+
+pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
+pub use error::{CredentialsError, OmniError};
+pub use omni::{CloudTarget, CoreConfig, ModelRefreshSettings, OmniCore, SyncSettings};
+pub use task_handle::TaskHandle;
+pub use types::{
+    Detection, DetectionResult, DetectionSource, GeoLocation, Inspection, InspectionDetail,
+    InspectionQuery, InspectionSummary, ModelCheck, ModelEvent, ModelRollback, ModelSlot,
+    ModelStatus, ModelUpdate, NetworkKind, NewInspection, OpenSummary, PauseCause, Photo,
+    PhotoDetail, PhotoState, Stats, StopReason, SyncEvent, SyncReport, Verdict,
+};
+
+/// Panics inside the core's call path (binding tests only): the app must get an exception
+/// (`InternalException` in Kotlin, `InternalError` in Python) and keep running.
+#[cfg(feature = "test-probes")]
+#[uniffi::export]
+pub fn debug_panic(message: String) {
+    panic!("{message}");
+}

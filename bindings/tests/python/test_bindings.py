@@ -1,0 +1,296 @@
+"""The generated Python bindings of omni-ffi, end to end against real servers on 127.0.0.1.
+
+Run by bindings/tests/run.sh, which builds the library, generates the bindings and sets:
+OMNI_PY_BINDINGS (the generated module's directory), OMNI_FFI_LIB_DIR, OMNI_BINDING_FIXTURES
+(the binary serving the SageMaker-compatible endpoint and a signed model manifest) and
+OMNI_BUNDLED_MODEL (the app's model file).
+"""
+
+import asyncio
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, os.environ["OMNI_PY_BINDINGS"])
+import omni_ffi as omni  # noqa: E402
+
+BUNDLED_MODEL = os.environ["OMNI_BUNDLED_MODEL"]
+CONTAINER = "CSQU3054383"
+
+# Foreign async callbacks (the credentials provider) and the core's futures run on one
+# event loop in a thread of its own, as an app's would.
+LOOP = asyncio.new_event_loop()
+threading.Thread(target=LOOP.run_forever, daemon=True).start()
+omni.uniffi_set_event_loop(LOOP)
+
+
+def run(coro, timeout=60):
+    return asyncio.run_coroutine_threadsafe(coro, LOOP).result(timeout)
+
+
+def jpeg(seed, size=(320, 240)):
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    for _ in range(20):
+        x, y = rng.randrange(size[0] - 20), rng.randrange(size[1] - 20)
+        img.paste((rng.randrange(256), rng.randrange(256), rng.randrange(256)), (x, y, x + 20, y + 20))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def servers():
+    proc = subprocess.Popen(
+        [os.environ["OMNI_BINDING_FIXTURES"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    info = json.loads(proc.stdout.readline())
+    yield info
+    proc.stdin.close()
+    proc.wait(timeout=20)
+
+
+class Credentials(omni.CredentialsProvider):
+    def __init__(self, key, secret):
+        self.key, self.secret, self.calls = key, secret, 0
+
+    async def credentials(self):
+        self.calls += 1
+        await asyncio.sleep(0)  # a real provider awaits Cognito here
+        return omni.AwsCredentials(
+            access_key_id=self.key, secret_access_key=self.secret, session_token=None, expires_at_ms=None
+        )
+
+
+class Recorder:
+    def __init__(self):
+        self.events, self.lock = [], threading.Lock()
+
+    def on_event(self, event):
+        with self.lock:
+            self.events.append(event)
+
+    def of(self, kind):
+        with self.lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+
+class SyncEvents(Recorder, omni.SyncListener):
+    pass
+
+
+class ModelEvents(Recorder, omni.ModelListener):
+    pass
+
+
+def open_core(tmp_path, servers, secret=None, refresh=False, sync=None):
+    cloud = omni.CloudTarget(
+        endpoint_url=servers["endpoint_url"], endpoint_name=servers["endpoint_name"], region=servers["region"]
+    )
+    model_refresh = None
+    if refresh:
+        model_refresh = omni.ModelRefreshSettings(
+            manifest_url=servers["manifest_url"],
+            region=servers["region"],
+            s3_endpoint=None,
+            trusted_keys=[servers["public_key"]],
+            allow_metered=False,
+        )
+    config = omni.CoreConfig(
+        data_dir=str(tmp_path / "data"),
+        bundled_model_path=BUNDLED_MODEL,
+        threads=1,
+        cloud=cloud,
+        sync=sync,
+        model_refresh=model_refresh,
+    )
+    provider = Credentials(servers["access_key_id"], secret or servers["secret_access_key"])
+    return omni.OmniCore.open(config, provider), provider
+
+
+def new_inspection(core, container=CONTAINER):
+    return core.create_inspection(
+        omni.NewInspection(
+            container_number=container,
+            inspector_id="inspector-7",
+            notes=None,
+            location=omni.GeoLocation(latitude=36.13, longitude=-5.35, accuracy_m=8.0),
+        )
+    )
+
+
+def test_capture_edge_and_cloud_verdicts(tmp_path, servers):
+    core, provider = open_core(tmp_path, servers)
+    inspection = new_inspection(core)
+    assert inspection.container_number == CONTAINER
+    assert inspection.location.latitude == pytest.approx(36.13)
+    photos = [core.add_photo(inspection.id, jpeg(i), 1_700_000_000_000 + i) for i in range(3)]
+    assert [p.state for p in photos] == [omni.PhotoState.QUEUED] * 3
+    assert photos[0].captured_at_ms == 1_700_000_000_000
+
+    edge = core.edge_verdict(photos[0].id)
+    assert edge.source == omni.DetectionSource.EDGE
+    assert edge.photo_id == photos[0].id
+    assert (edge.image_width, edge.image_height) == (320, 240)
+
+    verdict = run(core.verdict(photos[1].id))
+    assert verdict.result.source == omni.DetectionSource.CLOUD
+    assert verdict.cloud_pending is False
+    assert provider.calls >= 1
+
+    report = run(core.sync_now())
+    assert report.stopped == omni.StopReason.IDLE()
+    assert report.synced == 2  # photo 1 was synced by its verdict
+    stats = core.stats()
+    assert (stats.inspections, stats.queued, stats.synced, stats.failed) == (1, 0, 3, 0)
+
+    detail = core.inspection(inspection.id)
+    assert [p.current for p in detail.photos] == [omni.DetectionSource.CLOUD] * 3
+    sources = {r.source for r in detail.photos[0].results}
+    assert sources == {omni.DetectionSource.EDGE, omni.DetectionSource.CLOUD}
+    listed = core.list_inspections(omni.InspectionQuery(state=None, container_number=CONTAINER, limit=10, offset=0))
+    assert [(s.inspection.id, s.synced) for s in listed] == [(inspection.id, 3)]
+    assert core.integrity_check() == ["ok"]
+
+
+def test_background_sync_follows_connectivity(tmp_path, servers):
+    core, _ = open_core(tmp_path, servers)
+    events = SyncEvents()
+    core.set_sync_listener(events)
+    core.set_online(False)
+    inspection = new_inspection(core)
+    ids = [core.add_photo(inspection.id, jpeg(10 + i), None).id for i in range(4)]
+    task = core.start_sync()
+    time.sleep(0.5)
+    assert core.stats().queued == 4, "nothing is sent while offline"
+    core.set_online(True)
+    wait_for(lambda: core.stats().synced == 4, what="4 photos synced")
+    synced = {e.photo_id for e in events.of(omni.SyncEvent.PHOTO_SYNCED)}
+    assert synced == set(ids)
+    # A photo taken while the task runs is sent without another call.
+    late = core.add_photo(inspection.id, jpeg(99), None)
+    wait_for(lambda: core.photo(late.id).photo.state == omni.PhotoState.SYNCED, what="late photo synced")
+    task.cancel()
+    assert task.is_finished()
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(tmp_path, servers):
+    core, _ = open_core(tmp_path, servers)
+    with pytest.raises(omni.OmniError.InvalidInput) as bad_number:
+        new_inspection(core, "CSQU3054384")  # wrong check digit
+    assert bad_number.value.code == "invalid_container_number"
+    assert "check digit" in bad_number.value.reason
+    inspection = new_inspection(core)
+    with pytest.raises(omni.OmniError.InvalidInput) as not_image:
+        core.add_photo(inspection.id, b"%PDF-1.7 not a photo", None)
+    assert not_image.value.code == "photo_unsupported_format"
+    with pytest.raises(omni.OmniError.NotFound) as missing:
+        core.add_photo_file(inspection.id, str(tmp_path / "nope.jpg"), None)
+    assert missing.value.code == "file_not_found"
+    with pytest.raises(omni.OmniError.InvalidInput) as bad_id:
+        core.inspection("not-a-uuid")
+    assert bad_id.value.code == "invalid_id"
+    stats = core.stats()
+    assert (stats.inspections, stats.queued) == (1, 0)
+    with pytest.raises(omni.OmniError.Busy) as busy:
+        open_core(tmp_path, servers)
+    assert busy.value.code == "data_dir_locked"
+
+
+def test_wrong_secret_pauses_sync_with_a_credentials_event(tmp_path, servers):
+    core, _ = open_core(tmp_path, servers, secret="not-the-secret")
+    events = SyncEvents()
+    core.set_sync_listener(events)
+    inspection = new_inspection(core)
+    core.add_photo(inspection.id, jpeg(5), None)
+    task = core.start_sync()
+    wait_for(
+        lambda: any(e.cause == omni.PauseCause.CREDENTIALS for e in events.of(omni.SyncEvent.PAUSED)),
+        what="a credentials pause",
+    )
+    task.cancel()
+    assert task.is_finished()
+    stats = core.stats()
+    assert (stats.queued, stats.synced, stats.failed) == (1, 0, 0), "the photo stays queued"
+
+
+def test_cancelling_sync_now_keeps_photos_queued(tmp_path, servers):
+    # A verdict budget and timeout that a cancelled call cannot wait out.
+    core, _ = open_core(tmp_path, servers, secret="not-the-secret")
+    inspection = new_inspection(core)
+    core.add_photo(inspection.id, jpeg(6), None)
+    future = asyncio.run_coroutine_threadsafe(core.sync_now(), LOOP)
+    time.sleep(0.5)
+    assert not future.done(), "sync_now keeps trying while credentials are refused"
+    future.cancel()
+    wait_for(future.done, what="the cancelled call to end")
+    assert core.stats().queued == 1
+
+
+def test_model_update_swaps_the_detector_and_rollback_restores_it(tmp_path, servers):
+    core, _ = open_core(tmp_path, servers, refresh=True)
+    events = ModelEvents()
+    core.set_model_listener(events)
+    status = core.model_status()
+    assert status.in_use == omni.ModelSlot.BUNDLED
+    bundled_version = status.version
+
+    check = run(core.check_model_update())
+    assert check == omni.ModelCheck.AVAILABLE(name=check.name, version="0.2.0", size=check.size)
+    # Phones download on Wi-Fi only unless allowed: metered defers.
+    core.set_network(omni.NetworkKind.METERED)
+    deferred = run(core.update_model())
+    assert deferred == omni.ModelUpdate.DEFERRED(version="0.2.0", network=omni.NetworkKind.METERED)
+    core.set_network(omni.NetworkKind.UNMETERED)
+    installed = run(core.update_model())
+    assert isinstance(installed, omni.ModelUpdate.INSTALLED) and installed.version == "0.2.0"
+    assert core.model_status().in_use == omni.ModelSlot.ACTIVE
+    assert [e.version for e in events.of(omni.ModelEvent.INSTALLED)] == ["0.2.0"]
+
+    inspection = new_inspection(core)
+    photo = core.add_photo(inspection.id, jpeg(7), None)
+    assert core.edge_verdict(photo.id).model_version == "0.2.0", "the next inference uses the new model"
+
+    rolled = core.rollback_model()
+    assert (rolled.from_version, rolled.to_version) == ("0.2.0", "bundled")
+    assert core.model_status().in_use == omni.ModelSlot.BUNDLED
+    photo2 = core.add_photo(inspection.id, jpeg(8), None)
+    assert core.edge_verdict(photo2.id).model_version == bundled_version
+    assert len(events.of(omni.ModelEvent.ROLLED_BACK)) == 1
+    # The model rolled back from is never installed again.
+    again = run(core.update_model())
+    assert not isinstance(again, omni.ModelUpdate.INSTALLED)
+
+
+def test_model_refresh_needs_configuration(tmp_path, servers):
+    core, _ = open_core(tmp_path, servers)
+    with pytest.raises(omni.OmniError.NotConfigured):
+        run(core.update_model())
+
+
+def test_a_rust_panic_is_an_exception_not_a_crash(tmp_path, servers):
+    with pytest.raises(omni.InternalError) as panicked:
+        omni.debug_panic("probe panic")
+    assert "probe panic" in str(panicked.value)
+    core, _ = open_core(tmp_path, servers)
+    assert core.stats().inspections == 0, "the library still works after the panic"

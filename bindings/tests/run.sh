@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The binding tests: builds the omni-ffi library and the pinned bindgen (two cargo
+# invocations, so uniffi's `cli` feature stays out of the library), generates the Python,
+# Kotlin (JVM) and Swift bindings in library mode, then runs
+#   - pytest over the generated Python (bindings/tests/python),
+#   - the Kotlin suite on the JVM (bindings/tests/kotlin; kotlinc from the npm package
+#     kotlin-compiler, JNA from Debian's libjna-java),
+#   - a C-compiler parse of the generated Swift header (no Swift compiler exists here).
+# Each suite starts the servers it talks to (omni-binding-fixtures: the SageMaker-compatible
+# endpoint and a signed model manifest on 127.0.0.1) and stops them.
+# Installs what it needs idempotently. Called by scripts/test.sh; needs .venv (made there).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+log() { printf '==> %s\n' "$*" >&2; }
+
+out=target/bindings-test
+rm -rf "$out" && mkdir -p "$out"
+
+log "building uniffi-bindgen, then libomni_ffi and the test servers"
+cargo build --locked -p omni-ffi --features bindgen --bin uniffi-bindgen
+# test-probes adds `debug_panic` (a panic must reach the app as an exception).
+cargo build --locked -p omni-ffi --lib --features test-probes
+cargo build --locked -p omni-e2e --bin omni-binding-fixtures
+lib=target/debug/libomni_ffi.so
+
+log "generating bindings (library mode)"
+target/debug/uniffi-bindgen generate --library "$lib" --no-format \
+  --language python --language swift --config bindings/uniffi-bindgen.toml --out-dir "$out/generated"
+target/debug/uniffi-bindgen generate --library "$lib" --no-format \
+  --language kotlin --config bindings/tests/kotlin/uniffi-jvm.toml --out-dir "$out/kotlin-src"
+cp "$lib" "$out/generated/"
+
+export OMNI_PY_BINDINGS="$PWD/$out/generated"
+export OMNI_BINDING_FIXTURES="$PWD/target/debug/omni-binding-fixtures"
+export OMNI_BUNDLED_MODEL="$PWD/core/models/edge-model.onnx"
+
+log "Python bindings: pytest"
+.venv/bin/python -m pytest -q -p no:cacheprovider bindings/tests/python
+
+log "Swift: the generated header parses as C"
+# gcc lacks clang's nullability qualifiers (Swift's clang has them): defined away here.
+printf '#include "omni_ffiFFI.h"\n' > "$out/generated/header_check.c"
+cc -fsyntax-only -Wall -Werror -D_Nonnull= -D_Nullable= -D_Null_unspecified= \
+  -I "$out/generated" "$out/generated/header_check.c"
+test -s "$out/generated/OmniFFI.swift" && test -s "$out/generated/omni_ffiFFI.modulemap"
+
+log "Kotlin bindings on the JVM"
+bash bindings/tests/kotlin/run.sh "$out"

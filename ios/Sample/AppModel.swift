@@ -1,0 +1,109 @@
+import Foundation
+import OmniFFI
+
+/// The screen's state. Blocking core calls run in detached tasks; only strings and ids come
+/// back to the main actor.
+@MainActor
+final class AppModel: ObservableObject {
+    @Published var containerNumber = ""
+    @Published private(set) var status = "Opening the core…"
+    @Published private(set) var syncLine = ""
+    @Published private(set) var rows: [InspectionRow] = []
+    @Published private(set) var current: (id: String, containerNumber: String)?
+    @Published private(set) var busy = false
+
+    let camera = Camera()
+    private var core: OmniCore?
+
+    func start() async {
+        guard core == nil else { return }
+        do {
+            let core = try await CoreStore.shared.core()
+            self.core = core
+            status = try describe(core.openReport())
+            // Called on a Rust thread.
+            try? core.setSyncListener(listener: SyncEvents { [weak self] event in
+                Task { @MainActor in self?.handle(event) }
+            })
+            await refresh()
+        } catch {
+            status = "Cannot open the core: " + describe(error)
+        }
+        let cameraReady = await camera.start()
+        if !cameraReady {
+            status = "Camera unavailable or access denied"
+        }
+    }
+
+    func createInspection() async {
+        guard let core else { return }
+        let number = containerNumber.trimmingCharacters(in: .whitespaces)
+        let input = NewInspection(containerNumber: number, inspectorId: nil, notes: nil, location: nil)
+        do {
+            let id = try await offMainActor { try core.createInspection(input: input).id }
+            select(id: id, containerNumber: number)
+            await refresh()
+        } catch {
+            status = describe(error)
+        }
+    }
+
+    func select(id: String, containerNumber: String) {
+        current = (id, containerNumber)
+        status = "Inspection \(containerNumber): capture photos"
+    }
+
+    /// Capture → addPhoto → on-device verdict at once → cloud-or-edge verdict.
+    func capture() async {
+        guard let core, let inspectionId = current?.id else { return }
+        busy = true
+        defer { busy = false }
+        let capturedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let jpeg = try await camera.capture()
+            let photoId = try await offMainActor {
+                try core.addPhoto(inspectionId: inspectionId, bytes: jpeg, capturedAtMs: capturedAtMs).id
+            }
+            status = "Photo saved, analysing…"
+            // On-device inference: CPU-bound and blocking.
+            status = try await offMainActor { try describe(core.edgeVerdict(photoId: photoId)) }
+            // The cloud verdict when the endpoint answers within the budget, else the edge one.
+            status = try await describe(core.verdict(photoId: photoId))
+        } catch {
+            status = describe(error)
+        }
+        await refresh()
+    }
+
+    func refresh() async {
+        guard let core else { return }
+        do {
+            rows = try await offMainActor { try loadRows(core) }
+        } catch {
+            status = describe(error)
+        }
+    }
+
+    private func handle(_ event: SyncEvent) {
+        if let line = describe(event) { syncLine = line }
+        if case .photoSynced = event { Task { await refresh() } }
+    }
+}
+
+/// Runs blocking work (SQLite, file I/O, inference) off the main actor.
+func offMainActor<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await Task.detached(priority: .userInitiated, operation: work).value
+}
+
+/// Forwards the core's sync events to a closure.
+final class SyncEvents: SyncListener {
+    private let handler: @Sendable (SyncEvent) -> Void
+
+    init(_ handler: @escaping @Sendable (SyncEvent) -> Void) {
+        self.handler = handler
+    }
+
+    func onEvent(event: SyncEvent) {
+        handler(event)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import OmniFFI
+
+/// The one `OmniCore` of the process, shared by the UI and the background task.
+/// `OmniCore.open` blocks (SQLite, crash recovery, model load), so it runs once, off the main thread.
+actor CoreStore {
+    static let shared = CoreStore()
+
+    private var opening: Task<OmniCore, Error>?
+    private let network = NetworkWatcher()
+
+    func core() async throws -> OmniCore {
+        let task = opening ?? Task.detached(priority: .userInitiated) { try CoreStore.open() }
+        opening = task
+        do {
+            let core = try await task.value
+            network.start(core)
+            return core
+        } catch {
+            opening = nil  // e.g. OmniError.Busy or Storage: a later call tries again
+            throw error
+        }
+    }
+
+    private static func open() throws -> OmniCore {
+        // Bundle resources are plain files on iOS: the core reads the model in place.
+        guard let model = Bundle.main.path(forResource: "edge-model", ofType: "onnx") else {
+            throw SetupError.modelNotBundled
+        }
+        let files = FileManager.default
+        let dataDir = try files
+            .url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+            .appendingPathComponent("omni", isDirectory: true)
+        try files.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let config = CoreConfig(
+            dataDir: dataDir.path,
+            bundledModelPath: model,
+            threads: UInt32(min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))),
+            cloud: Integration.cloud,
+            sync: nil,  // the core's defaults
+            modelRefresh: Integration.modelRefresh
+        )
+        let credentials = Integration.cognitoSession.map { CognitoCredentialsProvider(session: $0) }
+        return try OmniCore.open(config: config, credentials: credentials)
+    }
+}
+
+enum SetupError: LocalizedError {
+    case modelNotBundled
+
+    var errorDescription: String? {
+        "edge-model.onnx is not in the app bundle: add core/models/edge-model.onnx to the app target"
+    }
+}

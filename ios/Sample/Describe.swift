@@ -1,0 +1,80 @@
+import Foundation
+import OmniFFI
+
+// One-line texts for the sample's views.
+
+func describe(_ error: Error) -> String {
+    if let error = error as? OmniError, case let .InvalidInput(_, reason) = error {
+        return reason  // e.g. a mistyped container number
+    }
+    return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+}
+
+func describe(_ result: DetectionResult) -> String {
+    let top = result.detections
+        .sorted { $0.score > $1.score }
+        .prefix(3)
+        .map { "\($0.label) " + String(format: "%.2f", $0.score) }
+        .joined(separator: ", ")
+    let head = "\(result.source) \(result.modelName) \(result.modelVersion): \(result.detections.count) detection(s)"
+    return top.isEmpty ? head : "\(head) — \(top)"
+}
+
+func describe(_ verdict: Verdict) -> String {
+    describe(verdict.result) + (verdict.cloudPending ? " (cloud verdict pending)" : "")
+}
+
+func describe(_ photo: PhotoDetail) -> String {
+    if let current = photo.results.first(where: { $0.source == photo.current }) {
+        return describe(current)
+    }
+    if let reason = photo.photo.unreadableReason {
+        return "Unreadable: \(reason)"
+    }
+    return "No verdict yet (\(photo.photo.state))"
+}
+
+func describe(_ opened: OpenSummary) -> String {
+    let repaired = opened.orphansQuarantined + opened.filesRestored + opened.quarantined
+        + opened.tempFilesRemoved + opened.missingFiles
+    return repaired == 0 ? "Ready" : "Ready (recovered at open: \(opened))"
+}
+
+/// nil for events the sample does not show.
+func describe(_ event: SyncEvent) -> String? {
+    switch event {
+    case let .queueCounts(queued, synced, failed, inFlight):
+        return "Queue: \(queued) queued, \(inFlight) in flight, \(synced) synced, \(failed) failed"
+    case let .paused(cause, reason, _):
+        return "Sync paused (\(cause)): \(reason)"
+    case let .photoFailed(_, reason):
+        return "Photo failed: \(reason)"
+    default:
+        return nil
+    }
+}
+
+/// An inspection with its photos' current verdicts.
+struct InspectionRow: Identifiable {
+    let id: String
+    let containerNumber: String
+    let title: String
+    let photos: [String]
+}
+
+/// Blocking (SQLite): call off the main actor.
+func loadRows(_ core: OmniCore) throws -> [InspectionRow] {
+    let query = InspectionQuery(state: nil, containerNumber: nil, limit: 20, offset: 0)
+    return try core.listInspections(query: query).map { summary in
+        let inspection = summary.inspection
+        let detail = try core.inspection(inspectionId: inspection.id)
+        let closed = inspection.closedAtMs == nil ? "" : " · closed"
+        return InspectionRow(
+            id: inspection.id,
+            containerNumber: inspection.containerNumber,
+            title: "\(inspection.containerNumber) · \(summary.photos) photos: "
+                + "\(summary.queued) queued, \(summary.synced) synced, \(summary.failed) failed\(closed)",
+            photos: detail.photos.map { describe($0) }
+        )
+    }
+}

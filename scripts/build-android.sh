@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds omni-ffi for Android and lays it out for the Gradle project in android/:
+#   android/omni/src/main/jniLibs/<abi>/libomni_ffi.so      (arm64-v8a, armeabi-v7a, x86_64)
+#   android/omni/src/main/kotlin/com/omniinspector/ffi/*.kt (generated bindings)
+#   android/sample/src/main/assets/edge-model.onnx          (the demo model, an app asset)
+# All three are gitignored. Idempotent: rerun after any change to the Rust code.
+#
+# Needs: rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+#        cargo install cargo-ndk
+#        ANDROID_NDK_HOME pointing at an Android NDK (r27 or newer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROFILE=mobile-ffi          # fat LTO, size-optimised, panic = "unwind" (panics become exceptions)
+ABIS=(arm64-v8a armeabi-v7a x86_64)
+ANDROID_API=26              # android/omni minSdk
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+JNI_DIR=android/omni/src/main/jniLibs
+KOTLIN_DIR=android/omni/src/main/kotlin
+ASSETS_DIR=android/sample/src/main/assets
+
+# The host build of the library that the bindgen reads the interface from (library mode).
+# It must keep its symbol table, hence strip forced off whatever the profile says.
+HOST_LIB=$TARGET_DIR/$PROFILE/libomni_ffi.$([ "$(uname -s)" = Darwin ] && echo dylib || echo so)
+build_host_library_for_bindgen() {
+  CARGO_PROFILE_MOBILE_FFI_STRIP=none cargo build -p omni-ffi --profile "$PROFILE"
+}
+
+# THE BINDGEN INVOCATION: the in-repo uniffi-bindgen, library mode, Kotlin. A separate cargo
+# invocation so that the `bindgen` feature does not change the library built above.
+generate_kotlin_bindings() {
+  cargo run -p omni-ffi --bin uniffi-bindgen --features bindgen -- \
+    generate --library "$HOST_LIB" --language kotlin \
+    --config bindings/uniffi-bindgen.toml --out-dir "$KOTLIN_DIR"
+}
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build-android.sh: %s\n' "$*" >&2; exit 1; }
+
+triple_of() {
+  case "$1" in
+    arm64-v8a) echo aarch64-linux-android ;;
+    armeabi-v7a) echo armv7-linux-androideabi ;;
+    x86_64) echo x86_64-linux-android ;;
+    *) die "unknown ABI $1" ;;
+  esac
+}
+
+# --- prerequisites ----------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+cargo ndk --version >/dev/null 2>&1 || die "cargo-ndk not found: cargo install cargo-ndk"
+[ -n "${ANDROID_NDK_HOME:-}" ] && [ -d "$ANDROID_NDK_HOME" ] \
+  || die "ANDROID_NDK_HOME is not set to an Android NDK directory (e.g. \$ANDROID_HOME/ndk/27.2.12479018)"
+if command -v rustup >/dev/null 2>&1; then
+  installed=$(rustup target list --installed)
+  for abi in "${ABIS[@]}"; do
+    triple=$(triple_of "$abi")
+    grep -qx "$triple" <<<"$installed" || die "Rust target $triple missing: rustup target add $triple"
+  done
+fi
+
+# --- the Android libraries --------------------------------------------------------------------
+targets=()
+for abi in "${ABIS[@]}"; do targets+=(-t "$abi"); done
+log "cargo ndk ${ABIS[*]} (API $ANDROID_API, --profile $PROFILE)"
+# 16 KB ELF segment alignment: required by Android 15+ devices with 16 KB memory pages
+# (older NDKs default to 4 KB). Appended to any RUSTFLAGS the caller set.
+RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-z,max-page-size=16384" \
+  cargo ndk "${targets[@]}" --platform "$ANDROID_API" \
+  build -p omni-ffi --profile "$PROFILE" --no-default-features
+
+readelf=$(find "$ANDROID_NDK_HOME/toolchains/llvm/prebuilt" -name llvm-readelf -type f 2>/dev/null | head -n 1 || true)
+for abi in "${ABIS[@]}"; do
+  so=$TARGET_DIR/$(triple_of "$abi")/$PROFILE/libomni_ffi.so
+  [ -f "$so" ] || die "$so was not built"
+  if [ -n "$readelf" ]; then
+    "$readelf" -lW "$so" | awk '$1 == "LOAD" && $NF != "0x4000" { bad = 1 } END { exit bad }' \
+      || die "$so: LOAD segments are not 16 KB aligned"
+  fi
+  mkdir -p "$JNI_DIR/$abi"
+  cp -f "$so" "$JNI_DIR/$abi/libomni_ffi.so"
+done
+
+# --- the Kotlin bindings ----------------------------------------------------------------------
+log "host build for the bindgen: $HOST_LIB (unstripped)"
+build_host_library_for_bindgen
+[ -f "$HOST_LIB" ] || die "$HOST_LIB was not built"
+log "generating Kotlin into $KOTLIN_DIR"
+rm -rf "$KOTLIN_DIR/com/omniinspector/ffi"
+mkdir -p "$KOTLIN_DIR"
+generate_kotlin_bindings
+[ -n "$(find "$KOTLIN_DIR" -name '*.kt' -print -quit)" ] || die "the bindgen wrote no Kotlin into $KOTLIN_DIR"
+
+# --- the demo model, an app asset -------------------------------------------------------------
+mkdir -p "$ASSETS_DIR"
+cp -f core/models/edge-model.onnx "$ASSETS_DIR/edge-model.onnx"
+
+log "done: $JNI_DIR/{$(IFS=,; echo "${ABIS[*]}")}/libomni_ffi.so, $KOTLIN_DIR, $ASSETS_DIR/edge-model.onnx"
+log "next: cd android && ./gradlew :sample:installDebug   (see android/README.md)"
