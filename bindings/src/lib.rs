@@ -8,6 +8,7 @@ uniffi::setup_scaffolding!();
 
 mod callbacks;
 mod error;
+mod logging;
 mod omni;
 mod runtime;
 mod task_handle;
@@ -15,6 +16,7 @@ mod types;
 
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
+pub use logging::{LogLevel, LogRecord, LogSink, set_log_sink};
 pub use omni::{CloudTarget, CoreConfig, ModelRefreshSettings, OmniCore, SyncSettings};
 pub use task_handle::TaskHandle;
 pub use types::{

@@ -31,6 +31,13 @@ struct Cli {
     /// Data directory (database and photos). Defaults to the platform's data directory.
     #[arg(long, global = true, env = "OMNI_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Log to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, e.g. `omni_core=debug`,
+    /// overrides). Logs never go to stdout, so `--json` output stays clean.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No log lines at all (a failure still prints its one error line).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +67,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -69,9 +77,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sends the core's `tracing` events to stderr, filtered by `-v`/`-q` or `RUST_LOG`.
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "error",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = if quiet {
+        EnvFilter::new("off")
+    } else {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level))
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or a pipe gets plain `name=value` fields.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// Runs one subcommand.
 fn run(cli: Cli) -> CliResult {
-    let Cli { data_dir, command } = cli;
+    let Cli {
+        data_dir, command, ..
+    } = cli;
     // Evaluation reads a data set, not a data directory.
     if let Command::Eval(args) = command {
         return eval_cmd::eval(args);

@@ -287,7 +287,9 @@ impl Inspector {
         bytes: &[u8],
         captured_at: impl Into<Timestamp>,
     ) -> Result<Photo> {
-        let header = photo_probe::probe(bytes, self.config.photo_limits)?;
+        let header = photo_probe::probe(bytes, self.config.photo_limits).inspect_err(|e| {
+            tracing::warn!(%inspection, bytes = bytes.len(), error = %e, "photo refused");
+        })?;
         let id = PhotoId::new();
         // Hash on a second thread while the file is written and fsynced: the write is
         // bound by the disk, the hash by the CPU.
@@ -318,8 +320,17 @@ impl Inspector {
             // Not acknowledged: the file must not outlive the failed insert. If removal
             // fails too, the next open quarantines the orphan.
             let _ = self.files.remove_path(&path);
+            tracing::warn!(photo_id = %id, %inspection, error = %e, "photo not stored");
             return Err(e);
         }
+        tracing::info!(
+            photo_id = %id,
+            %inspection,
+            bytes = bytes.len(),
+            width = photo.width,
+            height = photo.height,
+            "photo stored"
+        );
         Ok(photo)
     }
 
@@ -406,10 +417,18 @@ impl Inspector {
                 };
                 self.store
                     .write(|tx| detection_results::insert(tx, &result).map_err(Error::from))?;
+                tracing::info!(
+                    photo_id = %id,
+                    model = %result.detections.model.version,
+                    detections = result.detections.detections.len(),
+                    inference_ms = result.detections.inference_ms,
+                    "edge detection stored"
+                );
                 Ok(DetectOutcome::Detected(result))
             }
             Err(DetectError::Decode(reason)) => {
                 let reason = reason.to_string();
+                tracing::warn!(photo_id = %id, %reason, "photo cannot be decoded");
                 self.store
                     .write(|tx| photos::mark_unreadable(tx, id, &reason).map_err(Error::from))?;
                 Ok(DetectOutcome::Unreadable { reason })

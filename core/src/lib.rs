@@ -21,6 +21,7 @@ pub mod error;
 pub mod evaluation;
 pub mod inspection;
 pub mod inspector;
+mod listener;
 pub mod model_manifest;
 pub mod model_refresh;
 pub mod photo_files;

@@ -1,5 +1,22 @@
 import Foundation
 import OmniFFI
+import os
+
+/// Writes the core's log lines (captures, every sync attempt, model refresh) to the unified
+/// log, subsystem "com.omniinspector", category = the core module. Called on Rust threads.
+final class UnifiedLog: LogSink {
+    func log(record: LogRecord) {
+        let logger = Logger(subsystem: "com.omniinspector", category: record.target)
+        let type: OSLogType
+        switch record.level {
+        case .error: type = .error
+        case .warn: type = .default
+        case .info: type = .info
+        case .debug, .trace: type = .debug
+        }
+        logger.log(level: type, "\(record.message, privacy: .public)")
+    }
+}
 
 /// The one `OmniCore` of the process, shared by the UI and the background task.
 /// `OmniCore.open` blocks (SQLite, crash recovery, model load), so it runs once, off the main thread.
@@ -23,6 +40,7 @@ actor CoreStore {
     }
 
     private static func open() throws -> OmniCore {
+        try? setLogSink(sink: UnifiedLog(), level: .info)
         // Bundle resources are plain files on iOS: the core reads the model in place.
         guard let model = Bundle.main.path(forResource: "edge-model", ofType: "onnx") else {
             throw SetupError.modelNotBundled

@@ -294,3 +294,41 @@ def test_a_rust_panic_is_an_exception_not_a_crash(tmp_path, servers):
     assert "probe panic" in str(panicked.value)
     core, _ = open_core(tmp_path, servers)
     assert core.stats().inspections == 0, "the library still works after the panic"
+
+
+class Logs(omni.LogSink):
+    def __init__(self):
+        self.records, self.lock = [], threading.Lock()
+
+    def log(self, record):
+        with self.lock:
+            self.records.append(record)
+
+    def lines(self):
+        with self.lock:
+            return [f"{r.level} {r.target} {r.message}" for r in self.records]
+
+
+def test_the_app_log_sink_gets_the_core_logs_and_no_secret(tmp_path, servers):
+    logs = Logs()
+    omni.set_log_sink(logs, omni.LogLevel.TRACE)
+    try:
+        core, _ = open_core(tmp_path / "good", servers)
+        inspection = new_inspection(core)
+        ids = [core.add_photo(inspection.id, jpeg(40 + i), None).id for i in range(2)]
+        assert run(core.sync_now()).synced == 2
+        refused, _ = open_core(tmp_path / "refused", servers, secret="not-the-secret")
+        refused.add_photo(new_inspection(refused).id, jpeg(50), None)
+        task = refused.start_sync()
+        wait_for(lambda: any("sync paused" in line for line in logs.lines()), what="a pause logged")
+        task.cancel()
+    finally:
+        omni.set_log_sink(Logs(), omni.LogLevel.ERROR)
+    lines = logs.lines()
+    for pid in ids:
+        assert any("photo stored" in line and pid in line for line in lines)
+        assert any("photo synced" in line and pid in line for line in lines)
+    assert any(line.startswith("LogLevel.WARN") and "cause=Credentials" in line for line in lines), lines
+    joined = "\n".join(lines)
+    for secret in [servers["secret_access_key"], "not-the-secret", "Authorization", "Signature=", "Credential="]:
+        assert secret not in joined, secret

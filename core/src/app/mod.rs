@@ -11,7 +11,7 @@ mod config;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 pub use api_error::ApiError;
 pub use config::{CloudConfig, OmniConfig};
@@ -26,6 +26,7 @@ use crate::inspector::{
     DetectOutcome, InspectionDetail, Inspector, OpenReport, PhotoDetail, QuarantinedFile,
     RecoverReport, Recovery, Stats,
 };
+use crate::listener::ListenerSlot;
 use crate::model_refresh::{
     CheckOutcome, Fallback, ModelEvent, ModelRefreshListener, ModelStatus, ModelStore,
     ModelUpdater, Network, RolledBack, Slot, UpdateOutcome, model_status, rollback,
@@ -58,7 +59,7 @@ pub struct OmniCore {
     pinned: bool,
     sync: Option<SyncEngine>,
     updater: Option<ModelUpdater>,
-    model_listener: Mutex<Option<Arc<dyn ModelRefreshListener>>>,
+    model_listener: ListenerSlot<dyn ModelRefreshListener>,
 }
 
 impl std::fmt::Debug for OmniCore {
@@ -134,7 +135,7 @@ impl OmniCore {
             pinned: config.pinned_model.is_some(),
             sync,
             updater,
-            model_listener: Mutex::new(None),
+            model_listener: ListenerSlot::new(),
         })
     }
 
@@ -408,19 +409,12 @@ impl OmniCore {
         if let Some(updater) = &self.updater {
             updater.set_listener(listener.clone());
         }
-        *self
-            .model_listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(listener);
+        self.model_listener.set(listener);
     }
 
     fn emit_model_event(&self, event: ModelEvent) {
-        let listener = self
-            .model_listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(listener) = listener {
+        event.log();
+        if let Some(listener) = self.model_listener.get() {
             listener.on_event(event);
         }
     }

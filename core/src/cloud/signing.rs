@@ -7,6 +7,7 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
+use tracing::subscriber::NoSubscriber;
 
 use super::credentials::Credentials;
 
@@ -85,7 +86,11 @@ impl SigV4Scope {
             SignableBody::Bytes(body),
         )
         .map_err(|e| SigningError(e.to_string()))?;
-        let (instructions, _) = sign(request, &params)
+        // aws-sigv4 traces the canonical request, which holds the session token: whatever the
+        // host's log settings, nothing it logs while signing reaches any subscriber.
+        let signed =
+            tracing::subscriber::with_default(NoSubscriber::default(), || sign(request, &params));
+        let (instructions, _) = signed
             .map_err(|e| SigningError(e.to_string()))?
             .into_parts();
         Ok(instructions

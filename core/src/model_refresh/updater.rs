@@ -15,6 +15,7 @@ use super::model_store::{
 };
 use crate::cloud::CachedCredentials;
 use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
+use crate::listener::ListenerSlot;
 use crate::model_manifest::{self, ModelManifest};
 
 /// Something the host may show or log.
@@ -66,6 +67,36 @@ pub enum ModelEvent {
         /// Version now active (`bundled` for the demo model).
         to: String,
     },
+}
+
+impl ModelEvent {
+    /// Writes the event to the log (target `omni_core::model_refresh::updater`).
+    pub(crate) fn log(&self) {
+        match self {
+            Self::UpdateAvailable {
+                name,
+                version,
+                size,
+            } => tracing::info!(%name, %version, size, "model update available"),
+            Self::Downloading {
+                version,
+                received,
+                total,
+            } => tracing::debug!(%version, received, total, "downloading model"),
+            Self::Installed {
+                name,
+                version,
+                sha256,
+                replaced,
+            } => tracing::info!(%name, %version, %sha256, ?replaced, "model installed"),
+            Self::Rejected {
+                version,
+                code,
+                reason,
+            } => tracing::warn!(?version, %code, %reason, "model update rejected"),
+            Self::RolledBack { from, to } => tracing::warn!(%from, %to, "model rolled back"),
+        }
+    }
 }
 
 /// Receives [`ModelEvent`]s. Implemented by the host; called on the updating thread.
@@ -143,7 +174,7 @@ pub struct ModelUpdater {
     store: ModelStore,
     fetcher: Fetcher,
     network: Mutex<Network>,
-    listener: Mutex<Option<Arc<dyn ModelRefreshListener>>>,
+    listener: ListenerSlot<dyn ModelRefreshListener>,
 }
 
 impl std::fmt::Debug for ModelUpdater {
@@ -178,7 +209,7 @@ impl ModelUpdater {
             store,
             fetcher,
             network: Mutex::new(Network::default()),
-            listener: Mutex::new(None),
+            listener: ListenerSlot::new(),
         })
     }
 
@@ -189,7 +220,7 @@ impl ModelUpdater {
 
     /// Sets the listener for [`ModelEvent`]s.
     pub fn set_listener(&self, listener: Arc<dyn ModelRefreshListener>) {
-        *self.listener.lock().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+        self.listener.set(listener);
     }
 
     /// The host reports the network (downloads on [`Network::Metered`] only if the policy
@@ -198,13 +229,10 @@ impl ModelUpdater {
         *self.network.lock().unwrap_or_else(|e| e.into_inner()) = network;
     }
 
+    /// Logs the event and hands it to the host's listener.
     fn emit(&self, event: ModelEvent) {
-        let listener = self
-            .listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(listener) = listener {
+        event.log();
+        if let Some(listener) = self.listener.get() {
             listener.on_event(event);
         }
     }

@@ -25,6 +25,7 @@ use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
 use crate::inspection::{Photo, PhotoId};
 use crate::inspector::{DetectOutcome, Inspector};
+use crate::listener::ListenerSlot;
 use crate::timestamp::Timestamp;
 
 /// Sync engine settings.
@@ -143,7 +144,7 @@ struct EngineInner {
     client: RuntimeClient,
     config: SyncConfig,
     online: watch::Sender<bool>,
-    listener: Mutex<Option<Arc<dyn SyncListener>>>,
+    listener: ListenerSlot<dyn SyncListener>,
     state: Mutex<EngineState>,
     wake: Notify,
 }
@@ -173,7 +174,7 @@ impl SyncEngine {
                 client,
                 config,
                 online,
-                listener: Mutex::new(None),
+                listener: ListenerSlot::new(),
                 state: Mutex::new(EngineState {
                     in_flight: HashSet::new(),
                     paused_until: None,
@@ -193,7 +194,7 @@ impl SyncEngine {
 
     /// Sets the listener that receives [`SyncEvent`]s.
     pub fn set_listener(&self, listener: Arc<dyn SyncListener>) {
-        *lock(&self.inner.listener) = Some(listener);
+        self.inner.listener.set(listener);
     }
 
     /// The host's connectivity signal. Going online lifts any pause at once.
@@ -507,7 +508,15 @@ impl SyncEngine {
         lock(&inner.state).counters.requests += 1;
         let answer = inner.client.invoke(&photo.id.to_string(), &payload).await;
         let output = match answer {
-            Ok(output) => output,
+            Ok(output) => {
+                tracing::debug!(
+                    photo_id = %photo.id,
+                    bytes = output.body.len(),
+                    latency_ms = output.latency.as_secs_f64() * 1000.0,
+                    "endpoint answered"
+                );
+                output
+            }
             Err(error) => return self.handle_invoke_error(&photo, error).await,
         };
         {
@@ -586,6 +595,13 @@ impl SyncEngine {
         let config = &self.inner.config;
         let attempt = photo.attempt_count + 1;
         let message = error.to_string();
+        tracing::debug!(
+            photo_id = %photo.id,
+            attempt,
+            class = ?error.class(),
+            error = %message,
+            "invocation failed"
+        );
         match error.class() {
             FailureClass::Permanent => {
                 let streak = {
@@ -745,7 +761,7 @@ impl SyncEngine {
     }
 
     async fn emit_counts(&self) {
-        if lock(&self.inner.listener).is_none() {
+        if self.inner.listener.get().is_none() {
             return;
         }
         let inspector = self.inner.inspector.clone();
@@ -758,9 +774,10 @@ impl SyncEngine {
         }
     }
 
+    /// Logs the event and hands it to the host's listener.
     fn emit(&self, event: SyncEvent) {
-        let listener = lock(&self.inner.listener).clone();
-        if let Some(listener) = listener {
+        event.log();
+        if let Some(listener) = self.inner.listener.get() {
             listener.on_event(event);
         }
     }

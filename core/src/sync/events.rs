@@ -57,6 +57,50 @@ pub enum SyncEvent {
     },
 }
 
+impl SyncEvent {
+    /// Writes the event to the log (target `omni_core::sync::events`). Only ids, counts,
+    /// timings and error texts: never credentials, signatures or photo bytes.
+    pub(crate) fn log(&self) {
+        match self {
+            Self::PhotoSynced {
+                photo_id,
+                detections,
+                latency_ms,
+            } => tracing::info!(%photo_id, detections, latency_ms, "photo synced"),
+            Self::AttemptFailed {
+                photo_id,
+                error,
+                retry_in,
+            } => tracing::warn!(
+                %photo_id,
+                %error,
+                retry_in_ms = retry_in.as_millis() as u64,
+                "attempt failed, will retry"
+            ),
+            Self::PhotoFailed { photo_id, reason } => {
+                tracing::warn!(%photo_id, %reason, "photo failed, not retried until asked")
+            }
+            Self::Paused {
+                cause,
+                reason,
+                resume_in,
+            } => tracing::warn!(
+                ?cause,
+                %reason,
+                resume_in_ms = resume_in.as_millis() as u64,
+                "sync paused"
+            ),
+            Self::QueueCounts { counts, in_flight } => tracing::debug!(
+                queued = counts.queued,
+                synced = counts.synced,
+                failed = counts.failed,
+                in_flight,
+                "queue counts"
+            ),
+        }
+    }
+}
+
 /// Why the whole queue paused: trouble that is not one photo's fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,10 +2,15 @@ package com.omniinspector.sample
 
 import android.app.Application
 import android.content.Context
+import android.util.Log
 import com.omniinspector.ffi.CoreConfig
+import com.omniinspector.ffi.LogLevel
+import com.omniinspector.ffi.LogRecord
+import com.omniinspector.ffi.LogSink
 import com.omniinspector.ffi.OmniCore
 import com.omniinspector.ffi.SyncEvent
 import com.omniinspector.ffi.SyncListener
+import com.omniinspector.ffi.setLogSink
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
@@ -32,6 +37,8 @@ class OmniApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // The core's logs (captures, every sync attempt, model refresh) to logcat, tag "omni".
+        setLogSink(Logcat, LogLevel.INFO)
         core.start()
         Workers.schedule(this)
     }
@@ -75,6 +82,20 @@ class OmniApp : Application() {
             check(temp.renameTo(target)) { "cannot install $target" }
         }
         return target
+    }
+
+    /** Writes the core's log lines to logcat. Called on Rust threads. */
+    private object Logcat : LogSink {
+        override fun log(record: LogRecord) {
+            val priority = when (record.level) {
+                LogLevel.ERROR -> Log.ERROR
+                LogLevel.WARN -> Log.WARN
+                LogLevel.INFO -> Log.INFO
+                LogLevel.DEBUG -> Log.DEBUG
+                LogLevel.TRACE -> Log.VERBOSE
+            }
+            Log.println(priority, "omni", "${record.target}: ${record.message}")
+        }
     }
 
     private companion object {
