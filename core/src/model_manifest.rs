@@ -73,7 +73,7 @@ pub struct SignedManifest {
 }
 
 /// Why a manifest was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     /// The envelope is not the expected JSON.
     #[error("manifest envelope is not valid JSON: {0}")]
@@ -107,6 +107,27 @@ pub enum ManifestError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The manifest is larger than any real one.
+    #[error("manifest is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl ManifestError {
+    /// A short stable code for hosts: `unsigned`, `unknown_key`, `bad_signature`, or
+    /// `malformed_manifest` for everything else about the envelope and payload.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unsigned => "unsigned",
+            Self::UnknownKey(_) => "unknown_key",
+            Self::BadSignature(_) => "bad_signature",
+            Self::MalformedEnvelope(_)
+            | Self::BadBase64 { .. }
+            | Self::MalformedManifest(_)
+            | Self::UnsupportedFormat(_)
+            | Self::BadKey { .. }
+            | Self::TooLarge(_) => "malformed_manifest",
+        }
+    }
 }
 
 /// Short identifier of a public key: the first 8 bytes of its SHA-256, as hex.

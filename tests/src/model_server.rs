@@ -38,6 +38,8 @@ struct State {
     redirects: HashMap<String, String>,
     /// Send no `ETag` (as `python -m http.server` does).
     no_etags: bool,
+    /// Connections accepted whose request is not logged yet.
+    in_flight: usize,
 }
 
 /// The server; it runs until the test process ends.
@@ -57,8 +59,12 @@ impl StaticServer {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = shared.clone();
+                // Counted before the request is answered, so a client that has its answer
+                // finds the request either logged or still counted here.
+                lock(&state).in_flight += 1;
                 std::thread::spawn(move || {
                     let _ = serve(stream, &state);
+                    lock(&state).in_flight -= 1;
                 });
             }
         });
@@ -66,7 +72,7 @@ impl StaticServer {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// `http://127.0.0.1:port/<path>`.
@@ -115,9 +121,18 @@ impl StaticServer {
         self.state().chunk_delay = delay;
     }
 
-    /// Every request answered so far, in order.
+    /// Every request answered so far, in order. A request is logged just after its answer
+    /// is sent: this waits (up to 5 s) for the requests being answered to be logged.
     pub fn log(&self) -> Vec<Logged> {
-        self.state().log.clone()
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = self.state();
+            if state.in_flight == 0 || std::time::Instant::now() >= deadline {
+                return state.log.clone();
+            }
+            drop(state);
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Forgets the requests logged so far.
@@ -130,6 +145,10 @@ impl StaticServer {
         let path = path.trim_start_matches('/');
         self.log().into_iter().filter(|l| l.path == path).collect()
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The ETag the server gives `bytes`.

@@ -19,9 +19,10 @@ use crate::artifacts::{self, metric};
 use crate::aws::{Clients, aws_error, describe, s3_error};
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
-use crate::smoke::{self, EndpointResponse};
+use crate::smoke;
 use crate::wait::Backoff;
 use crate::{images, names, sourcedir};
+use omni_core::Detections;
 
 /// Tag holding the deployed model's float mAP50-95.
 pub const TAG_MAP: &str = "omni:map50-95";
@@ -63,7 +64,7 @@ pub struct DeploySummary {
     /// Seconds until `InService`.
     pub wait_seconds: f64,
     /// The smoke test's answer.
-    pub smoke: Option<EndpointResponse>,
+    pub smoke: Option<Detections>,
 }
 
 /// The endpoint's ARN and tags, if it exists.
@@ -360,11 +361,7 @@ pub async fn wait_in_service(
 }
 
 /// Sends `photo` to the endpoint and checks the answer is our documented JSON.
-pub async fn smoke_test(
-    clients: &Clients,
-    endpoint: &str,
-    photo: &[u8],
-) -> Result<EndpointResponse> {
+pub async fn smoke_test(clients: &Clients, endpoint: &str, photo: &[u8]) -> Result<Detections> {
     let (width, height) = smoke::dimensions(photo)?;
     let content_type = if photo.starts_with(b"\x89PNG") {
         "image/png"

@@ -477,8 +477,8 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                     println!(
                         "smoke test: {} detection(s) on a {}x{} photo in {:.1} ms by {} {}",
                         smoke.detections.len(),
-                        smoke.image.width,
-                        smoke.image.height,
+                        smoke.image_width,
+                        smoke.image_height,
                         smoke.inference_ms,
                         smoke.model.name,
                         smoke.model.version

@@ -6,18 +6,10 @@ use crate::model_manifest::ManifestError;
 /// Why a published manifest or model was refused. The active model is never touched.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
-    /// The envelope has no signatures.
-    #[error("manifest is not signed")]
-    Unsigned,
-    /// No signature is by a pinned key.
-    #[error("manifest is signed by unknown key(s) {0}")]
-    UnknownKey(String),
-    /// A signature by a pinned key does not verify (tampered manifest or wrong key).
-    #[error("manifest signature by key {0} does not verify")]
-    BadSignature(String),
-    /// The envelope or payload does not parse, or its format is unknown.
-    #[error("{0}")]
-    MalformedManifest(String),
+    /// The manifest envelope or payload is refused (unsigned, unknown key, bad signature,
+    /// malformed, too large): the manifest module's own error, with its code.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     /// The offered version is not newer than the active one (and downgrades are not allowed).
     #[error("version {offered} is not newer than the active {active} (downgrade refused)")]
     NotNewer {
@@ -102,10 +94,7 @@ impl RejectReason {
     /// A short stable code for hosts and JSON output, e.g. `bad_signature`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unsigned => "unsigned",
-            Self::UnknownKey(_) => "unknown_key",
-            Self::BadSignature(_) => "bad_signature",
-            Self::MalformedManifest(_) => "malformed_manifest",
+            Self::Manifest(e) => e.code(),
             Self::NotNewer { .. } => "not_newer",
             Self::RolledBack { .. } => "rolled_back",
             Self::OlderThanInstalled { .. } => "older_than_installed",
@@ -130,17 +119,6 @@ impl RejectReason {
             self,
             Self::ModelMissing(_) | Self::SizeMismatch { .. } | Self::ShaMismatch { .. }
         )
-    }
-}
-
-impl From<ManifestError> for RejectReason {
-    fn from(error: ManifestError) -> Self {
-        match error {
-            ManifestError::Unsigned => Self::Unsigned,
-            ManifestError::UnknownKey(ids) => Self::UnknownKey(ids),
-            ManifestError::BadSignature(id) => Self::BadSignature(id),
-            other => Self::MalformedManifest(other.to_string()),
-        }
     }
 }
 

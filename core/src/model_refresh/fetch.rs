@@ -13,6 +13,7 @@ use reqwest::{StatusCode, Url};
 use super::config::RefreshConfig;
 use super::error::{RefreshError, RejectReason};
 use crate::cloud::{CachedCredentials, SigV4Scope};
+use crate::model_manifest::ManifestError;
 
 /// Largest manifest accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -128,8 +129,8 @@ impl Fetcher {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
-                return Err(RefreshError::Rejected(RejectReason::MalformedManifest(
-                    format!("manifest is larger than {MAX_MANIFEST_BYTES} bytes"),
+                return Err(RefreshError::Rejected(RejectReason::Manifest(
+                    ManifestError::TooLarge(MAX_MANIFEST_BYTES),
                 )));
             }
             body.extend_from_slice(&chunk);

@@ -518,7 +518,7 @@ async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     assert_eq!(created.action, "created");
     assert_eq!(created.previous_map50_95, None);
     let smoke = created.smoke.unwrap();
-    assert_eq!((smoke.image.width, smoke.image.height), (1001, 667));
+    assert_eq!((smoke.image_width, smoke.image_height), (1001, 667));
     assert_eq!(smoke.detections.len(), 2);
     assert_eq!(smoke.detections[1].bbox.x1, 0.0); // clipped by the handler
 
