@@ -235,4 +235,37 @@ mod tests {
         );
         assert!(!shown.contains("very-secret") && !shown.contains("tok-secret"));
     }
+
+    /// Records whether the cache's lock was free while it was asked.
+    struct LockProbe {
+        cache: std::sync::OnceLock<Arc<CachedCredentials>>,
+        lock_was_free: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl CredentialsProvider for LockProbe {
+        async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+            let cache = self.cache.get().expect("cache set");
+            let free = cache.cached.try_lock().is_ok();
+            self.lock_was_free.store(free, Ordering::SeqCst);
+            Ok(Credentials {
+                access_key_id: "ASIAPROBE".into(),
+                secret_access_key: "secret".into(),
+                session_token: None,
+                expires_at: None,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_provider_is_never_called_while_the_cache_is_locked() {
+        let probe = Arc::new(LockProbe {
+            cache: std::sync::OnceLock::new(),
+            lock_was_free: std::sync::atomic::AtomicBool::new(false),
+        });
+        let cache = Arc::new(CachedCredentials::new(probe.clone()));
+        assert!(probe.cache.set(cache.clone()).is_ok());
+        assert_eq!(cache.get().await.unwrap().access_key_id, "ASIAPROBE");
+        assert!(probe.lock_was_free.load(Ordering::SeqCst));
+    }
 }
