@@ -19,20 +19,7 @@ JNI_DIR=android/omni/src/main/jniLibs
 KOTLIN_DIR=android/omni/src/main/kotlin
 ASSETS_DIR=android/sample/src/main/assets
 
-# The host build of the library that the bindgen reads the interface from (library mode).
-# It must keep its symbol table, hence strip forced off whatever the profile says.
-HOST_LIB=$TARGET_DIR/$PROFILE/libomni_ffi.$([ "$(uname -s)" = Darwin ] && echo dylib || echo so)
-build_host_library_for_bindgen() {
-  CARGO_PROFILE_MOBILE_FFI_STRIP=none cargo build -p omni-ffi --profile "$PROFILE"
-}
-
-# THE BINDGEN INVOCATION: the in-repo uniffi-bindgen, library mode, Kotlin. A separate cargo
-# invocation so that the `bindgen` feature does not change the library built above.
-generate_kotlin_bindings() {
-  cargo run -p omni-ffi --bin uniffi-bindgen --features bindgen -- \
-    generate --library "$HOST_LIB" --language kotlin \
-    --config bindings/uniffi-bindgen.toml --out-dir "$KOTLIN_DIR"
-}
+. scripts/bindgen-common.sh  # the host build and the bindgen invocation
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-android.sh: %s\n' "$*" >&2; exit 1; }
@@ -88,7 +75,7 @@ build_host_library_for_bindgen
 log "generating Kotlin into $KOTLIN_DIR"
 rm -rf "$KOTLIN_DIR/com/omniinspector/ffi"
 mkdir -p "$KOTLIN_DIR"
-generate_kotlin_bindings
+generate_bindings kotlin "$KOTLIN_DIR"
 [ -n "$(find "$KOTLIN_DIR" -name '*.kt' -print -quit)" ] || die "the bindgen wrote no Kotlin into $KOTLIN_DIR"
 
 # --- the demo model, an app asset -------------------------------------------------------------

@@ -20,21 +20,7 @@ GEN_DIR=$TARGET_DIR/uniffi-swift
 XCFRAMEWORK=ios/OmniFFI.xcframework
 SWIFT_DIR=ios/Sources/OmniFFI
 
-# The host build of the library that the bindgen reads the interface from (library mode).
-# It must keep its symbol table, hence strip forced off whatever the profile says.
-HOST_LIB=$TARGET_DIR/$PROFILE/libomni_ffi.dylib
-build_host_library_for_bindgen() {
-  CARGO_PROFILE_MOBILE_FFI_STRIP=none cargo build -p omni-ffi --profile "$PROFILE"
-}
-
-# THE BINDGEN INVOCATION: the in-repo uniffi-bindgen, library mode, Swift. Writes one .swift
-# (named after module_name in bindings/uniffi.toml), one .h and one .modulemap. A separate cargo
-# invocation so that the `bindgen` feature does not change the library built above.
-generate_swift_bindings() {
-  cargo run -p omni-ffi --bin uniffi-bindgen --features bindgen -- \
-    generate --library "$HOST_LIB" --language swift \
-    --config bindings/uniffi-bindgen.toml --out-dir "$GEN_DIR"
-}
+. scripts/bindgen-common.sh  # the host build and the bindgen invocation
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-ios.sh: %s\n' "$*" >&2; exit 1; }
@@ -64,7 +50,7 @@ build_host_library_for_bindgen
 rm -rf "$GEN_DIR"
 mkdir -p "$GEN_DIR"
 log "generating Swift into $GEN_DIR"
-generate_swift_bindings
+generate_bindings swift "$GEN_DIR"
 swift_file=$(one "$GEN_DIR"/*.swift)
 header=$(one "$GEN_DIR"/*.h)
 modulemap=$(one "$GEN_DIR"/*.modulemap)

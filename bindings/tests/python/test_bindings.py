@@ -235,7 +235,8 @@ def test_wrong_secret_pauses_sync_with_a_credentials_event(tmp_path, servers):
 
 
 def test_cancelling_sync_now_keeps_photos_queued(tmp_path, servers):
-    # A verdict budget and timeout that a cancelled call cannot wait out.
+    # Refused credentials keep sync_now pausing and retrying, so it is still running when
+    # cancelled.
     core, _ = open_core(tmp_path, servers, secret="not-the-secret")
     inspection = new_inspection(core)
     core.add_photo(inspection.id, jpeg(6), None)
@@ -332,3 +333,50 @@ def test_the_app_log_sink_gets_the_core_logs_and_no_secret(tmp_path, servers):
     joined = "\n".join(lines)
     for secret in [servers["secret_access_key"], "not-the-secret", "Authorization", "Signature=", "Credential="]:
         assert secret not in joined, secret
+
+
+def test_bad_configuration_and_oversized_files_are_refused_with_their_codes(tmp_path, servers):
+    def config(**changes):
+        fields = dict(
+            data_dir=str(tmp_path / "data"), bundled_model_path=BUNDLED_MODEL, threads=1,
+            cloud=None, sync=None, model_refresh=None,
+        )
+        fields.update(changes)
+        return omni.CoreConfig(**fields)
+
+    cloud = omni.CloudTarget(endpoint_url="ftp://example.com", endpoint_name="e", region="us-east-1")
+    provider = Credentials("AKID", "secret")
+    with pytest.raises(omni.OmniError.InvalidInput) as bad_url:
+        omni.OmniCore.open(config(cloud=cloud), provider)
+    assert bad_url.value.code == "invalid_endpoint_url"
+    cloud.endpoint_url = servers["endpoint_url"]
+    with pytest.raises(omni.OmniError.InvalidInput) as no_provider:
+        omni.OmniCore.open(config(cloud=cloud), None)
+    assert no_provider.value.code == "credentials_missing"
+    refresh = omni.ModelRefreshSettings(
+        manifest_url=servers["manifest_url"], region="us-east-1", s3_endpoint=None,
+        trusted_keys=["not a key"], allow_metered=False,
+    )
+    with pytest.raises(omni.OmniError.InvalidInput) as bad_key:
+        omni.OmniCore.open(config(model_refresh=refresh), None)
+    assert bad_key.value.code == "invalid_public_key"
+    not_a_model = tmp_path / "model.onnx"
+    not_a_model.write_bytes(b"not an onnx model")
+    with pytest.raises(omni.OmniError.ModelRejected) as bad_model:
+        omni.OmniCore.open(config(bundled_model_path=str(not_a_model)), None)
+    assert bad_model.value.code == "no_model"
+
+    core = omni.OmniCore.open(config(), None)
+    inspection = new_inspection(core)
+    kept = core.add_photo(inspection.id, jpeg(60), None)
+    huge = tmp_path / "huge.jpg"
+    with open(huge, "wb") as f:  # a JPEG header and 41 MiB: over the 40 MiB limit
+        f.write(jpeg(61))
+        f.truncate(41 * 1024 * 1024)
+    with pytest.raises(omni.OmniError.InvalidInput) as too_large:
+        core.add_photo_file(inspection.id, str(huge), None)
+    assert too_large.value.code == "photo_too_large"
+    assert core.stats().queued == 1, "nothing stored, nothing lost"
+    assert core.photo(kept.id).photo.sha256 == kept.sha256
+    with pytest.raises(omni.OmniError.NotConfigured):
+        run(core.sync_now())
