@@ -85,7 +85,9 @@ pub(crate) struct ForeignSyncListener(pub Arc<dyn SyncListener>);
 
 impl CoreSyncListener for ForeignSyncListener {
     fn on_event(&self, event: CoreSyncEvent) {
-        self.0.on_event(event.into());
+        if let Some(event) = SyncEvent::from_core(event) {
+            self.0.on_event(event);
+        }
     }
 }
 
@@ -94,6 +96,8 @@ pub(crate) struct ForeignModelListener(pub Arc<dyn ModelListener>);
 
 impl ModelRefreshListener for ForeignModelListener {
     fn on_event(&self, event: CoreModelEvent) {
-        self.0.on_event(event.into());
+        if let Some(event) = ModelEvent::from_core(event) {
+            self.0.on_event(event);
+        }
     }
 }

@@ -560,9 +560,11 @@ fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl From<CoreSyncEvent> for SyncEvent {
-    fn from(e: CoreSyncEvent) -> Self {
-        match e {
+impl SyncEvent {
+    /// The app's form of a core event; `None` (the event is not forwarded) for a kind the
+    /// core added after this mapping was written.
+    pub(crate) fn from_core(e: CoreSyncEvent) -> Option<Self> {
+        Some(match e {
             CoreSyncEvent::PhotoSynced {
                 photo_id,
                 detections,
@@ -600,7 +602,8 @@ impl From<CoreSyncEvent> for SyncEvent {
                 failed: counts.failed,
                 in_flight: in_flight as u64,
             },
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -837,9 +840,11 @@ pub enum ModelEvent {
     },
 }
 
-impl From<CoreModelEvent> for ModelEvent {
-    fn from(e: CoreModelEvent) -> Self {
-        match e {
+impl ModelEvent {
+    /// The app's form of a core event; `None` (the event is not forwarded) for a kind the
+    /// core added after this mapping was written.
+    pub(crate) fn from_core(e: CoreModelEvent) -> Option<Self> {
+        Some(match e {
             CoreModelEvent::UpdateAvailable {
                 name,
                 version,
@@ -882,7 +887,8 @@ impl From<CoreModelEvent> for ModelEvent {
                 from_version: from,
                 to_version: to,
             },
-        }
+            _ => return None,
+        })
     }
 }
 

@@ -148,7 +148,8 @@ impl ModelRefreshListener for ProgressListener {
                 self.0.set_position(received);
             }
             ModelEvent::Installed { .. } | ModelEvent::Rejected { .. } => self.0.finish_and_clear(),
-            ModelEvent::UpdateAvailable { .. } | ModelEvent::RolledBack { .. } => {}
+            // Offers, rollbacks and event kinds added to the core later: nothing to draw.
+            _ => {}
         }
     }
 }

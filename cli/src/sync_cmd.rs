@@ -51,6 +51,10 @@ pub struct SyncArgs {
     /// Largest retry delay, in milliseconds.
     #[arg(long, default_value_t = millis(SyncConfig::default().backoff.cap))]
     backoff_cap_ms: u64,
+    /// First whole-queue pause after a throttle, in milliseconds (grows with each throttle
+    /// in a row, up to 60 s).
+    #[arg(long, default_value_t = millis(SyncConfig::default().throttle.base))]
+    throttle_base_ms: u64,
     /// Stop with an error after this many consecutive whole-queue pauses (network,
     /// credentials, a missing endpoint, storage full). A phone never gives up; a command
     /// has to end.
@@ -89,15 +93,23 @@ impl SyncArgs {
             runtime,
             credentials: Arc::new(EnvCredentialsProvider),
         });
+        let defaults = SyncConfig::default();
         config.sync = SyncConfig {
             concurrency: usize::from(self.concurrency),
             backoff: Backoff {
                 base: Duration::from_millis(self.backoff_base_ms),
                 cap: Duration::from_millis(self.backoff_cap_ms.max(self.backoff_base_ms)),
             },
+            throttle: Backoff {
+                base: Duration::from_millis(self.throttle_base_ms),
+                cap: defaults
+                    .throttle
+                    .cap
+                    .max(Duration::from_millis(self.throttle_base_ms)),
+            },
             max_attempts: self.max_attempts.max(1),
             give_up_after_pauses: Some(self.give_up_after.max(1)),
-            ..SyncConfig::default()
+            ..defaults
         };
         Ok(config)
     }
@@ -124,7 +136,8 @@ impl SyncListener for ProgressListener {
                 resume_in.as_secs_f64(),
                 reason.chars().take(60).collect::<String>()
             )),
-            SyncEvent::AttemptFailed { .. } | SyncEvent::QueueCounts { .. } => {}
+            // Retries, counts and event kinds added to the core later: nothing to draw.
+            _ => {}
         }
     }
 }

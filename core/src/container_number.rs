@@ -11,6 +11,7 @@ pub struct ContainerNumber(String);
 
 /// What is wrong with a candidate container number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContainerNumberError {
     /// After removing spaces and hyphens the number is not 11 characters long.
     #[error("container number must have 11 characters (4 letters, 7 digits), got {len}")]

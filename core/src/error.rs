@@ -11,6 +11,7 @@ use crate::store::StoreError;
 
 /// Everything the core's operations can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Another process (or another `Inspector`) has the data directory open.
     #[error("data directory {path} is in use by another process")]

@@ -18,6 +18,7 @@ pub const INT8_MAX_MAP_DROP: f64 = 0.01;
 
 /// Why an evaluation could not run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EvaluationError {
     /// The data set layout or a file in it is unreadable.
     #[error("{path}: {reason}")]

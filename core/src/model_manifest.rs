@@ -74,6 +74,7 @@ pub struct SignedManifest {
 
 /// Why a manifest was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ManifestError {
     /// The envelope is not the expected JSON.
     #[error("manifest envelope is not valid JSON: {0}")]

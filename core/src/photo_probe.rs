@@ -94,6 +94,7 @@ impl PhotoHeader {
 
 /// Why a photo was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PhotoError {
     /// No bytes at all.
     #[error("photo is empty (0 bytes)")]

@@ -18,7 +18,6 @@ pub mod faults;
 pub mod inference;
 pub mod server;
 pub mod serverless;
-pub mod sigv4_verify;
 
 pub use faults::{Fault, FaultConfig, Malformed};
 pub use inference::{InferenceModel, ModelChoice};

@@ -22,7 +22,6 @@ use tokio::task::JoinSet;
 use crate::faults::{Fault, FaultConfig};
 use crate::inference::{InferenceError, InferenceModel, ModelChoice};
 use crate::serverless::{Admission, Gate};
-use crate::sigv4_verify;
 
 /// Largest request body read (AWS serverless accepts 4 MB; a bit more is read to answer
 /// with a clear error instead of a reset).
@@ -304,7 +303,7 @@ async fn invoke(
     let signature = match &shared.config.credentials {
         None => None,
         Some(expected) => {
-            match sigv4_verify::check_headers(expected, &scope, &headers, SystemTime::now()) {
+            match omni_sigv4::check_headers(expected, &scope, &headers, SystemTime::now()) {
                 Ok(check) => Some(check),
                 Err(e) => {
                     discard_body(shared.clone(), body);

@@ -8,7 +8,8 @@
 //! [latency_ms]` (defaults 200 20 300). Knobs for experiments, from the environment (the
 //! defaults are the product's): `FLEET_MAX_CONCURRENCY` (5), `FLEET_COLD_START_MS` (2000),
 //! `FLEET_ENGINE_CONCURRENCY` (`SyncConfig::concurrency`), `FLEET_PAUSE_BASE_MS` and
-//! `FLEET_PAUSE_CAP_MS` (`SyncConfig::pause`).
+//! `FLEET_PAUSE_CAP_MS` (`SyncConfig::pause`), `FLEET_THROTTLE_BASE_MS` and
+//! `FLEET_THROTTLE_CAP_MS` (`SyncConfig::throttle`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,14 +65,22 @@ fn main() {
     if let Some(ms) = env("FLEET_PAUSE_CAP_MS") {
         config.pause.cap = Duration::from_millis(ms);
     }
+    if let Some(ms) = env("FLEET_THROTTLE_BASE_MS") {
+        config.throttle.base = Duration::from_millis(ms);
+    }
+    if let Some(ms) = env("FLEET_THROTTLE_CAP_MS") {
+        config.throttle.cap = Duration::from_millis(ms);
+    }
     let photos = phones * per_phone as usize;
     println!(
         "fleet: {phones} phones x {per_phone} photos, model latency {latency:?}, MaxConcurrency \
          {max_concurrency}, cold start {cold_start:?}; engine: concurrency {}, pause {:?}..{:?}, \
-         backoff {:?}..{:?}, max_attempts {}",
+         throttle {:?}..{:?}, backoff {:?}..{:?}, max_attempts {}",
         config.concurrency,
         config.pause.base,
         config.pause.cap,
+        config.throttle.base,
+        config.throttle.cap,
         config.backoff.base,
         config.backoff.cap,
         config.max_attempts

@@ -1,6 +1,7 @@
-//! Helpers shared by the end-to-end tests: an endpoint on its own runtime thread, stores
-//! filled with generated photos, `omni` commands, a tmpfs that fills up, a redirect trap,
-//! and the model refresh tests' static server ([`model_server`]) and publisher
+//! Helpers shared by the workspace's tests (the one copy of each): generated test photos, the
+//! Python test venv, proptest case counts, fixture paths, an endpoint on its own runtime
+//! thread, stores filled with generated photos, `omni` commands, a tmpfs that fills up, a
+//! redirect trap, and the model refresh tests' static server ([`model_server`]) and publisher
 //! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests.
 
 pub mod model_publish;
@@ -11,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageBuffer, Rgb};
+use image::{ImageFormat, Rgb, RgbImage};
 use omni_core::cloud::Credentials;
 use omni_core::{ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoId, Timestamp};
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, StatsSnapshot};
@@ -36,11 +36,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// `<workspace root>/<rel>`.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
 /// `core/tests/fixtures/<rel>`: the fixtures (models, photos) the crates' tests share.
 pub fn core_fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/fixtures")
-        .join(rel)
+    repo_path("core/tests/fixtures").join(rel)
 }
 
 /// The endpoint name used by the tests.
@@ -110,20 +113,57 @@ impl Drop for TestEndpoint {
     }
 }
 
-/// A JPEG of `width`×`height` with a pattern that depends on `seed`.
+/// A real JPEG of `width`×`height` with content that depends on `seed`: the test photo of
+/// every crate's tests (one generator, so a seed means the same picture everywhere).
 pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let img = ImageBuffer::from_fn(width, height, |x, y| {
+    encode(width, height, seed, ImageFormat::Jpeg)
+}
+
+/// A real PNG of `width`×`height`, the same picture as [`jpeg`] for a seed.
+pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(width, height, seed, ImageFormat::Png)
+}
+
+fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let v = x.wrapping_mul(7) ^ y.wrapping_mul(13) ^ seed.wrapping_mul(2_654_435_761);
         Rgb([
-            ((x + seed * 7) % 256) as u8,
-            ((y + seed * 13) % 256) as u8,
-            ((x ^ y ^ seed) % 256) as u8,
+            (v & 0xff) as u8,
+            ((v >> 8) & 0xff) as u8,
+            (x + y + seed) as u8,
         ])
     });
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(Cursor::new(&mut out), 85)
-        .encode_image(&img)
-        .expect("encode jpeg");
-    out
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), format)
+        .expect("encode test image");
+    bytes
+}
+
+/// The Python of the test venv (onnxruntime, numpy, moto, pillow), or `None` when it is not
+/// set up. Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.
+pub fn test_python() -> Option<PathBuf> {
+    let python = std::env::var_os("OMNI_TEST_PYTHON").map(PathBuf::from);
+    match python {
+        Some(p) if p.exists() => Some(p),
+        _ if std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some() => {
+            panic!("OMNI_TEST_PYTHON must point at the test venv's python (scripts/test.sh)")
+        }
+        _ => {
+            eprintln!("skipping: OMNI_TEST_PYTHON not set (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// A property's case count: `default` in `cargo test`, proptest's own (`PROPTEST_CASES`)
+/// when that is set (scripts/fuzz.sh).
+pub fn proptest_cases(default: u32) -> proptest::test_runner::Config {
+    if std::env::var_os("PROPTEST_CASES").is_some() {
+        proptest::test_runner::Config::default()
+    } else {
+        proptest::test_runner::Config::with_cases(default)
+    }
 }
 
 /// Opens (creating) a store in `dir` and adds `count` photos of one inspection.

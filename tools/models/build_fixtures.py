@@ -20,6 +20,8 @@ Steps (all seeded, nothing downloaded from any hub):
     attention softmax by ~1 ulp; this way the int8 quantisation parameters do not depend on
     the surgery and the result equals `tract_surgery.py` run on the plain int8 file;
     (`--reuse-trained` skips training and re-exports the cached best.pt, byte-identical);
+    the export arguments, the quantisation and the surgery of steps 3-4 are imported from
+    trainer/sagemaker/train.py, so the fixtures are made exactly as the production models;
  5. two tiny hand-made models for error tests;
  6. core/tests/fixtures/models/manifest.json.
 """
@@ -48,9 +50,12 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 sys.path.insert(0, str(ROOT / "tools" / "datagen"))
 import generate_yard_dataset as yard  # noqa: E402
 
-# One copy of the surgery: beside the SageMaker entry script, which runs with only its own dir.
+# One copy of the export / int8 / surgery recipe: the SageMaker entry script (trainer/sagemaker/
+# train.py, beside tract_surgery.py; it runs with only its own directory). The fixtures are
+# exported and quantised exactly as the production models.
 sys.path.insert(0, str(ROOT / "trainer" / "sagemaker"))
-import tract_surgery  # noqa: E402
+from train import (  # noqa: E402
+    EXPORT_ARGS, compare as compare_int8, graph_surgery, letterbox_chw, ort_outputs, quantize_int8)
 
 CLASSES = yard.CLASSES
 OUT = ROOT / "core" / "tests" / "fixtures" / "models"
@@ -75,18 +80,6 @@ GRAPH_SURGERY_NOTE = (
 
 def sha256(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
-def letterbox_chw(path_or_bgr, s):
-    """Exactly the Ultralytics predictor preprocessing for a fixed-shape export:
-    imread (BGR, EXIF applied) -> LetterBox(auto=False, scaleup, center, stride 32, pad 114)
-    -> RGB -> CHW float32 / 255."""
-    from ultralytics.data.augment import LetterBox
-    from ultralytics.utils.patches import imread
-
-    bgr = imread(str(path_or_bgr)) if not isinstance(path_or_bgr, np.ndarray) else path_or_bgr
-    lb = LetterBox(new_shape=(s, s), auto=False, scaleup=True, center=True, stride=32)(image=bgr)
-    return np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1), dtype=np.float32)[None] / 255.0
 
 
 def set_metadata(path: Path, extra: dict):
@@ -191,109 +184,11 @@ def export(model_src, s, dst: Path):
     from ultralytics import YOLO
 
     y = model_src if not isinstance(model_src, (str, Path)) else YOLO(str(model_src))
-    p = y.export(format="onnx", imgsz=s, opset=17, simplify=True, dynamic=False, nms=False,
-                 device="cpu", verbose=False)
+    p = y.export(imgsz=s, **EXPORT_ARGS)
     shutil.move(p, dst)
     props = set_metadata(dst, {"omni_model_name": MODEL_NAME, "omni_model_version": MODEL_VERSION})
     print(f"[export] {dst.name}: {dst.stat().st_size} bytes, imgsz={props.get('imgsz')}", flush=True)
     return props
-
-
-# ----------------------------------------------------------------------------
-# int8
-# ----------------------------------------------------------------------------
-
-def quantize_int8(src: Path, dst: Path, calib_paths, s):
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter([{"images": letterbox_chw(p, s)} for p in calib_paths])
-
-        def get_next(self):
-            return next(self.it, None)
-
-    m = onnx.load(str(src))
-    exclude = [n.name for n in m.graph.node if n.name.startswith("/model.23/dfl")]
-    tmp = dst.with_suffix(".tmp.onnx")
-    quantize_static(
-        str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=["Conv", "MatMul"], nodes_to_exclude=exclude,
-        per_channel=False,  # tract's DequantizeLinear takes one scale per tensor
-        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-    )
-    q = onnx.load(str(tmp))
-    tmp.unlink()
-    bad = [n.op_type for n in q.graph.node if n.domain not in ("", "ai.onnx")]
-    assert not bad, f"non-standard ops in int8 model: {bad}"
-    keep = [o for o in q.opset_import if o.domain in ("", "ai.onnx")]
-    del q.opset_import[:]
-    q.opset_import.extend(keep)
-    src_props = {p.key: p.value for p in m.metadata_props}
-    src_props["omni_quantization"] = "int8 QDQ static per-tensor (onnxruntime quantize_static), Conv/MatMul, /model.23/dfl excluded"
-    del q.metadata_props[:]
-    for k, v in src_props.items():
-        q.metadata_props.add(key=k, value=v)
-    onnx.checker.check_model(q)
-    onnx.save(q, str(dst))
-    counts = {}
-    for n in q.graph.node:
-        counts[n.op_type] = counts.get(n.op_type, 0) + 1
-    print(f"[int8] {dst.name}: {dst.stat().st_size} bytes, Q={counts.get('QuantizeLinear', 0)} "
-          f"DQ={counts.get('DequantizeLinear', 0)}, excluded {exclude}", flush=True)
-    return exclude
-
-
-def graph_surgery(f32: Path, i8: Path):
-    """tract_surgery.decompose_softmax on the float and the int8 model (in place, both get
-    metadata omni_graph_surgery=softmax-decomposed), then check the int8 result: no Softmax,
-    the decomposition present in float (no QuantizeLinear inside it), standard ops only."""
-    n32 = tract_surgery.decompose_softmax_file(f32, f32)
-    n8 = tract_surgery.decompose_softmax_file(i8, i8)
-    assert n32 >= 1 and n8 == n32, f"Softmax count f32={n32} int8={n8}"
-    q = onnx.load(str(i8))
-    ops = [n.op_type for n in q.graph.node]
-    assert "Softmax" not in ops and ops.count("ReduceMax") == ops.count("ReduceSum") == ops.count("Exp") == n8
-    assert all(n.domain in ("", "ai.onnx") for n in q.graph.node), "non-standard ops in int8 model"
-    assert [o.domain for o in q.opset_import if o.domain not in ("", "ai.onnx")] == []
-    dec_out = {o for n in q.graph.node if n.op_type in ("ReduceMax", "Sub", "Exp", "ReduceSum") for o in n.output
-               if "/Softmax/" in n.name}
-    q_in = {n.input[0] for n in q.graph.node if n.op_type == "QuantizeLinear"}
-    assert dec_out and not dec_out & q_in, "softmax decomposition got quantised inside"
-    print(f"[surgery] {f32.name}, {i8.name}: {n32} Softmax node(s) decomposed each", flush=True)
-    return n32
-
-
-def ort_outputs(model: Path, xs, basic_opt=False):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
-    if basic_opt:  # no QDQ -> QLinear* kernel fusion: float ops between DQ and Q, as tract runs them
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    return np.concatenate([sess.run(None, {name: x})[0] for x in xs])
-
-
-def compare(f32: Path, i8: Path, paths, s):
-    xs = [letterbox_chw(p, s) for p in paths]
-    a, b = ort_outputs(f32, xs), ort_outputs(i8, xs)
-    d = np.abs(a - b)
-    top_a, top_b = a[:, 4:].max(1), b[:, 4:].max(1)
-    r = {
-        "images": len(paths),
-        "box_rows_max_abs_diff": float(d[:, :4].max()),
-        "box_rows_mean_abs_diff": float(d[:, :4].mean()),
-        "score_rows_max_abs_diff": float(d[:, 4:].max()),
-        "score_rows_mean_abs_diff": float(d[:, 4:].mean()),
-        "f32_max_score": float(a[:, 4:].max()),
-        "int8_max_score": float(b[:, 4:].max()),
-        "argmax_anchor_agreement": float(np.mean(top_a.argmax(1) == top_b.argmax(1))),
-    }
-    print(f"[int8 vs f32 @{s}] {json.dumps(r)}", flush=True)
-    return r
 
 
 def surgery_diff_on(before: Path, after: Path, paths, s):
@@ -460,7 +355,8 @@ def main():
             print(f"[val] {f32.name}: {entry[f'val_metrics_onnx_{s}']}", flush=True)
         manifest["files"][f32.name] = entry
 
-        diff = compare(f32, i8, val_imgs[:8], s)
+        diff = compare_int8(f32, i8, val_imgs[:8], s)
+        print(f"[int8 vs f32 @{s}] {json.dumps(diff)}", flush=True)
         manifest["files"][i8.name] = {
             "what": f"int8 QDQ copy of {f32.name} (same input/output signature and metadata_props)",
             "how": "onnxruntime.quantization.quantize_static(QuantFormat.QDQ, per_channel=False, activations QUInt8 "

@@ -11,7 +11,6 @@ mod common;
 
 use std::time::Instant;
 
-use indicatif::ProgressBar;
 use omni_trainer::s3uri::S3Uri;
 use omni_trainer::upload::{UploadOptions, upload};
 
@@ -58,15 +57,9 @@ fn main() {
         let mut rows = Vec::new();
         for run in ["first upload", "no-change re-run"] {
             let t = Instant::now();
-            let s = upload(
-                &clients,
-                dir.path(),
-                &dest,
-                &options,
-                &ProgressBar::hidden(),
-            )
-            .await
-            .unwrap();
+            let s = upload(&clients, dir.path(), &dest, &options, &|_, _| {})
+                .await
+                .unwrap();
             let secs = t.elapsed().as_secs_f64();
             rows.push((
                 run,

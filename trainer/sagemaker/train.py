@@ -4,7 +4,8 @@
 Runs unchanged in a SageMaker PyTorch training container (entry_point="train.py",
 source_dir="trainer/sagemaker") and locally (tools/models/train_demo.sh). It imports nothing
 from the repository except `tract_surgery.py`, which sits in the same directory as this
-script (the one copy of it; tools/models/build_fixtures.py imports it from here too).
+script (the one copy of it; tools/models/build_fixtures.py imports it, and this script's
+export and int8 recipe, from here too).
 
 Inputs
   * data channel: $SM_CHANNEL_TRAINING (default /opt/ml/input/data/training) holding the
@@ -46,7 +47,7 @@ Outputs in $SM_MODEL_DIR (default /opt/ml/model)
                      symmetric, MinMax calibration on the first --calib-images (50) sorted train
                      images letterboxed exactly like inference (LetterBox auto=False, centre, pad
                      114, RGB, /255), standard ops only, quantised from the plain export and then
-                     Softmax-decomposed (same recipe as tools/models/build_fixtures.py); metadata
+                     Softmax-decomposed (tools/models/build_fixtures.py imports this recipe); metadata
                      as model.onnx + omni_quantization;
   results.csv        Ultralytics per-epoch training log (all sessions);
   metrics.json       see below.
@@ -339,8 +340,12 @@ def read_results(csv_path: Path):
 
 
 # ----------------------------------------------------------------------------
-# export / int8 (recipe of tools/models/build_fixtures.py)
+# export / int8: the one copy of the recipe; tools/models/build_fixtures.py imports it from
+# here, so the test fixtures are exported and quantised exactly as production models
 # ----------------------------------------------------------------------------
+
+# Ultralytics export arguments (the image size apart): static shape, raw head, no NMS.
+EXPORT_ARGS = dict(format="onnx", opset=17, simplify=True, dynamic=False, nms=False, device="cpu", verbose=False)
 
 def letterbox_chw(path, s):
     """Ultralytics predictor preprocessing for a fixed-shape export: imread (BGR) ->
@@ -376,8 +381,7 @@ def export_onnx(weights: Path, s: int, dst: Path, name: str, version: str, work:
     d.mkdir(parents=True, exist_ok=True)
     src = d / "best.pt"
     shutil.copyfile(weights, src)
-    p = YOLO(str(src)).export(format="onnx", imgsz=s, opset=17, simplify=True, dynamic=False, nms=False,
-                              device="cpu", verbose=False)
+    p = YOLO(str(src)).export(imgsz=s, **EXPORT_ARGS)
     shutil.move(p, dst)
     props = set_metadata(dst, {"omni_model_name": name, "omni_model_version": version})
     log(f"export {dst.name}: {dst.stat().st_size} bytes, imgsz={props.get('imgsz')}")
@@ -454,12 +458,16 @@ def graph_surgery(f32: Path, i8: Path):
     return n32
 
 
-def ort_outputs(model: Path, xs):
+def ort_outputs(model: Path, xs, basic_opt=False):
+    """The raw outputs of `model` (onnxruntime, CPU) for the inputs `xs`, concatenated.
+    `basic_opt`: no QDQ -> QLinear* kernel fusion, float ops between DQ and Q as tract runs them."""
     import numpy as np
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = os.cpu_count() or 1
+    if basic_opt:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return np.concatenate([sess.run(None, {name: x})[0] for x in xs])

@@ -4,7 +4,7 @@
 use aws_sdk_sagemaker::types::TrainingJobStatus;
 use serde_json::Value;
 
-use crate::aws::{Clients, aws_error, s3_error};
+use crate::aws::{Clients, describe_training_job, s3_error};
 use crate::error::{Result, TrainerError};
 use crate::s3uri::S3Uri;
 use crate::sourcedir::untar_gz;
@@ -46,13 +46,7 @@ pub fn metric(metrics: &Value, path: &[&str]) -> Option<f64> {
 
 /// Where a job's `model.tar.gz` is; the job must be `Completed`.
 pub async fn artifacts_uri(clients: &Clients, job: &str) -> Result<S3Uri> {
-    let d = clients
-        .sagemaker
-        .describe_training_job()
-        .training_job_name(job)
-        .send()
-        .await
-        .map_err(aws_error("DescribeTrainingJob"))?;
+    let d = describe_training_job(clients, job).await?;
     let status = d.training_job_status().cloned();
     if status != Some(TrainingJobStatus::Completed) {
         return Err(TrainerError::JobFailed {
@@ -73,7 +67,11 @@ pub async fn artifacts_uri(clients: &Clients, job: &str) -> Result<S3Uri> {
 
 /// Downloads and unpacks a job's `model.tar.gz`.
 pub async fn fetch(clients: &Clients, job: &str) -> Result<Artifacts> {
-    let uri = artifacts_uri(clients, job).await?;
+    fetch_uri(clients, artifacts_uri(clients, job).await?).await
+}
+
+/// Downloads and unpacks the `model.tar.gz` at `uri`.
+pub async fn fetch_uri(clients: &Clients, uri: S3Uri) -> Result<Artifacts> {
     let tarball = get_object(clients, &uri).await?;
     let files = untar_gz(&tarball)?;
     Ok(Artifacts {
@@ -83,27 +81,11 @@ pub async fn fetch(clients: &Clients, job: &str) -> Result<Artifacts> {
     })
 }
 
-/// An object's bytes.
+/// An object's bytes; a missing key is a [`TrainerError::Input`].
 pub async fn get_object(clients: &Clients, uri: &S3Uri) -> Result<Vec<u8>> {
-    let out = clients
-        .s3
-        .get_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                TrainerError::Input(format!("{uri} does not exist"))
-            } else {
-                s3_error("GetObject", &uri.bucket)(e)
-            }
-        })?;
-    let body = out.body.collect().await.map_err(|e| TrainerError::Aws {
-        operation: "GetObject",
-        message: e.to_string(),
-    })?;
-    Ok(body.into_bytes().to_vec())
+    get_optional(clients, uri)
+        .await?
+        .ok_or_else(|| TrainerError::Input(format!("{uri} does not exist")))
 }
 
 /// An object's bytes, or `None` when the key does not exist.

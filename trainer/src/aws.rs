@@ -10,6 +10,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 
 use crate::config::{DEFAULT_REGION, Settings};
 use crate::error::{Result, TrainerError};
@@ -178,6 +179,29 @@ where
             aws_error(operation)(err)
         }
     }
+}
+
+/// Whether a SageMaker error message says the named resource does not exist: SageMaker
+/// answers `ValidationException: Could not find …` rather than a typed not-found error.
+pub fn is_not_found(message: &str) -> bool {
+    message.contains("ValidationException")
+        || message.contains("not found")
+        || message.contains("Could not find")
+}
+
+/// `DescribeTrainingJob` of `job` (the trainer's one call of it); a SageMaker error is a
+/// [`TrainerError::Aws`] with the service's message (see [`is_not_found`]).
+pub async fn describe_training_job(
+    clients: &Clients,
+    job: &str,
+) -> Result<DescribeTrainingJobOutput> {
+    clients
+        .sagemaker
+        .describe_training_job()
+        .training_job_name(job)
+        .send()
+        .await
+        .map_err(aws_error("DescribeTrainingJob"))
 }
 
 /// Checks that `bucket` exists and is reachable ([`TrainerError::NoSuchBucket`] otherwise).

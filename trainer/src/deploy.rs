@@ -16,7 +16,7 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use serde::Serialize;
 
 use crate::artifacts::{self, metric};
-use crate::aws::{Clients, aws_error, describe, s3_error};
+use crate::aws::{Clients, aws_error, describe, is_not_found, s3_error};
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
 use crate::smoke;
@@ -82,7 +82,7 @@ async fn endpoint_state(
         Ok(d) => d,
         Err(e) => {
             let text = describe(&e);
-            if text.contains("ValidationException") || text.contains("Could not find") {
+            if is_not_found(&text) {
                 return Ok(None);
             }
             return Err(TrainerError::Aws {

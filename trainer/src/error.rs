@@ -7,6 +7,7 @@ pub type Result<T, E = TrainerError> = std::result::Result<T, E>;
 
 /// Why a trainer command failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrainerError {
     /// A local file or directory could not be read or written.
     #[error("{path}: {source}")]
@@ -95,6 +96,7 @@ pub enum TrainerError {
 /// Why an import refused its input as unsafe. Each is detected before the output data set
 /// directory is touched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UnsafeInput {
     /// An archive entry is a symbolic link or another special file, or an export directory
     /// holds a symbolic link or a file behind a linked directory (it could copy any local file

@@ -23,3 +23,7 @@ pub mod upload;
 pub mod wait;
 
 pub use error::{Result, TrainerError, UnsafeInput};
+
+/// Progress of a long operation, reported as `(done, total)` each time a unit of work ends
+/// (images for a validation, bytes for an upload); the command-line front draws it as a bar.
+pub type Progress<'a> = dyn Fn(u64, u64) + Sync + 'a;

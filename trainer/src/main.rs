@@ -228,6 +228,7 @@ fn print_json<T: Serialize>(value: &T) -> Result<(), TrainerError> {
     Ok(())
 }
 
+/// The terminal bar the library's progress reports are drawn on (hidden with `--json`).
 fn bar(json: bool, bytes: bool) -> ProgressBar {
     if json {
         return ProgressBar::hidden();
@@ -242,6 +243,14 @@ fn bar(json: bool, bytes: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// The library's [`omni_trainer::Progress`] callback drawing on `bar`.
+fn draw(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
+    |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, TrainerError> {
@@ -261,11 +270,9 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
     match &cli.command {
         Command::Dataset(DatasetCommand::Validate { dir }) => {
             let progress = bar(json, false);
-            let report = validate::validate(dir, &|done, total| {
-                progress.set_length(total as u64);
-                progress.set_position(done as u64);
-            })?;
+            let report = validate::validate(dir, &draw(&progress));
             progress.finish_and_clear();
+            let report = report?;
             if json {
                 print_json(&report)?;
             } else {
@@ -365,10 +372,13 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 dry_run: *dry_run,
                 ..upload::UploadOptions::default()
             };
+            let progress = bar(json, true);
             let summary = runtime()?.block_on(async {
                 let clients = aws::connect(&settings).await?;
-                upload::upload(&clients, dir, &dest, &options, &bar(json, true)).await
-            })?;
+                upload::upload(&clients, dir, &dest, &options, &draw(&progress)).await
+            });
+            progress.finish_and_clear();
+            let summary = summary?;
             if json {
                 print_json(&summary)
             } else {

@@ -11,7 +11,7 @@ use aws_sdk_sagemaker::types::{
 };
 use serde::Serialize;
 
-use crate::aws::{Clients, aws_error, describe, s3_error};
+use crate::aws::{Clients, aws_error, describe, describe_training_job, is_not_found, s3_error};
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
 use crate::{images, names, sourcedir};
@@ -103,28 +103,10 @@ pub fn hyperparameters(
 
 /// Whether a training job of that name exists.
 pub async fn job_exists(clients: &Clients, job: &str) -> Result<bool> {
-    match clients
-        .sagemaker
-        .describe_training_job()
-        .training_job_name(job)
-        .send()
-        .await
-    {
+    match describe_training_job(clients, job).await {
         Ok(_) => Ok(true),
-        Err(e) => {
-            let text = describe(&e);
-            if text.contains("ValidationException")
-                || text.contains("not found")
-                || text.contains("Could not find")
-            {
-                Ok(false)
-            } else {
-                Err(TrainerError::Aws {
-                    operation: "DescribeTrainingJob",
-                    message: text,
-                })
-            }
-        }
+        Err(TrainerError::Aws { message, .. }) if is_not_found(&message) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -16,12 +16,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::Progress;
 use crate::aws::{Clients, aws_error, s3_error};
 use crate::error::{Result, TrainerError};
 use crate::s3uri::S3Uri;
@@ -92,13 +92,13 @@ struct LocalFile {
     size: u64,
 }
 
-/// Uploads `dir` to `dest`.
+/// Uploads `dir` to `dest`; `progress` counts the bytes of the files done (sent or unchanged).
 pub async fn upload(
     clients: &Clients,
     dir: &Path,
     dest: &S3Uri,
     options: &UploadOptions,
-    progress: &ProgressBar,
+    progress: &Progress<'_>,
 ) -> Result<UploadSummary> {
     let started = Instant::now();
     let before = clients.requests.snapshot();
@@ -126,31 +126,38 @@ pub async fn upload(
         .cloned()
         .collect();
 
-    progress.set_length(local.iter().map(|f| f.size).sum());
+    let total: u64 = local.iter().map(|f| f.size).sum();
+    let mut done = 0;
+    progress(done, total);
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let remote = Arc::new(remote);
     let mut tasks = JoinSet::new();
     for file in local {
         let (s3, bucket, options) = (clients.s3.clone(), dest.bucket.clone(), options.clone());
-        let (semaphore, remote, progress) = (semaphore.clone(), remote.clone(), progress.clone());
+        let (semaphore, remote) = (semaphore.clone(), remote.clone());
         tasks.spawn(async move {
             let _permit = semaphore
                 .acquire_owned()
                 .await
                 .map_err(|e| TrainerError::Input(e.to_string()))?;
-            let outcome = sync_one(&s3, &bucket, &file, remote.get(&file.key), &options).await;
-            progress.inc(file.size);
-            outcome.map(|o| (o, file.size))
+            sync_one(&s3, &bucket, &file, remote.get(&file.key), &options)
+                .await
+                .map(|o| (o, file.size))
         });
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok((Outcome::Unchanged, _))) => summary.unchanged += 1,
             Ok(Ok((outcome, size))) => {
-                summary.uploaded += 1;
-                summary.multipart += usize::from(outcome == Outcome::Multipart);
-                summary.bytes_uploaded += size;
+                done += size;
+                progress(done, total);
+                if outcome == Outcome::Unchanged {
+                    summary.unchanged += 1;
+                } else {
+                    summary.uploaded += 1;
+                    summary.multipart += usize::from(outcome == Outcome::Multipart);
+                    summary.bytes_uploaded += size;
+                }
             }
             Ok(Err(e)) => {
                 if first_error.is_none() {
@@ -175,7 +182,6 @@ pub async fn upload(
     } else {
         summary.remote_only = stale.len();
     }
-    progress.finish_and_clear();
     let after = clients.requests.snapshot();
     summary.requests = after
         .into_iter()

@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::artifacts;
-use crate::aws::{Clients, aws_error};
+use crate::aws::{Clients, describe_training_job};
 use crate::error::{Result, TrainerError};
+use crate::s3uri::S3Uri;
 
 /// Polling schedule.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,13 +94,7 @@ pub async fn wait(
     let mut polls = 0u32;
     loop {
         polls += 1;
-        let d = clients
-            .sagemaker
-            .describe_training_job()
-            .training_job_name(job)
-            .send()
-            .await
-            .map_err(aws_error("DescribeTrainingJob"))?;
+        let d = describe_training_job(clients, job).await?;
         let status = d
             .training_job_status()
             .map(|s| s.as_str().to_owned())
@@ -153,15 +148,10 @@ pub async fn wait(
                     .and_then(|a| a.s3_model_artifacts())
                     .map(str::to_owned);
                 let metrics = match &uri {
-                    Some(uri) => {
-                        let uri = crate::s3uri::S3Uri::parse(uri)?;
-                        let tarball = artifacts::get_object(clients, &uri).await?;
-                        let files = crate::sourcedir::untar_gz(&tarball)?;
-                        files
-                            .iter()
-                            .find(|(n, _)| n == "metrics.json")
-                            .and_then(|(_, b)| serde_json::from_slice(b).ok())
-                    }
+                    Some(uri) => artifacts::fetch_uri(clients, S3Uri::parse(uri)?)
+                        .await?
+                        .metrics()
+                        .ok(),
                     None => None,
                 };
                 return Ok(WaitSummary {

@@ -66,6 +66,8 @@ fn a_verbose_sync_through_faults_logs_each_attempt_and_no_secret() {
             "10",
             "--backoff-cap-ms",
             "50",
+            "--throttle-base-ms",
+            "10",
             "--give-up-after",
             "30",
         ])

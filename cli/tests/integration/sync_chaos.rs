@@ -47,6 +47,8 @@ fn chaos_run_ends_with_exactly_one_cloud_result_per_photo() {
             "5",
             "--backoff-cap-ms",
             "200",
+            "--throttle-base-ms",
+            "5",
             "--give-up-after",
             "20",
             "--json",

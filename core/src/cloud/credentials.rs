@@ -52,6 +52,7 @@ impl Credentials {
 
 /// Why credentials could not be had.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CredentialsError {
     /// No credentials are configured.
     #[error("no AWS credentials: {0}")]

@@ -30,6 +30,7 @@ pub struct Payload {
 
 /// The photo could not be turned into a request body (it cannot be decoded).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PayloadError {
     /// The image does not decode.
     #[error(transparent)]

@@ -83,6 +83,7 @@ pub struct ResponseBox {
 
 /// Why a response was refused. Nothing of a refused response is stored.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResponseError {
     /// Not JSON of the documented shape.
     #[error("malformed response: {0}")]

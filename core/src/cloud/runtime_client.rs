@@ -80,6 +80,7 @@ pub enum FailureClass {
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvokeError {
     /// No usable credentials.
     #[error(transparent)]

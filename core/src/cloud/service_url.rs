@@ -10,6 +10,7 @@ pub struct ServiceUrl(Url);
 
 /// Why a service URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceUrlError {
     /// Not a URL at all.
     #[error("invalid URL {url:?}: {reason}")]

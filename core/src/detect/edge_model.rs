@@ -16,6 +16,7 @@ use crate::digest::sha256_hex;
 
 /// Why a model was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// The file could not be read.
     #[error("cannot read model {path}: {source}")]

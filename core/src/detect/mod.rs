@@ -21,6 +21,7 @@ pub const DAMAGE_CLASSES: [&str; 6] = ["dent", "dirt", "rust", "scratch", "spoil
 
 /// Why detection on one image failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DetectError {
     /// The image could not be decoded: the photo is unreadable, retrying will not help.
     #[error("image cannot be decoded: {0}")]

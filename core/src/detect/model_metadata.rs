@@ -22,6 +22,7 @@ pub struct ModelMetadata {
 
 /// A missing or malformed metadata entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MetadataError {
     /// The key is absent.
     #[error("model metadata has no {0:?} entry (not an Ultralytics export?)")]

@@ -34,6 +34,7 @@ pub enum ManifestSource {
 
 /// A refresh configuration that cannot work.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The manifest URL is not usable.
     #[error("manifest URL: {0}")]

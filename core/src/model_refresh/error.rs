@@ -5,6 +5,7 @@ use crate::model_manifest::ManifestError;
 
 /// Why a published manifest or model was refused. The active model is never touched.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RejectReason {
     /// The manifest envelope or payload is refused (unsigned, unknown key, bad signature,
     /// malformed, too large): the manifest module's own error, with its code.
@@ -124,6 +125,7 @@ impl RejectReason {
 
 /// Why a check, update or rollback did not complete.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// The manifest or the model was refused; the active model is unchanged.
     #[error("update rejected: {0}")]

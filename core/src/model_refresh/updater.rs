@@ -21,6 +21,7 @@ use crate::model_manifest::{self, ModelManifest};
 /// Something the host may show or log.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ModelEvent {
     /// A verified manifest offers a model newer than the active one.
     UpdateAvailable {

@@ -31,12 +31,18 @@ use crate::timestamp::Timestamp;
 /// Sync engine settings.
 #[derive(Clone, Debug)]
 pub struct SyncConfig {
-    /// Requests in flight at once.
+    /// Requests in flight at once, at most. Under throttling the engine sends fewer (see
+    /// [`SyncEngine`]: one at first, more after answers that came without a throttle).
     pub concurrency: usize,
     /// Per-photo retry delays.
     pub backoff: Backoff,
     /// Whole-queue pauses after network or credential failures.
     pub pause: Backoff,
+    /// Whole-queue pauses after a throttle when no other request of this engine was
+    /// admitted, growing with the throttles in a row. Longer than `pause` at first: a
+    /// throttled serverless endpoint is full with other phones' requests, and coming back
+    /// after a second only adds a throttle.
+    pub throttle: Backoff,
     /// Attempts before a photo with transient errors is failed (retry by hand).
     pub max_attempts: u32,
     /// Attempts for `ModelError` answers and malformed responses.
@@ -63,6 +69,10 @@ impl Default for SyncConfig {
             },
             pause: Backoff {
                 base: Duration::from_secs(1),
+                cap: Duration::from_secs(60),
+            },
+            throttle: Backoff {
+                base: Duration::from_secs(4),
                 cap: Duration::from_secs(60),
             },
             max_attempts: 12,
@@ -131,8 +141,20 @@ struct EngineState {
     consecutive_pauses: u32,
     /// Photos refused as invalid in a row, with no answer in between.
     consecutive_permanent: u32,
-    /// Throttling answers in a row, with no answer in between: the slow-down grows.
+    /// Throttle streak: +1 a throttle, halved by each answer, so the slow-down grows with
+    /// throttles and a phone that got one answer in does not rejoin at the shortest pause.
     consecutive_throttles: u32,
+    /// Requests this engine may have in flight now (1..=`concurrency`): the admission
+    /// window, additive increase and multiplicative decrease like TCP's congestion window.
+    window: usize,
+    /// Whether a throttle was ever seen: until then the window doubles with every answer
+    /// (slow start); after one it grows by one only after a whole throttle-free window of
+    /// answers, `throttle.cap` after the last throttle.
+    throttled_once: bool,
+    /// When the last throttle came.
+    last_throttle: Option<Instant>,
+    /// Answers since the window last changed.
+    answers_in_window: usize,
     /// Cloud answers received whose store write failed: stored again, never re-requested.
     unstored: HashMap<PhotoId, (DetectionResult, Duration)>,
     counters: Counters,
@@ -150,6 +172,16 @@ struct EngineInner {
 }
 
 /// Drains the photo queue to the cloud endpoint. Cheap to clone; clones share the engine.
+///
+/// Throttling (a serverless endpoint shared by a fleet, full at its `MaxConcurrency`) is
+/// handled as TCP handles congestion, per phone, without knowing the fleet: the engine starts
+/// with one request in flight and doubles its window with each answer until the first
+/// throttle (slow start); a throttle halves the window. When another of the phone's requests
+/// is still admitted, that is all: the phone keeps the place it holds and sends its next photo
+/// as soon as that answer is stored. When none is, the whole queue pauses by
+/// [`SyncConfig::throttle`], longer with each throttle of the streak, which an answer halves
+/// (not resets). After a throttle the window grows again by one only after a whole window of
+/// answers and a throttle-free `throttle.cap`. Throttles never use up a photo's attempts.
 #[derive(Clone)]
 pub struct SyncEngine {
     inner: Arc<EngineInner>,
@@ -183,6 +215,10 @@ impl SyncEngine {
                     consecutive_pauses: 0,
                     consecutive_permanent: 0,
                     consecutive_throttles: 0,
+                    window: 1,
+                    throttled_once: false,
+                    last_throttle: None,
+                    answers_in_window: 0,
                     unstored: HashMap::new(),
                     counters: Counters::default(),
                     rng: fastrand::Rng::new(),
@@ -266,9 +302,12 @@ impl SyncEngine {
                         // Due now but nothing started: either it became due after `fill`
                         // looked (go round again at once), or it is in flight through a
                         // verdict, whose end wakes this loop (sleeping 0 s would spin).
-                        let in_flight: Vec<PhotoId> =
-                            lock(&inner.state).in_flight.iter().copied().collect();
-                        let room = in_flight.len() < inner.config.concurrency;
+                        let (in_flight, window) = {
+                            let state = lock(&inner.state);
+                            let ids: Vec<PhotoId> = state.in_flight.iter().copied().collect();
+                            (ids, state.window(&inner.config))
+                        };
+                        let room = in_flight.len() < window;
                         let inspector = inner.inspector.clone();
                         let due = blocking(move || {
                             inspector.due_for_sync(Timestamp::now(), &in_flight, 1)
@@ -404,9 +443,8 @@ impl SyncEngine {
         }
         let free = {
             let state = lock(&self.inner.state);
-            self.inner
-                .config
-                .concurrency
+            state
+                .window(&self.inner.config)
                 .saturating_sub(state.in_flight.len())
         };
         if free == 0 {
@@ -524,7 +562,7 @@ impl SyncEngine {
             let mut state = lock(&inner.state);
             state.consecutive_pauses = 0;
             state.consecutive_permanent = 0;
-            state.consecutive_throttles = 0;
+            state.answered(&inner.config);
         }
         let detections =
             match response::parse(&output.body, payload.sent_size, payload.original_size) {
@@ -650,23 +688,39 @@ impl SyncEngine {
                     .await
             }
             FailureClass::Throttled => {
-                // The endpoint is busy, not the photo at fault: the whole queue slows down,
-                // more with each throttle in a row (equal jitter, at least the server's
-                // Retry-After), so a fleet sharing a small endpoint settles near its
-                // capacity instead of hammering it. No attempt is counted.
+                // The endpoint is full, the photo is not at fault: no attempt is counted.
+                // The window halves; with another request of ours admitted, that is all
+                // (keep the place it holds). Otherwise the whole queue pauses, longer with
+                // each throttle of the streak (equal jitter, at least the server's
+                // Retry-After), so a fleet sharing a small endpoint settles near its capacity
+                // instead of hammering it.
                 let wait = {
                     let mut state = lock(&self.inner.state);
-                    state.consecutive_throttles += 1;
-                    let EngineState {
-                        rng,
-                        consecutive_throttles,
-                        ..
-                    } = &mut *state;
-                    config
-                        .pause
-                        .equal_jitter(*consecutive_throttles, error.retry_after(), rng)
+                    let others_admitted = state.in_flight.len() > 1;
+                    state.throttled();
+                    if others_admitted {
+                        None
+                    } else {
+                        state.consecutive_throttles += 1;
+                        let EngineState {
+                            rng,
+                            consecutive_throttles,
+                            ..
+                        } = &mut *state;
+                        Some(config.throttle.equal_jitter(
+                            *consecutive_throttles,
+                            error.retry_after(),
+                            rng,
+                        ))
+                    }
                 };
-                self.pause(PauseCause::Throttled, &message, Some(wait), false);
+                match wait {
+                    Some(wait) => self.pause(PauseCause::Throttled, &message, Some(wait), false),
+                    None => tracing::debug!(
+                        photo_id = %photo.id,
+                        "throttled beside an admitted request: one request in flight fewer"
+                    ),
+                }
                 Ok(AttemptOutcome::WillRetry)
             }
             FailureClass::Network => {
@@ -783,6 +837,42 @@ impl SyncEngine {
     }
 }
 
+impl EngineState {
+    /// The admission window, within the configured concurrency.
+    fn window(&self, config: &SyncConfig) -> usize {
+        self.window.clamp(1, config.concurrency.max(1))
+    }
+
+    /// The endpoint answered: the throttle streak halves and the window may grow.
+    fn answered(&mut self, config: &SyncConfig) {
+        self.consecutive_throttles /= 2;
+        let max = config.concurrency.max(1);
+        if self.window >= max {
+            return;
+        }
+        if !self.throttled_once {
+            self.window = (self.window * 2).min(max);
+            return;
+        }
+        self.answers_in_window += 1;
+        let calm = self
+            .last_throttle
+            .is_none_or(|at| at.elapsed() >= config.throttle.cap);
+        if calm && self.answers_in_window >= self.window {
+            self.window += 1;
+            self.answers_in_window = 0;
+        }
+    }
+
+    /// The endpoint throttled a request: the window halves.
+    fn throttled(&mut self) {
+        self.throttled_once = true;
+        self.last_throttle = Some(Instant::now());
+        self.answers_in_window = 0;
+        self.window = (self.window / 2).max(1);
+    }
+}
+
 /// Runs store work off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(join_error)?
@@ -799,4 +889,94 @@ fn instant_at(at: Timestamp) -> Instant {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> EngineState {
+        EngineState {
+            in_flight: HashSet::new(),
+            paused_until: None,
+            pause_reason: String::new(),
+            pause_cause: PauseCause::Network,
+            consecutive_pauses: 0,
+            consecutive_permanent: 0,
+            consecutive_throttles: 0,
+            window: 1,
+            throttled_once: false,
+            last_throttle: None,
+            answers_in_window: 0,
+            unstored: HashMap::new(),
+            counters: Counters::default(),
+            rng: fastrand::Rng::with_seed(1),
+        }
+    }
+
+    fn config(concurrency: usize) -> SyncConfig {
+        SyncConfig {
+            concurrency,
+            ..SyncConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_window_starts_at_one_and_doubles_with_answers_until_a_throttle() {
+        let config = config(8);
+        let mut state = state();
+        assert_eq!(state.window(&config), 1);
+        let windows: Vec<usize> = (0..4)
+            .map(|_| {
+                state.answered(&config);
+                state.window(&config)
+            })
+            .collect();
+        assert_eq!(windows, [2, 4, 8, 8]);
+        state.throttled();
+        assert_eq!(state.window(&config), 4);
+        state.throttled();
+        state.throttled();
+        state.throttled();
+        assert_eq!(state.window(&config), 1, "never below one");
+    }
+
+    #[test]
+    fn after_a_throttle_the_window_grows_by_one_only_after_a_calm_window_of_answers() {
+        let config = config(2);
+        let mut state = state();
+        state.answered(&config);
+        assert_eq!(state.window(&config), 2);
+        state.throttled();
+        assert_eq!(state.window(&config), 1);
+        // Answers right after the throttle: the place is kept, no second request yet.
+        for _ in 0..50 {
+            state.answered(&config);
+        }
+        assert_eq!(state.window(&config), 1);
+        // A throttle-free `throttle.cap` later, one more answer opens the window by one.
+        state.last_throttle = Instant::now().checked_sub(config.throttle.cap);
+        state.answered(&config);
+        assert_eq!(state.window(&config), 2);
+        // A window configured smaller than the state's is honoured.
+        assert_eq!(
+            state.window(&SyncConfig {
+                concurrency: 1,
+                ..config
+            }),
+            1
+        );
+    }
+
+    #[test]
+    fn an_answer_halves_the_throttle_streak_rather_than_resetting_it() {
+        let config = config(2);
+        let mut state = state();
+        state.consecutive_throttles = 6;
+        state.answered(&config);
+        assert_eq!(state.consecutive_throttles, 3);
+        state.answered(&config);
+        state.answered(&config);
+        assert_eq!(state.consecutive_throttles, 0);
+    }
 }

@@ -10,6 +10,7 @@ use crate::store::photos::StateCounts;
 /// One thing that happened in the sync engine.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SyncEvent {
     /// A photo's cloud result is stored.
     PhotoSynced {

@@ -11,6 +11,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{ImageBuffer, Rgb};
 use omni_core::cloud::{Credentials, SigV4Scope, response};
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, ServerlessConfig};
+use omni_sigv4::test_sign::signature_headers;
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = ImageBuffer::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 40]));
@@ -62,19 +63,15 @@ fn sign(
     body: &[u8],
     time: SystemTime,
 ) -> Vec<(String, String)> {
-    scope
-        .sign(
-            signer,
-            "POST",
-            url,
-            &[("content-type", "image/jpeg")],
-            body,
-            time,
-        )
-        .unwrap()
-        .into_iter()
-        .map(|(n, v)| (n.to_lowercase(), v))
-        .collect()
+    signature_headers(
+        scope,
+        signer,
+        "POST",
+        url,
+        &[("content-type", "image/jpeg")],
+        body,
+        time,
+    )
 }
 
 /// POSTs `body` with `headers` (and `content-type: image/jpeg`); returns status and error type.

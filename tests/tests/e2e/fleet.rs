@@ -26,11 +26,9 @@ fn a_fleet_waking_up_together_syncs_every_photo_once_without_a_storm_of_requests
     fleet(20, 5);
 }
 
-/// The same with 8 phones per slot: today's engine sends ~1.6 requests per photo here (as
-/// ~1.8 in the 200-phone benchmark), over the bound. Run with `--ignored` to check a change
-/// to the engine's throttle handling; un-ignore once it passes (issue 11, "The fleet").
+/// The same with 8 phones per slot (the engine before its admission window sent ~1.6
+/// requests per photo here).
 #[test]
-#[ignore = "fails with today's engine: ~1.6 requests per photo (issue 11, the fleet)"]
 fn a_denser_fleet_stays_within_one_and_a_half_requests_per_photo() {
     fleet(40, 5);
 }

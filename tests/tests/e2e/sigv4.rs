@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use omni_core::cloud::{Credentials, SigV4Scope};
 use omni_e2e::{ENDPOINT_NAME, REGION, TestEndpoint, jpeg, test_credentials};
 use omni_endpoint::{FaultConfig, ModelChoice};
+use omni_sigv4::test_sign::signature_headers;
 
 const ATTRIBUTES: &str = "photo-id=0190b2f4-0000-7000-8000-000000000001";
 
@@ -23,9 +24,15 @@ fn invoke(url: &str, signer: &Credentials, time: SystemTime) -> (u16, Option<Str
         ("accept", "application/json"),
         ("x-amzn-sagemaker-custom-attributes", ATTRIBUTES),
     ];
-    let signed = SigV4Scope::sagemaker(REGION)
-        .sign(signer, "POST", &target, &headers, &body, time)
-        .unwrap();
+    let signed = signature_headers(
+        &SigV4Scope::sagemaker(REGION),
+        signer,
+        "POST",
+        &target,
+        &headers,
+        &body,
+        time,
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -26,6 +26,10 @@ fn fast_config() -> SyncConfig {
             base: Duration::from_millis(20),
             cap: Duration::from_millis(200),
         },
+        throttle: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+        },
         give_up_after_pauses: Some(4),
         ..SyncConfig::default()
     }

@@ -101,17 +101,8 @@ mod tests {
             read_names(&path)
         }
 
-        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
-        fn cases(default: u32) -> ProptestConfig {
-            if std::env::var_os("PROPTEST_CASES").is_some() {
-                ProptestConfig::default()
-            } else {
-                ProptestConfig::with_cases(default)
-            }
-        }
-
         proptest! {
-            #![proptest_config(cases(128))]
+            #![proptest_config(omni_e2e::proptest_cases(128))]
 
             /// Any text is read or refused without panicking.
             #[test]

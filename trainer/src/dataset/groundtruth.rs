@@ -580,17 +580,8 @@ mod tests {
             })
         }
 
-        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
-        fn cases(default: u32) -> ProptestConfig {
-            if std::env::var_os("PROPTEST_CASES").is_some() {
-                ProptestConfig::default()
-            } else {
-                ProptestConfig::with_cases(default)
-            }
-        }
-
         proptest! {
-            #![proptest_config(cases(64))]
+            #![proptest_config(omni_e2e::proptest_cases(64))]
 
             /// Arbitrary JSON lines (and non-JSON text) never panic the import; a refusal
             /// names the manifest line at fault and leaves no output behind.

@@ -450,15 +450,6 @@ mod tests {
             labels
         }
 
-        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
-        fn cases(default: u32) -> ProptestConfig {
-            if std::env::var_os("PROPTEST_CASES").is_some() {
-                ProptestConfig::default()
-            } else {
-                ProptestConfig::with_cases(default)
-            }
-        }
-
         proptest! {
             /// Any entry name maps to a relative path of plain components below the
             /// extraction directory, or is refused; it is refused exactly when it is
@@ -483,7 +474,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(cases(64))]
+            #![proptest_config(omni_e2e::proptest_cases(64))]
 
             /// A generated export (classes in any order in `data.yaml`, blank lines, `\r\n`
             /// line ends, several splits) imports to exactly its boxes, remapped onto our

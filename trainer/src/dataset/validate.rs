@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::labels::{LabelLine, LineError};
 use super::{DAMAGE_CLASSES, SPLIT_NAMES, data_yaml, hex, is_image, list_files};
+use crate::Progress;
 use crate::error::Result;
 
 /// The rule a problem breaks.
@@ -96,7 +97,7 @@ impl Report {
 }
 
 /// Validates the data set at `root`. `progress(done, total)` is called per image.
-pub fn validate(root: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Report> {
+pub fn validate(root: &Path, progress: &Progress<'_>) -> Result<Report> {
     let mut problems = Vec::new();
     let mut splits = BTreeMap::new();
     let mut images: Vec<(String, PathBuf)> = Vec::new();
@@ -291,12 +292,9 @@ pub fn validate(root: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Result
 
 type Hashed = (String, PathBuf, Result<String, String>);
 
-fn hash_and_decode(
-    images: &[(String, PathBuf)],
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<Hashed> {
+fn hash_and_decode(images: &[(String, PathBuf)], progress: &Progress<'_>) -> Vec<Hashed> {
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
     let out = Mutex::new(Vec::with_capacity(images.len()));
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -319,7 +317,10 @@ fn hash_and_decode(
                     if let Ok(mut out) = out.lock() {
                         out.push((split.clone(), path.clone(), outcome));
                     }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, images.len());
+                    progress(
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        images.len() as u64,
+                    );
                 }
             });
         }
@@ -404,17 +405,8 @@ mod tests {
             label
         }
 
-        /// `default` cases in `cargo test`; `PROPTEST_CASES` when set (scripts/fuzz.sh).
-        fn cases(default: u32) -> ProptestConfig {
-            if std::env::var_os("PROPTEST_CASES").is_some() {
-                ProptestConfig::default()
-            } else {
-                ProptestConfig::with_cases(default)
-            }
-        }
-
         proptest! {
-            #![proptest_config(cases(64))]
+            #![proptest_config(omni_e2e::proptest_cases(64))]
 
             /// Every bad line of a label file is reported, with its file, its 1-based line
             /// number (blank lines counted) and the rule it breaks, and nothing else is;

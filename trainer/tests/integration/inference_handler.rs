@@ -51,18 +51,9 @@ print(json.dumps(out))
 /// Runs `script` with the handler's directory as its argument; its stdout is one JSON value.
 fn run_handler_script(script: &str) -> Option<serde_json::Value> {
     let python = common::test_python()?;
-    let out = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(common::trainer_dir().join("sagemaker"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).unwrap())
+    let handler_dir = common::trainer_dir().join("sagemaker");
+    let out = common::python_c(&python, script, &[&handler_dir]);
+    Some(serde_json::from_str(&out).unwrap())
 }
 
 #[test]

@@ -7,15 +7,14 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{bucket, clients, core_fixture, model_tar_gz, settings, shared_moto, small_dataset};
+use common::shared_moto;
 use ed25519_dalek::SigningKey;
-use indicatif::ProgressBar;
 use omni_core::model_manifest::{TrustedKey, verify};
+use omni_e2e::{core_fixture, repo_path};
 use omni_trainer::TrainerError;
 use omni_trainer::publish::{PublishOptions, latest_uri, publish};
 use omni_trainer::s3uri::S3Uri;
 use omni_trainer::train::{TrainOptions, start};
-use omni_trainer::upload::{UploadOptions, upload};
 
 /// A generated yard val set (tools/datagen), once per test binary.
 fn val_set(python: &Path) -> PathBuf {
@@ -24,7 +23,7 @@ fn val_set(python: &Path) -> PathBuf {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("yard");
         let status = std::process::Command::new(python)
-            .arg(common::repo_root().join("tools/datagen/generate_yard_dataset.py"))
+            .arg(repo_path("tools/datagen/generate_yard_dataset.py"))
             .args([
                 "--out",
                 out.to_str().unwrap(),
@@ -82,21 +81,15 @@ async fn job_with(
     let uri = omni_trainer::artifacts::artifacts_uri(c, &job)
         .await
         .unwrap();
-    let tarball = model_tar_gz(&[
+    let files = [
         ("model.onnx", std::fs::read(float).unwrap()),
         ("model-int8.onnx", std::fs::read(int8).unwrap()),
         (
             "metrics.json",
             b"{\"onnx\": {\"int8\": {\"mAP50-95\": 0.31}}}".to_vec(),
         ),
-    ]);
-    c.s3.put_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .body(tarball.into())
-        .send()
-        .await
-        .unwrap();
+    ];
+    common::put_model_tar_gz(c, &uri, &files).await;
     job
 }
 
@@ -105,24 +98,11 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
     let Some(moto) = shared_moto() else { return };
     let python = common::test_python().unwrap();
     let val = val_set(&python);
-    let b = bucket("pub");
-    let s = settings(&moto.url(), &b);
-    let c = clients(&s).await;
-    common::create_bucket(&c, &b).await;
-    let data = tempfile::tempdir().unwrap();
-    small_dataset(data.path(), 2, 1);
-    upload(
-        &c,
-        data.path(),
-        &S3Uri::parse(&s.dataset_uri()).unwrap(),
-        &UploadOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await
-    .unwrap();
-    let demo = core_fixture("models/edge-model.onnx");
-    let fixture_int8 = core_fixture("tests/fixtures/models/yolo11n-6cls-320-int8.onnx");
-    let three_classes = core_fixture("tests/fixtures/models/detect-3-classes.onnx");
+    let (s, c) = common::moto_bucket_with_dataset(moto, "pub", 2, 1).await;
+    let b = s.bucket.clone();
+    let demo = repo_path("core/models/edge-model.onnx");
+    let fixture_int8 = core_fixture("models/yolo11n-6cls-320-int8.onnx");
+    let three_classes = core_fixture("models/detect-3-classes.onnx");
     let options = PublishOptions {
         data: val.clone(),
         version: None,

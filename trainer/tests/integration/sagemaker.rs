@@ -9,13 +9,12 @@ use crate::common;
 use std::time::Duration;
 
 use aws_sdk_sagemaker::types::TrainingJobStatus;
-use common::{bucket, clients, core_fixture, model_tar_gz, settings, shared_moto, small_dataset};
-use indicatif::ProgressBar;
+use common::{bucket, clients, settings, shared_moto};
+use omni_e2e::repo_path;
 use omni_trainer::TrainerError;
 use omni_trainer::deploy::{DeployOptions, deploy};
 use omni_trainer::s3uri::S3Uri;
 use omni_trainer::train::{TrainOptions, start};
-use omni_trainer::upload::{UploadOptions, upload};
 use omni_trainer::wait::{Backoff, wait};
 
 fn fast() -> Backoff {
@@ -25,30 +24,6 @@ fn fast() -> Backoff {
         factor: 2.0,
         timeout: Duration::from_secs(10),
     }
-}
-
-/// A bucket with an uploaded data set.
-async fn prepared(
-    url: &str,
-    tag: &str,
-) -> (omni_trainer::config::Settings, omni_trainer::aws::Clients) {
-    let b = bucket(tag);
-    let s = settings(url, &b);
-    let c = clients(&s).await;
-    common::create_bucket(&c, &b).await;
-    let dir = tempfile::tempdir().unwrap();
-    small_dataset(dir.path(), 4, 2);
-    let dest = S3Uri::parse(&s.dataset_uri()).unwrap();
-    upload(
-        &c,
-        dir.path(),
-        &dest,
-        &UploadOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await
-    .unwrap();
-    (s, c)
 }
 
 fn metrics_json(map50_95: f64) -> Vec<u8> {
@@ -76,26 +51,20 @@ async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) 
     let uri = omni_trainer::artifacts::artifacts_uri(c, job)
         .await
         .unwrap();
-    let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
-    let tarball = model_tar_gz(&[
+    let model = std::fs::read(repo_path("core/models/edge-model.onnx")).unwrap();
+    let files = [
         ("best.pt", b"not really torch weights".to_vec()),
         ("model.onnx", model.clone()),
         ("model-int8.onnx", model),
         ("metrics.json", metrics_json(map50_95)),
-    ]);
-    c.s3.put_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .body(tarball.into())
-        .send()
-        .await
-        .unwrap();
+    ];
+    common::put_model_tar_gz(c, &uri, &files).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn train_packages_the_scripts_and_starts_a_spot_job() {
     let Some(moto) = shared_moto() else { return };
-    let (s, c) = prepared(&moto.url(), "train").await;
+    let (s, c) = common::moto_bucket_with_dataset(moto, "train", 4, 2).await;
     let started = start(
         &c,
         &s,
@@ -348,24 +317,17 @@ fn images_match_the_sagemaker_sdk() {
 async fn wait_follows_transitions_with_backoff_and_reports_the_run() {
     let Some(moto) = shared_moto() else { return };
     let python = common::test_python().unwrap();
-    let (mut s, c) = prepared(&moto.url(), "wait").await;
+    let (mut s, c) = common::moto_bucket_with_dataset(moto, "wait", 4, 2).await;
     let artifacts = format!(
         "s3://{}/models/yolo-finetuned/progress-1/output/model.tar.gz",
         s.bucket
     );
-    let model = std::fs::read(core_fixture("models/edge-model.onnx")).unwrap();
-    let tarball = model_tar_gz(&[
+    let model = std::fs::read(repo_path("core/models/edge-model.onnx")).unwrap();
+    let files = [
         ("model-int8.onnx", model),
         ("metrics.json", metrics_json(0.33)),
-    ]);
-    let uri = S3Uri::parse(&artifacts).unwrap();
-    c.s3.put_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .body(tarball.into())
-        .send()
-        .await
-        .unwrap();
+    ];
+    common::put_model_tar_gz(&c, &S3Uri::parse(&artifacts).unwrap(), &files).await;
 
     let states = common::Server::start(&python, "job_states.py", &[&artifacts]);
     s.sagemaker_endpoint_url = Some(states.url());
@@ -463,17 +425,7 @@ fn handler_response(python: &std::path::Path) -> String {
             .display()
             .to_string()
     );
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::python_c(python, &script, &[])
 }
 
 /// Queues `body` as moto's next InvokeEndpoint answers.
@@ -492,7 +444,7 @@ fn queue_endpoint_results(moto_url: &str, body: &str, times: usize) {
 async fn deploy_creates_then_gates_then_updates_the_serverless_endpoint() {
     let Some(moto) = shared_moto() else { return };
     let python = common::test_python().unwrap();
-    let (mut s, c) = prepared(&moto.url(), "deploy").await;
+    let (mut s, c) = common::moto_bucket_with_dataset(moto, "deploy", 4, 2).await;
     s.endpoint_name = format!("omni-inspector-yolo-{}", s.bucket);
     let options = DeployOptions {
         backoff: fast(),

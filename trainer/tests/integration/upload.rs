@@ -5,8 +5,7 @@
 
 use crate::common;
 
-use common::{bucket, clients, settings, shared_moto, small_dataset, write};
-use indicatif::ProgressBar;
+use common::{clients, settings, shared_moto, small_dataset, write};
 use omni_trainer::TrainerError;
 use omni_trainer::s3uri::S3Uri;
 use omni_trainer::upload::{UploadOptions, list_remote, upload};
@@ -14,21 +13,29 @@ use omni_trainer::upload::{UploadOptions, list_remote, upload};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_upload_sends_only_what_changed() {
     let Some(moto) = shared_moto() else { return };
-    let b = bucket("up");
-    let s = settings(&moto.url(), &b);
-    let c = clients(&s).await;
-    common::create_bucket(&c, &b).await;
+    let (s, c) = common::moto_bucket(moto, "up").await;
+    let b = s.bucket;
     let dir = tempfile::tempdir().unwrap();
     small_dataset(dir.path(), 20, 5); // 50 files + data.yaml
     let dest = S3Uri::parse(&format!("s3://{b}/datasets/talos-v1/")).unwrap();
     let opts = UploadOptions::default();
-    let bar = ProgressBar::hidden();
 
-    let first = upload(&c, dir.path(), &dest, &opts, &bar).await.unwrap();
+    let reports = std::sync::Mutex::new(Vec::new());
+    let first = upload(&c, dir.path(), &dest, &opts, &|done, total| {
+        reports.lock().unwrap().push((done, total));
+    })
+    .await
+    .unwrap();
     assert_eq!(
         (first.local_files, first.uploaded, first.unchanged),
         (51, 51, 0)
     );
+    // Progress: a start, then one report per file, ending with every byte done.
+    let reports = reports.into_inner().unwrap();
+    assert_eq!(reports.len(), 52);
+    assert_eq!(reports[0], (0, first.bytes_uploaded));
+    assert_eq!(reports[51], (first.bytes_uploaded, first.bytes_uploaded));
+    assert!(reports.windows(2).all(|w| w[0].0 < w[1].0), "{reports:?}");
     assert_eq!(first.requests.get("PUT"), Some(&51));
     let remote = list_remote(&c, &dest).await.unwrap();
     assert_eq!(remote.len(), 51);
@@ -36,7 +43,9 @@ async fn incremental_upload_sends_only_what_changed() {
     assert!(remote.contains_key("datasets/talos-v1/data.yaml"));
 
     // Unchanged: one listing, zero PUTs.
-    let again = upload(&c, dir.path(), &dest, &opts, &bar).await.unwrap();
+    let again = upload(&c, dir.path(), &dest, &opts, &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!((again.uploaded, again.unchanged), (0, 51));
     assert_eq!(again.requests.get("PUT"), None, "{:?}", again.requests);
     assert_eq!(again.requests.get("GET"), Some(&1));
@@ -53,7 +62,9 @@ async fn incremental_upload_sends_only_what_changed() {
         .send()
         .await
         .unwrap();
-    let changed = upload(&c, dir.path(), &dest, &opts, &bar).await.unwrap();
+    let changed = upload(&c, dir.path(), &dest, &opts, &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!(
         (changed.uploaded, changed.remote_only, changed.deleted),
         (1, 1, 0)
@@ -75,7 +86,7 @@ async fn incremental_upload_sends_only_what_changed() {
             dry_run: true,
             ..opts.clone()
         },
-        &bar,
+        &|_, _| {},
     )
     .await
     .unwrap();
@@ -89,7 +100,7 @@ async fn incremental_upload_sends_only_what_changed() {
             delete: true,
             ..opts.clone()
         },
-        &bar,
+        &|_, _| {},
     )
     .await
     .unwrap();
@@ -100,10 +111,8 @@ async fn incremental_upload_sends_only_what_changed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_files_go_up_in_parts_and_are_recognised_unchanged() {
     let Some(moto) = shared_moto() else { return };
-    let b = bucket("mp");
-    let s = settings(&moto.url(), &b);
-    let c = clients(&s).await;
-    common::create_bucket(&c, &b).await;
+    let (s, c) = common::moto_bucket(moto, "mp").await;
+    let b = s.bucket;
     let dir = tempfile::tempdir().unwrap();
     let big: Vec<u8> = (0..12 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -115,8 +124,9 @@ async fn large_files_go_up_in_parts_and_are_recognised_unchanged() {
         part_size: 5 * 1024 * 1024,
         ..UploadOptions::default()
     };
-    let bar = ProgressBar::hidden();
-    let first = upload(&c, dir.path(), &dest, &opts, &bar).await.unwrap();
+    let first = upload(&c, dir.path(), &dest, &opts, &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!((first.uploaded, first.multipart), (2, 1));
     // PutObject for data.yaml + 3 UploadPart; Create/Complete are POSTs.
     assert_eq!(first.requests.get("PUT"), Some(&4), "{:?}", first.requests);
@@ -131,7 +141,9 @@ async fn large_files_go_up_in_parts_and_are_recognised_unchanged() {
         got.body.collect().await.unwrap().into_bytes().as_ref(),
         big.as_slice()
     );
-    let again = upload(&c, dir.path(), &dest, &opts, &bar).await.unwrap();
+    let again = upload(&c, dir.path(), &dest, &opts, &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!((again.uploaded, again.unchanged), (0, 2));
     assert_eq!(again.requests.get("PUT"), None);
 }
@@ -144,15 +156,9 @@ async fn a_missing_bucket_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     small_dataset(dir.path(), 1, 1);
     let dest = S3Uri::parse("s3://no-such-bucket/x/").unwrap();
-    let err = upload(
-        &c,
-        dir.path(),
-        &dest,
-        &UploadOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await
-    .unwrap_err();
+    let err = upload(&c, dir.path(), &dest, &UploadOptions::default(), &|_, _| {})
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, TrainerError::NoSuchBucket(ref name) if name == "no-such-bucket"),
         "{err}"
@@ -194,15 +200,11 @@ fn cli_upload_without_credentials_says_so() {
 #[test]
 fn cli_upload_to_moto_then_no_change() {
     let Some(moto) = shared_moto() else { return };
-    let b = bucket("cli");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = rt.block_on(common::moto_bucket(moto, "cli")).0.bucket;
     let dir = tempfile::tempdir().unwrap();
     small_dataset(dir.path(), 3, 1);
     let env = common::cli_env(&moto.url(), &b);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let c = clients(&settings(&moto.url(), &b)).await;
-        common::create_bucket(&c, &b).await;
-    });
     let d = dir.path().to_str().unwrap();
     let (ok, stdout, stderr) = common::cli(&["--json", "dataset", "upload", d], &env, dir.path());
     assert!(ok, "{stderr}");

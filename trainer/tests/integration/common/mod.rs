@@ -1,7 +1,8 @@
 //! Helpers of the trainer's integration tests: the Python test venv, servers on loopback
 //! (moto with our extension, the job-states server), clients pointed at them, small data sets.
 
-#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+// The upload bench includes this module too and uses only part of it.
+#![allow(dead_code, unused_imports, missing_docs, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -10,28 +11,27 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use omni_trainer::aws::Clients;
 use omni_trainer::config::{Settings, SettingsLayer};
 
-/// The test venv's Python (moto, onnxruntime, numpy, pillow), or `None` when it is not set
-/// up. Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.
-pub fn test_python() -> Option<PathBuf> {
-    let python = std::env::var_os("OMNI_TEST_PYTHON").map(PathBuf::from);
-    match python {
-        Some(p) if p.exists() => Some(p),
-        _ if std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some() => {
-            panic!("OMNI_TEST_PYTHON must point at the test venv's python (scripts/test.sh)")
-        }
-        _ => {
-            eprintln!("skipping: OMNI_TEST_PYTHON not set (run scripts/test.sh)");
-            None
-        }
-    }
-}
+/// The test venv's Python, generated test photos (the workspace's one copy of each).
+pub use omni_e2e::{jpeg, png, test_python};
 
 pub fn trainer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn repo_root() -> PathBuf {
-    trainer_dir().join("..")
+/// Runs `python -c script args…`, asserts that it succeeds and returns its stdout.
+pub fn python_c(python: &Path, script: &str, args: &[&Path]) -> String {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A Python server script of `tests/servers/` on 127.0.0.1: started, its port read from its
@@ -114,6 +114,33 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) {
         .unwrap();
 }
 
+/// Settings and clients for a new bucket named after `tag` on `moto`; the bucket is created.
+pub async fn moto_bucket(moto: &Server, tag: &str) -> (Settings, Clients) {
+    let s = settings(&moto.url(), &bucket(tag));
+    let c = clients(&s).await;
+    create_bucket(&c, &s.bucket).await;
+    (s, c)
+}
+
+/// As [`moto_bucket`], with a [`small_dataset`] of `train` + `val` images uploaded where the
+/// settings put the data set.
+pub async fn moto_bucket_with_dataset(
+    moto: &Server,
+    tag: &str,
+    train: u32,
+    val: u32,
+) -> (Settings, Clients) {
+    let (s, c) = moto_bucket(moto, tag).await;
+    let dir = tempfile::tempdir().unwrap();
+    small_dataset(dir.path(), train, val);
+    let dest = omni_trainer::s3uri::S3Uri::parse(&s.dataset_uri()).unwrap();
+    let options = omni_trainer::upload::UploadOptions::default();
+    omni_trainer::upload::upload(&c, dir.path(), &dest, &options, &|_, _| {})
+        .await
+        .unwrap();
+    (s, c)
+}
+
 /// The environment for running the CLI against `endpoint` with test credentials.
 pub fn cli_env(endpoint: &str, bucket: &str) -> Vec<(String, String)> {
     [
@@ -151,12 +178,6 @@ pub fn cli(args: &[&str], env: &[(String, String)], cwd: &Path) -> (bool, String
     )
 }
 
-// The same generated test images as the core's tests (one definition).
-#[path = "../../../../core/tests/integration/common/mod.rs"]
-mod core_common;
-#[allow(unused_imports)] // Each test binary uses a different part of this module.
-pub use core_common::{jpeg, png};
-
 /// Writes `bytes` to `path`, creating parents.
 pub fn write(path: &Path, bytes: impl AsRef<[u8]>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -182,17 +203,25 @@ pub fn small_dataset(root: &Path, train: u32, val: u32) {
     omni_trainer::dataset::data_yaml::write(root, false).unwrap();
 }
 
-/// `model.tar.gz` as the training container writes it, from real model files.
-pub fn model_tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+/// Plays SageMaker's part of a training job: writes `model.tar.gz`, as the training
+/// container packs it, of `files` (real model files) at `uri`.
+pub async fn put_model_tar_gz(
+    c: &Clients,
+    uri: &omni_trainer::s3uri::S3Uri,
+    files: &[(&str, Vec<u8>)],
+) {
     let owned: Vec<(String, Vec<u8>)> = files
         .iter()
         .map(|(n, b)| ((*n).to_owned(), b.clone()))
         .collect();
-    omni_trainer::sourcedir::tar_gz(&owned).unwrap()
-}
-
-pub fn core_fixture(rel: &str) -> PathBuf {
-    repo_root().join("core").join(rel)
+    let tarball = omni_trainer::sourcedir::tar_gz(&owned).unwrap();
+    c.s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .body(tarball.into())
+        .send()
+        .await
+        .unwrap();
 }
 
 /// One moto per test binary (tests use distinct buckets); it exits with the test process,

@@ -1,10 +1,9 @@
-//! Server-side SigV4 check of invocation requests, in the two steps AWS takes: first the
-//! headers ([`check_headers`]: an `Authorization` header of the right form, a known access
-//! key, the session token, `X-Amz-Date`, a credential scope that names this date, region and
-//! service, and a fresh timestamp), so that a request that can never pass is refused before
-//! its body is read; then, with the body, the signature itself
-//! ([`HeaderCheck::verify_signature`], recomputed with `omni-core`'s signer over the headers
-//! the client signed and the payload).
+//! Server-side SigV4 check of a request, in the two steps AWS takes: first the headers
+//! ([`check_headers`]: an `Authorization` header of the right form, a known access key, the
+//! session token, `X-Amz-Date`, a credential scope that names this date, region and service,
+//! and a fresh timestamp), so that a request that can never pass is refused before its body
+//! is read; then, with the body, the signature itself ([`HeaderCheck::verify_signature`],
+//! recomputed with `omni-core`'s signer over the headers the client signed and the payload).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

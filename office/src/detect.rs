@@ -1,0 +1,152 @@
+//! Detection on upload: the office sends a stored photo to the SageMaker endpoint with the
+//! phones' own runtime client (SigV4 service `sagemaker`), reads the answer with the core's
+//! one parser of the response schema v1, and stores it as a cloud verdict.
+//!
+//! The photo is stored before the endpoint is called. The upload waits at most the time
+//! budget; past it, it answers `pending` and the detection finishes in the background (the
+//! client reads the verdict later with `GET /v1/inspections/{id}`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use omni_core::cloud::payload;
+use omni_core::cloud::response::{self as cloud_response, DetectionResponse};
+use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
+use omni_core::cloud::{CachedCredentials, Credentials};
+use omni_core::photo_probe::PhotoHeader;
+use serde_json::value::RawValue;
+
+use crate::store::Store;
+use crate::wire::{DetectStatus, Photo, Verdict, VerdictSource};
+
+/// How the office reaches the endpoint.
+#[derive(Clone, Debug)]
+pub struct Detector {
+    client: RuntimeClient,
+    /// How long an upload waits for the verdict before answering `pending`.
+    pub budget: Duration,
+    /// Whether uploads that do not say (`x-omni-detect` absent) are detected.
+    pub by_default: bool,
+}
+
+/// What detection on upload came to within the budget.
+#[derive(Debug)]
+pub struct DetectOutcome {
+    /// Done, pending or failed.
+    pub status: DetectStatus,
+    /// The verdict when done.
+    pub verdict: Option<Verdict>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl Detector {
+    /// A detector calling the endpoint of `config`, signing with `credentials`.
+    pub fn new(
+        config: RuntimeConfig,
+        credentials: Credentials,
+        budget: Duration,
+        by_default: bool,
+    ) -> Result<Self, String> {
+        let client = RuntimeClient::new(config, Arc::new(CachedCredentials::fixed(credentials)))
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            budget,
+            by_default,
+        })
+    }
+
+    /// Detects `photo` (already stored, status `pending`) and stores the outcome; waits at
+    /// most the budget for it.
+    pub async fn detect(
+        &self,
+        store: Arc<dyn Store>,
+        photo: Photo,
+        bytes: Vec<u8>,
+        header: PhotoHeader,
+    ) -> DetectOutcome {
+        let client = self.client.clone();
+        let task = tokio::spawn(async move {
+            let result = invoke(&client, &photo, bytes, header).await;
+            let stored = match &result {
+                Ok(verdict) => match store.put_verdict(&photo.inspection_id, verdict).await {
+                    Ok(_) => {
+                        store
+                            .set_detect_status(&photo, DetectStatus::Done, None)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(message) => {
+                    store
+                        .set_detect_status(&photo, DetectStatus::Failed, Some(message))
+                        .await
+                }
+            };
+            match (result, stored) {
+                (Ok(verdict), Ok(())) => Ok(verdict),
+                (Err(message), _) => Err(message),
+                (Ok(_), Err(e)) => Err(format!("the verdict could not be stored: {e}")),
+            }
+        });
+        match tokio::time::timeout(self.budget, task).await {
+            Ok(Ok(Ok(verdict))) => DetectOutcome {
+                status: DetectStatus::Done,
+                verdict: Some(verdict),
+                error: None,
+            },
+            Ok(Ok(Err(message))) => DetectOutcome {
+                status: DetectStatus::Failed,
+                verdict: None,
+                error: Some(message),
+            },
+            Ok(Err(join)) => DetectOutcome {
+                status: DetectStatus::Failed,
+                verdict: None,
+                error: Some(format!("detection task failed: {join}")),
+            },
+            Err(_) => DetectOutcome {
+                status: DetectStatus::Pending,
+                verdict: None,
+                error: None,
+            },
+        }
+    }
+}
+
+/// One invocation for `photo`, read back into a cloud verdict.
+async fn invoke(
+    client: &RuntimeClient,
+    photo: &Photo,
+    bytes: Vec<u8>,
+    header: PhotoHeader,
+) -> Result<Verdict, String> {
+    let body = payload::prepare(
+        bytes,
+        header.format,
+        header.width,
+        header.height,
+        header.orientation,
+    )
+    .map_err(|e| format!("the photo cannot be sent: {e}"))?;
+    let output = client
+        .invoke(&photo.id, &body)
+        .await
+        .map_err(|e| format!("the endpoint failed: {e}"))?;
+    let detections = cloud_response::parse(&output.body, body.sent_size, body.original_size)
+        .map_err(|e| format!("the endpoint's answer was refused: {e}"))?;
+    let response = serde_json::to_string(&DetectionResponse::from_detections(&detections))
+        .and_then(RawValue::from_string)
+        .map_err(|e| e.to_string())?;
+    Ok(Verdict {
+        photo_id: photo.id.clone(),
+        source: VerdictSource::Cloud,
+        model_name: detections.model.name,
+        model_version: detections.model.version,
+        model_sha256: detections.model.sha256,
+        has_damage: !detections.detections.is_empty(),
+        response,
+        received_at_ms: omni_core::Timestamp::now().as_millis(),
+    })
+}

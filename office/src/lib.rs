@@ -1,0 +1,23 @@
+//! The yard office: one HTTP API over the inspections the phones send.
+//!
+//! - [`api`]: the axum router (`/v1/...`, JSON, AWS-style errors), its SigV4 check (service
+//!   `execute-api`) and the 10 MB request cap; served by `omni-office serve` on loopback or
+//!   a LAN, and by the `bootstrap` binary (feature `lambda`) behind API Gateway.
+//! - [`store`]: one small [`store::Store`] trait, two implementations: embedded (SQLite +
+//!   fsync'd photo files) and AWS (DynamoDB + S3).
+//! - [`detect`]: detection on upload through the SageMaker endpoint, with the phones' own
+//!   runtime client and response parser.
+//! - [`wire`]: the request and response types (the `omni-office-wire` crate, serde only).
+//!
+//! The API is documented in `docs/office.md`.
+
+pub mod api;
+pub mod detect;
+pub mod error;
+pub mod store;
+pub mod validate;
+
+pub use omni_office_wire as wire;
+
+pub use api::{AppConfig, router, serve};
+pub use error::ApiError;

@@ -1,0 +1,568 @@
+//! The embedded store: SQLite (WAL, `.sql` migrations on `user_version`) and a photo
+//! directory of fsync'd files written atomically (`omni_core::durable`).
+//!
+//! Layout of the data directory: `office.sqlite3`, `photos/<photo id>.<sha256>`. A photo's
+//! file is written (and fsync'd) before its row is committed, in one critical section with
+//! the duplicate check, so a row always names a complete file and a retried upload finds
+//! either nothing or the finished photo.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use omni_core::durable;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde_json::value::RawValue;
+
+use super::{ListQuery, Put, Store, StoreError, StoredPhoto};
+use crate::wire::{
+    DetectStatus, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
+    VerdictSource,
+};
+
+/// The migrations, in order; `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/001_init.sql")];
+
+/// SQLite + photo files under one directory.
+#[derive(Clone, Debug)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+    photos: PathBuf,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl EmbeddedStore {
+    /// Opens (creating) the store in `dir` and brings its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let photos = dir.join("photos");
+        std::fs::create_dir_all(&photos)
+            .map_err(|e| backend(format!("cannot create {}: {e}", photos.display())))?;
+        let path = dir.join("office.sqlite3");
+        let mut conn = Connection::open(&path)
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            photos,
+        })
+    }
+
+    /// Runs `f` on the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Path) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        let photos = self.photos.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| backend("the database lock is poisoned"))?;
+            f(&mut conn, &photos)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: usize = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(backend)?;
+    if version > MIGRATIONS.len() {
+        return Err(backend(format!(
+            "the database is at schema version {version}, newer than this program's {}",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.pragma_update(None, "user_version", i + 1)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn photo_file(dir: &Path, photo: &Photo) -> PathBuf {
+    dir.join(format!("{}.{}", photo.id, photo.sha256))
+}
+
+const INSPECTION_COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.created_at_ms, \
+     i.updated_at_ms, i.latitude, i.longitude, i.accuracy_m, i.state, i.revision, \
+     i.received_at_ms, \
+     (SELECT COUNT(*) FROM photos p WHERE p.inspection_id = i.id), \
+     EXISTS (SELECT 1 FROM verdicts v JOIN photos p ON v.photo_id = p.id \
+             WHERE p.inspection_id = i.id AND v.has_damage = 1)";
+
+fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
+    let state: String = row.get(8)?;
+    let latitude: Option<f64> = row.get(5)?;
+    let longitude: Option<f64> = row.get(6)?;
+    let location = match (latitude, longitude) {
+        (Some(latitude), Some(longitude)) => Some(Location {
+            latitude,
+            longitude,
+            accuracy_m: row.get(7)?,
+        }),
+        _ => None,
+    };
+    let revision: i64 = row.get(9)?;
+    let photo_count: i64 = row.get(11)?;
+    Ok(InspectionSummary {
+        inspection: Inspection {
+            id: row.get(0)?,
+            container_number: row.get(1)?,
+            inspector_id: row.get(2)?,
+            created_at_ms: row.get(3)?,
+            updated_at_ms: row.get(4)?,
+            location,
+            state: InspectionState::parse(&state).unwrap_or(InspectionState::Open),
+            revision: u64::try_from(revision).unwrap_or_default(),
+            received_at_ms: row.get(10)?,
+        },
+        photo_count: u64::try_from(photo_count).unwrap_or_default(),
+        has_damage: row.get(12)?,
+    })
+}
+
+fn read_inspection(tx: &Transaction<'_>, id: &str) -> Result<Option<Inspection>, StoreError> {
+    tx.query_row(
+        &format!("SELECT {INSPECTION_COLUMNS} FROM inspections i WHERE i.id = ?1"),
+        [id],
+        summary_from_row,
+    )
+    .optional()
+    .map(|s| s.map(|s| s.inspection))
+    .map_err(backend)
+}
+
+/// Writes `inspection` in `tx` by the revision rule of [`Store::put_inspection`].
+fn write_inspection(tx: &Transaction<'_>, new: &Inspection) -> Result<Put, StoreError> {
+    let revision = i64::try_from(new.revision).map_err(|_| backend("revision out of range"))?;
+    let (lat, lon, acc) = match new.location {
+        Some(l) => (Some(l.latitude), Some(l.longitude), l.accuracy_m),
+        None => (None, None, None),
+    };
+    let put = match read_inspection(tx, &new.id)? {
+        None => Put::Created,
+        Some(old) if old.revision > new.revision => {
+            return Err(StoreError::Conflict(format!(
+                "inspection {} is at revision {}, newer than {}",
+                new.id, old.revision, new.revision
+            )));
+        }
+        Some(old) if old.revision == new.revision => {
+            let same = Inspection {
+                received_at_ms: old.received_at_ms,
+                ..new.clone()
+            };
+            if same == old {
+                return Ok(Put::Unchanged);
+            }
+            return Err(StoreError::Conflict(format!(
+                "inspection {} revision {} is stored with other content",
+                new.id, new.revision
+            )));
+        }
+        Some(_) => Put::Updated,
+    };
+    tx.execute(
+        "INSERT INTO inspections (id, container_number, inspector_id, created_at_ms, \
+         updated_at_ms, latitude, longitude, accuracy_m, state, revision, received_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (id) DO UPDATE SET container_number = excluded.container_number, \
+         inspector_id = excluded.inspector_id, created_at_ms = excluded.created_at_ms, \
+         updated_at_ms = excluded.updated_at_ms, latitude = excluded.latitude, \
+         longitude = excluded.longitude, accuracy_m = excluded.accuracy_m, \
+         state = excluded.state, revision = excluded.revision",
+        params![
+            new.id,
+            new.container_number,
+            new.inspector_id,
+            new.created_at_ms,
+            new.updated_at_ms,
+            lat,
+            lon,
+            acc,
+            new.state.as_str(),
+            revision,
+            new.received_at_ms,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(put)
+}
+
+fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
+    let size: i64 = row.get(3)?;
+    let status: String = row.get(6)?;
+    Ok(StoredPhoto {
+        photo: Photo {
+            id: row.get(0)?,
+            inspection_id: row.get(1)?,
+            sha256: row.get(2)?,
+            size_bytes: u64::try_from(size).unwrap_or_default(),
+            content_type: row.get(4)?,
+            received_at_ms: row.get(5)?,
+        },
+        detect_status: DetectStatus::parse(&status).unwrap_or(DetectStatus::None),
+        detect_error: row.get(7)?,
+    })
+}
+
+const PHOTO_COLUMNS: &str = "id, inspection_id, sha256, size_bytes, content_type, \
+                             received_at_ms, detect_status, detect_error";
+
+fn read_photo(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredPhoto>, StoreError> {
+    tx.query_row(
+        &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = ?1"),
+        [id],
+        photo_from_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+/// Inserts a photo's row in `tx` (its file already written).
+fn insert_photo(
+    tx: &Transaction<'_>,
+    photo: &Photo,
+    detect_status: DetectStatus,
+) -> Result<(), StoreError> {
+    let size = i64::try_from(photo.size_bytes).map_err(|_| backend("photo size out of range"))?;
+    tx.execute(
+        &format!("INSERT INTO photos ({PHOTO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)"),
+        params![
+            photo.id,
+            photo.inspection_id,
+            photo.sha256,
+            size,
+            photo.content_type,
+            photo.received_at_ms,
+            detect_status.as_str(),
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn verdict_from_row(row: &Row<'_>) -> rusqlite::Result<VerdictRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+type VerdictRow = (String, String, String, String, String, bool, String, i64);
+
+fn verdict(row: VerdictRow) -> Result<Verdict, StoreError> {
+    let (photo_id, source, model_name, model_version, model_sha256, has_damage, response, at) = row;
+    Ok(Verdict {
+        photo_id,
+        source: VerdictSource::parse(&source)
+            .ok_or_else(|| backend(format!("stored verdict has source {source:?}")))?,
+        model_name,
+        model_version,
+        model_sha256,
+        has_damage,
+        response: RawValue::from_string(response).map_err(backend)?,
+        received_at_ms: at,
+    })
+}
+
+const VERDICT_COLUMNS: &str = "v.photo_id, v.source, v.model_name, v.model_version, \
+                               v.model_sha256, v.has_damage, v.response, v.received_at_ms";
+
+/// Inserts a verdict in `tx` by the rule of [`Store::put_verdict`].
+fn write_verdict(
+    tx: &Transaction<'_>,
+    inspection_id: &str,
+    v: &Verdict,
+) -> Result<Put, StoreError> {
+    match read_photo(tx, &v.photo_id)? {
+        Some(p) if p.photo.inspection_id == inspection_id => {}
+        _ => {
+            return Err(StoreError::NotFound(format!(
+                "inspection {inspection_id} has no photo {}",
+                v.photo_id
+            )));
+        }
+    }
+    let existing = tx
+        .query_row(
+            &format!(
+                "SELECT {VERDICT_COLUMNS} FROM verdicts v \
+                 WHERE v.photo_id = ?1 AND v.source = ?2 AND v.model_sha256 = ?3"
+            ),
+            params![v.photo_id, v.source.as_str(), v.model_sha256],
+            verdict_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    if let Some(row) = existing {
+        let old = verdict(row)?;
+        return if old.response.get() == v.response.get() {
+            Ok(Put::Unchanged)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "photo {} already has another {} verdict of model {}",
+                v.photo_id,
+                v.source.as_str(),
+                v.model_sha256
+            )))
+        };
+    }
+    tx.execute(
+        "INSERT INTO verdicts (photo_id, source, model_name, model_version, model_sha256, \
+         has_damage, response, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            v.photo_id,
+            v.source.as_str(),
+            v.model_name,
+            v.model_version,
+            v.model_sha256,
+            v.has_damage,
+            v.response.get(),
+            v.received_at_ms,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(Put::Created)
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn put_inspection(&self, inspection: &Inspection) -> Result<Put, StoreError> {
+        let inspection = inspection.clone();
+        self.with(move |conn, _| {
+            let tx = conn.transaction().map_err(backend)?;
+            let put = write_inspection(&tx, &inspection)?;
+            tx.commit().map_err(backend)?;
+            Ok(put)
+        })
+        .await
+    }
+
+    async fn inspection(&self, id: &str) -> Result<Option<InspectionSummary>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |conn, _| {
+            conn.query_row(
+                &format!("SELECT {INSPECTION_COLUMNS} FROM inspections i WHERE i.id = ?1"),
+                [id],
+                summary_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<InspectionSummary>, StoreError> {
+        let query = query.clone();
+        self.with(move |conn, _| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {INSPECTION_COLUMNS} FROM inspections i \
+                     WHERE (?1 IS NULL OR i.container_number = ?1) \
+                     AND (?2 IS NULL OR i.created_at_ms >= ?2) \
+                     AND (?3 IS NULL OR i.created_at_ms < ?3) \
+                     AND (?4 IS NULL OR i.state = ?4) \
+                     ORDER BY i.created_at_ms DESC, i.id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        query.container,
+                        query.since_ms,
+                        query.until_ms,
+                        query.state.map(InspectionState::as_str),
+                    ],
+                    summary_from_row,
+                )
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let summary = row.map_err(backend)?;
+                if query.matches(&summary) {
+                    out.push(summary);
+                    if out.len() >= query.limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_photo(
+        &self,
+        photo: &Photo,
+        bytes: &[u8],
+        detect_status: DetectStatus,
+    ) -> Result<Put, StoreError> {
+        let photo = photo.clone();
+        let bytes = bytes.to_vec();
+        self.with(move |conn, dir| {
+            let tx = conn.transaction().map_err(backend)?;
+            if read_inspection(&tx, &photo.inspection_id)?.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "no inspection {}",
+                    photo.inspection_id
+                )));
+            }
+            if let Some(old) = read_photo(&tx, &photo.id)? {
+                return if old.photo.sha256 == photo.sha256
+                    && old.photo.inspection_id == photo.inspection_id
+                {
+                    Ok(Put::Unchanged)
+                } else {
+                    Err(StoreError::Conflict(format!(
+                        "photo {} is already stored with other content",
+                        photo.id
+                    )))
+                };
+            }
+            durable::write_atomic(&photo_file(dir, &photo), &bytes).map_err(backend)?;
+            insert_photo(&tx, &photo, detect_status)?;
+            tx.commit().map_err(backend)?;
+            Ok(Put::Created)
+        })
+        .await
+    }
+
+    async fn photo(
+        &self,
+        inspection_id: &str,
+        photo_id: &str,
+    ) -> Result<Option<StoredPhoto>, StoreError> {
+        let (inspection_id, photo_id) = (inspection_id.to_owned(), photo_id.to_owned());
+        self.with(move |conn, _| {
+            let tx = conn.transaction().map_err(backend)?;
+            Ok(read_photo(&tx, &photo_id)?.filter(|p| p.photo.inspection_id == inspection_id))
+        })
+        .await
+    }
+
+    async fn photos(&self, inspection_id: &str) -> Result<Vec<StoredPhoto>, StoreError> {
+        let inspection_id = inspection_id.to_owned();
+        self.with(move |conn, _| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {PHOTO_COLUMNS} FROM photos WHERE inspection_id = ?1 \
+                     ORDER BY received_at_ms, id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([inspection_id], photo_from_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn photo_bytes(&self, photo: &Photo) -> Result<Vec<u8>, StoreError> {
+        let path = photo_file(&self.photos, photo);
+        tokio::fs::read(&path)
+            .await
+            .map_err(|e| backend(format!("cannot read {}: {e}", path.display())))
+    }
+
+    async fn set_detect_status(
+        &self,
+        photo: &Photo,
+        status: DetectStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let id = photo.id.clone();
+        let error = error.map(str::to_owned);
+        self.with(move |conn, _| {
+            conn.execute(
+                "UPDATE photos SET detect_status = ?2, detect_error = ?3 WHERE id = ?1",
+                params![id, status.as_str(), error],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_verdict(&self, inspection_id: &str, verdict: &Verdict) -> Result<Put, StoreError> {
+        let inspection_id = inspection_id.to_owned();
+        let verdict = verdict.clone();
+        self.with(move |conn, _| {
+            let tx = conn.transaction().map_err(backend)?;
+            let put = write_verdict(&tx, &inspection_id, &verdict)?;
+            tx.commit().map_err(backend)?;
+            Ok(put)
+        })
+        .await
+    }
+
+    async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError> {
+        let inspection_id = inspection_id.to_owned();
+        self.with(move |conn, _| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {VERDICT_COLUMNS} FROM verdicts v JOIN photos p ON v.photo_id = p.id \
+                     WHERE p.inspection_id = ?1 ORDER BY v.received_at_ms, v.source"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([inspection_id], verdict_from_row)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(verdict)).collect()
+        })
+        .await
+    }
+
+    async fn presigned_url(
+        &self,
+        _photo: &Photo,
+        _ttl: Duration,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// The HMAC key of the local photo URLs, `<dir>/url-key` (32 random bytes, created once,
+/// written atomically): URLs stay valid across restarts until they expire.
+pub fn url_key(dir: &Path) -> Result<Vec<u8>, StoreError> {
+    let path = dir.join("url-key");
+    match std::fs::read(&path) {
+        Ok(key) if key.len() == 32 => return Ok(key),
+        Ok(_) => {
+            return Err(backend(format!(
+                "{} is not a 32-byte key; remove it to make a new one",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(backend(format!("cannot read {}: {e}", path.display()))),
+    }
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(backend)?;
+    std::fs::create_dir_all(dir).map_err(backend)?;
+    durable::write_atomic(&path, &key).map_err(backend)?;
+    Ok(key)
+}

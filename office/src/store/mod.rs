@@ -1,0 +1,145 @@
+//! Where the office keeps inspections, photos and verdicts: one small trait, two
+//! implementations ([`embedded::EmbeddedStore`], [`aws::AwsStore`]).
+//!
+//! Every write is idempotent and never loses newer data: a repeat of a stored write is
+//! [`Put::Unchanged`]; a different write to the same key, or an inspection update older than
+//! the stored one, is [`StoreError::Conflict`] and changes nothing.
+
+pub mod aws;
+pub mod embedded;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::wire::{DetectStatus, Inspection, InspectionState, InspectionSummary, Photo, Verdict};
+
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// A new record.
+    Created,
+    /// A newer revision replaced the stored one.
+    Updated,
+    /// The same record was already stored: nothing written.
+    Unchanged,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write contradicts what is stored (an older revision, another body for the same
+    /// photo id, another verdict for the same key). Nothing was written.
+    #[error("{0}")]
+    Conflict(String),
+    /// The inspection (or photo) the write refers to does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database, file system or AWS service failed.
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+/// A photo and where detection on upload stands for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPhoto {
+    /// The photo.
+    pub photo: Photo,
+    /// Detection on upload.
+    pub detect_status: DetectStatus,
+    /// Why detection failed.
+    pub detect_error: Option<String>,
+}
+
+/// Filters of a listing; every one optional, all must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Normalised container number.
+    pub container: Option<String>,
+    /// `created_at_ms >= since_ms`.
+    pub since_ms: Option<i64>,
+    /// `created_at_ms < until_ms`.
+    pub until_ms: Option<i64>,
+    /// Open or closed.
+    pub state: Option<InspectionState>,
+    /// Whether any verdict found damage.
+    pub has_damage: Option<bool>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+impl ListQuery {
+    /// Whether `s` passes the filters other than the container (which the stores index).
+    pub fn matches(&self, s: &InspectionSummary) -> bool {
+        let i = &s.inspection;
+        self.since_ms.is_none_or(|t| i.created_at_ms >= t)
+            && self.until_ms.is_none_or(|t| i.created_at_ms < t)
+            && self.state.is_none_or(|st| i.state == st)
+            && self.has_damage.is_none_or(|d| s.has_damage == d)
+            && self
+                .container
+                .as_ref()
+                .is_none_or(|c| &i.container_number == c)
+    }
+}
+
+/// The office's storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates or updates an inspection by revision (see [`crate::wire::PutInspection`]).
+    /// An existing inspection keeps its `received_at_ms`.
+    async fn put_inspection(&self, inspection: &Inspection) -> Result<Put, StoreError>;
+
+    /// One inspection, with whether any verdict found damage.
+    async fn inspection(&self, id: &str) -> Result<Option<InspectionSummary>, StoreError>;
+
+    /// Inspections matching `query`, newest first.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<InspectionSummary>, StoreError>;
+
+    /// Stores a photo's bytes durably, then its record with `detect_status`. The same id
+    /// with the same SHA-256 is [`Put::Unchanged`] (whatever the status asked); another
+    /// SHA-256 is a conflict. The inspection must exist.
+    async fn put_photo(
+        &self,
+        photo: &Photo,
+        bytes: &[u8],
+        detect_status: DetectStatus,
+    ) -> Result<Put, StoreError>;
+
+    /// One photo of an inspection.
+    async fn photo(
+        &self,
+        inspection_id: &str,
+        photo_id: &str,
+    ) -> Result<Option<StoredPhoto>, StoreError>;
+
+    /// The photos of an inspection, oldest first.
+    async fn photos(&self, inspection_id: &str) -> Result<Vec<StoredPhoto>, StoreError>;
+
+    /// A photo's bytes.
+    async fn photo_bytes(&self, photo: &Photo) -> Result<Vec<u8>, StoreError>;
+
+    /// Records where detection on upload stands for a photo.
+    async fn set_detect_status(
+        &self,
+        photo: &Photo,
+        status: DetectStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a verdict, keyed by photo, source and model SHA-256; marks the inspection
+    /// damaged when it found damage. A repeat is [`Put::Unchanged`], another response for
+    /// the same key a conflict.
+    async fn put_verdict(&self, inspection_id: &str, verdict: &Verdict) -> Result<Put, StoreError>;
+
+    /// The verdicts of an inspection's photos.
+    async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError>;
+
+    /// A presigned URL (and its expiry, ms since the epoch) for a photo, where the store
+    /// has its own (S3); `None` where the API serves the bytes itself.
+    async fn presigned_url(
+        &self,
+        photo: &Photo,
+        ttl: Duration,
+    ) -> Result<Option<(String, i64)>, StoreError>;
+}

@@ -1,0 +1,246 @@
+//! Each kind of bad input: a clear 4xx with an AWS-style error body, and nothing written.
+
+use omni_office::store::ListQuery;
+use sha2::{Digest, Sha256};
+
+use crate::common::{CONTAINER, TestOffice, inspection, jpeg};
+
+async fn office_with_one_inspection() -> TestOffice {
+    let office = TestOffice::start(None).await;
+    let answer = office
+        .client()
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 3))
+        .await;
+    assert_eq!(answer.status, 201);
+    office
+}
+
+async fn count(office: &TestOffice) -> (usize, usize) {
+    let list = office
+        .store
+        .list(&ListQuery {
+            limit: 100,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    let photos = office.store.photos("insp-1").await.unwrap().len();
+    (list.len(), photos)
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_serialization_exception() {
+    let office = office_with_one_inspection().await;
+    let answer = office
+        .client()
+        .send(
+            "PUT",
+            "/v1/inspections/insp-2",
+            &[],
+            b"{\"container_number\": ".to_vec(),
+        )
+        .await;
+    answer.assert_error(400, "SerializationException");
+    assert_eq!(count(&office).await, (1, 0));
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused() {
+    let office = office_with_one_inspection().await;
+    let mut body = serde_json::to_value(inspection(CONTAINER, 1, 1)).unwrap();
+    body["colour"] = "red".into();
+    let answer = office
+        .client()
+        .put_json("/v1/inspections/insp-2", &body)
+        .await;
+    answer.assert_error(400, "ValidationException");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+    assert_eq!(count(&office).await, (1, 0));
+}
+
+#[tokio::test]
+async fn a_container_number_with_a_wrong_check_digit_is_refused() {
+    let office = office_with_one_inspection().await;
+    let answer = office
+        .client()
+        .put_inspection("insp-2", &inspection("CSQU3054384", 1, 1))
+        .await;
+    answer.assert_error(400, "ValidationException");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("ISO 6346")
+    );
+    assert_eq!(count(&office).await, (1, 0));
+}
+
+#[tokio::test]
+async fn a_stale_or_different_revision_is_a_conflict() {
+    let office = office_with_one_inspection().await;
+    let client = office.client();
+    // Older revision.
+    client
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 2))
+        .await
+        .assert_error(409, "ConflictException");
+    // Same revision, other content.
+    let mut other = inspection(CONTAINER, 1_700_000_000_000, 3);
+    other.inspector_id = "someone-else".into();
+    client
+        .put_inspection("insp-1", &other)
+        .await
+        .assert_error(409, "ConflictException");
+    let stored = office.store.inspection("insp-1").await.unwrap().unwrap();
+    assert_eq!(stored.inspection.revision, 3);
+    assert_eq!(stored.inspection.inspector_id, "inspector-7");
+}
+
+#[tokio::test]
+async fn a_wrong_hash_is_refused_and_nothing_is_stored() {
+    let office = office_with_one_inspection().await;
+    let photo = jpeg(1);
+    let wrong = hex::encode(Sha256::digest(b"something else"));
+    let answer = office
+        .client()
+        .send(
+            "PUT",
+            "/v1/inspections/insp-1/photos/p1",
+            &[("x-omni-photo-sha256", wrong.as_str())],
+            photo.clone(),
+        )
+        .await;
+    answer.assert_error(400, "BadDigest");
+    // No hash at all.
+    office
+        .client()
+        .send("PUT", "/v1/inspections/insp-1/photos/p1", &[], photo)
+        .await
+        .assert_error(400, "ValidationException");
+    assert_eq!(count(&office).await, (1, 0));
+    let files = std::fs::read_dir(office.dir.path().join("photos"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 0);
+}
+
+#[tokio::test]
+async fn another_body_for_a_stored_photo_id_is_a_conflict() {
+    let office = office_with_one_inspection().await;
+    let client = office.client();
+    assert_eq!(
+        client
+            .put_photo("insp-1", "p1", &jpeg(1), None)
+            .await
+            .status,
+        201
+    );
+    client
+        .put_photo("insp-1", "p1", &jpeg(2), None)
+        .await
+        .assert_error(409, "ConflictException");
+    let photos = office.store.photos("insp-1").await.unwrap();
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0].photo.sha256, hex::encode(Sha256::digest(jpeg(1))));
+}
+
+#[tokio::test]
+async fn unknown_inspection_ids_are_not_found() {
+    let office = office_with_one_inspection().await;
+    let client = office.client();
+    client
+        .get("/v1/inspections/nope")
+        .await
+        .assert_error(404, "ResourceNotFoundException");
+    client
+        .put_photo("nope", "p1", &jpeg(1), None)
+        .await
+        .assert_error(404, "ResourceNotFoundException");
+    let verdict = serde_json::json!({"response": {"schema_version": 1,
+        "model": {"name": "m", "version": "1", "sha256": "00"},
+        "image": {"width": 64, "height": 48}, "inference_ms": 1.0, "detections": []}});
+    client
+        .put_json(
+            "/v1/inspections/insp-1/photos/missing/verdicts/cloud",
+            &verdict,
+        )
+        .await
+        .assert_error(404, "ResourceNotFoundException");
+    assert_eq!(count(&office).await, (1, 0));
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_photos_are_refused() {
+    let office = office_with_one_inspection().await;
+    let client = office.client();
+    // Over the 10 MB request cap.
+    let huge = vec![0u8; 10 * 1024 * 1024 + 1];
+    let sha = hex::encode(Sha256::digest(&huge));
+    client
+        .send(
+            "PUT",
+            "/v1/inspections/insp-1/photos/p1",
+            &[("x-omni-photo-sha256", sha.as_str())],
+            huge,
+        )
+        .await
+        .assert_error(413, "RequestEntityTooLargeException");
+    // Under the cap but over the core's 4 MB photo limit (a JPEG with padding).
+    let mut big = jpeg(1);
+    big.resize(4_000_001, 0);
+    client
+        .put_photo("insp-1", "p1", &big, None)
+        .await
+        .assert_error(413, "RequestEntityTooLargeException");
+    // Not a photo at all.
+    client
+        .put_photo("insp-1", "p1", b"GIF89a not a photo", None)
+        .await
+        .assert_error(400, "ValidationException");
+    assert_eq!(count(&office).await, (1, 0));
+}
+
+#[tokio::test]
+async fn bad_verdicts_and_queries_are_refused() {
+    let office = office_with_one_inspection().await;
+    let client = office.client();
+    assert_eq!(
+        client
+            .put_photo("insp-1", "p1", &jpeg(1), None)
+            .await
+            .status,
+        201
+    );
+    // An unknown class.
+    let verdict = serde_json::json!({"response": {"schema_version": 1,
+        "model": {"name": "m", "version": "1", "sha256": "00"},
+        "image": {"width": 64, "height": 48}, "inference_ms": 1.0,
+        "detections": [{"class_id": 9, "label": "hole", "score": 0.5,
+                        "box": {"x1": 0.0, "y1": 0.0, "x2": 1.0, "y2": 1.0}}]}});
+    client
+        .put_json("/v1/inspections/insp-1/photos/p1/verdicts/edge", &verdict)
+        .await
+        .assert_error(400, "ValidationException");
+    client
+        .put_json("/v1/inspections/insp-1/photos/p1/verdicts/oracle", &verdict)
+        .await
+        .assert_error(400, "ValidationException");
+    client
+        .get("/v1/inspections?has_damage=maybe")
+        .await
+        .assert_error(400, "ValidationException");
+    client
+        .get("/v1/inspections?container=XXXX0000000")
+        .await
+        .assert_error(400, "ValidationException");
+    client
+        .get("/v1/nothing-here")
+        .await
+        .assert_error(404, "UnknownOperationException");
+    assert!(office.store.verdicts("insp-1").await.unwrap().is_empty());
+}

@@ -1,0 +1,155 @@
+//! Detection on upload through omni-endpoint (its library, on 127.0.0.1, SigV4 service
+//! `sagemaker`, the bundled model): the photo is stored, the verdict comes back in the
+//! response schema v1 and is stored; past the time budget the upload answers "pending" and
+//! the verdict is collected later with GET.
+
+use std::time::Duration;
+
+use omni_core::cloud::ServiceUrl;
+use omni_core::cloud::runtime_client::RuntimeConfig;
+use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint};
+use omni_office::detect::Detector;
+use omni_sigv4::Credentials;
+
+use crate::common::{CONTAINER, REGION, TestOffice, inspection, jpeg};
+
+const ENDPOINT: &str = "omni-inspector-yolo";
+
+fn sagemaker_credentials() -> Credentials {
+    Credentials {
+        access_key_id: "AKIDSAGEMAKER".into(),
+        secret_access_key: "sagemaker-secret".into(),
+        session_token: None,
+        expires_at: None,
+    }
+}
+
+async fn endpoint(latency: Duration) -> RunningEndpoint {
+    omni_endpoint::start(EndpointConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        endpoint_name: ENDPOINT.into(),
+        region: REGION.into(),
+        credentials: Some(sagemaker_credentials()),
+        model: ModelChoice::Bundled,
+        faults: FaultConfig {
+            latency,
+            ..FaultConfig::default()
+        },
+    })
+    .await
+    .unwrap()
+}
+
+fn detector(endpoint: &RunningEndpoint, budget: Duration) -> Detector {
+    let url = ServiceUrl::parse(&endpoint.url()).unwrap();
+    Detector::new(
+        RuntimeConfig::new(url, ENDPOINT, REGION),
+        sagemaker_credentials(),
+        budget,
+        false,
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_with_detect_returns_and_stores_the_cloud_verdict() {
+    let endpoint = endpoint(Duration::ZERO).await;
+    let office = TestOffice::start(Some(detector(&endpoint, Duration::from_secs(60)))).await;
+    let client = office.client();
+    client
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
+        .await;
+    let photo = omni_e2e::jpeg(320, 240, 3);
+    let up = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
+    assert_eq!(up.status, 201, "{up:?}");
+    let up = up.json();
+    assert_eq!(up["detect_status"], "done", "{up}");
+    let verdict = &up["verdict"];
+    assert_eq!(verdict["source"], "cloud");
+    // The response is schema v1, readable by the phones' parser, boxes in the photo's pixels.
+    let response = serde_json::to_vec(&verdict["response"]).unwrap();
+    let parsed = omni_core::cloud::response::parse(&response, (320, 240), (320, 240)).unwrap();
+    assert_eq!(parsed.model.name, verdict["model_name"].as_str().unwrap());
+    assert_eq!(endpoint.stats().answered, 1);
+
+    // Stored: GET shows it, and a repeated upload neither calls the endpoint again nor
+    // changes anything.
+    let again = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["detect_status"], "done");
+    assert_eq!(endpoint.stats().answered, 1);
+    let detail = client.get("/v1/inspections/insp-1").await.json();
+    assert_eq!(detail["photos"][0]["detect_status"], "done");
+    assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+    assert_eq!(
+        detail["photos"][0]["verdicts"][0]["response"],
+        verdict["response"]
+    );
+
+    // Without the header (and no default), no detection.
+    let plain = client
+        .put_photo("insp-1", "p2", &jpeg(4), None)
+        .await
+        .json();
+    assert_eq!(plain["detect_status"], "none");
+    assert_eq!(endpoint.stats().answered, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_budget_the_upload_is_pending_and_the_verdict_arrives_later() {
+    let endpoint = endpoint(Duration::from_millis(1500)).await;
+    let office = TestOffice::start(Some(detector(&endpoint, Duration::from_millis(200)))).await;
+    let client = office.client();
+    client
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
+        .await;
+    let up = client.put_photo("insp-1", "p1", &jpeg(5), Some(true)).await;
+    assert_eq!(up.status, 201);
+    let up = up.json();
+    assert_eq!(up["detect_status"], "pending", "{up}");
+    assert!(up.get("verdict").is_none());
+    // The photo is already stored.
+    assert_eq!(office.store.photos("insp-1").await.unwrap().len(), 1);
+    let mut status = String::new();
+    for _ in 0..100 {
+        let detail = client.get("/v1/inspections/insp-1").await.json();
+        status = detail["photos"][0]["detect_status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if status == "done" {
+            assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failure_is_reported_and_the_photo_kept() {
+    // Detection aimed at a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let detector = Detector::new(
+        RuntimeConfig::new(ServiceUrl::parse(&url).unwrap(), ENDPOINT, REGION),
+        sagemaker_credentials(),
+        Duration::from_secs(30),
+        true,
+    )
+    .unwrap();
+    let office = TestOffice::start(Some(detector)).await;
+    let client = office.client();
+    client
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
+        .await;
+    // Detected by default (no header).
+    let up = client
+        .put_photo("insp-1", "p1", &jpeg(6), None)
+        .await
+        .json();
+    assert_eq!(up["detect_status"], "failed", "{up}");
+    assert!(up["detect_error"].as_str().unwrap().contains("endpoint"));
+    assert_eq!(office.store.photos("insp-1").await.unwrap().len(), 1);
+}

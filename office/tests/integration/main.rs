@@ -1,0 +1,14 @@
+//! The office API on real sockets on 127.0.0.1: the embedded store end to end, detection on
+//! upload through omni-endpoint, SigV4 refusals, each bad input, the AWS store on moto
+//! server, the CLI, and the deploy template under cfn-lint.
+
+#![allow(clippy::unwrap_used, missing_docs)] // Test code: a panic is the failure report.
+
+mod api;
+mod auth;
+mod aws;
+mod bad_input;
+mod cli;
+mod common;
+mod detect;
+mod template;
