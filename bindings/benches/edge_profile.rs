@@ -48,6 +48,7 @@ fn main() {
         ),
         threads: 1,
         cloud: None,
+        office: None,
         sync: None,
         model_refresh: None,
     };

@@ -17,7 +17,9 @@ mod types;
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
 pub use logging::{LogLevel, LogRecord, LogSink, set_log_sink};
-pub use omni::{CloudTarget, CoreConfig, ModelRefreshSettings, OmniCore, SyncSettings};
+pub use omni::{
+    CloudTarget, CoreConfig, ModelRefreshSettings, OfficeTarget, OmniCore, SyncSettings,
+};
 pub use task_handle::TaskHandle;
 pub use types::{
     Detection, DetectionResult, DetectionSource, GeoLocation, Inspection, InspectionDetail,

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use omni_core::cloud::ServiceUrl;
+use omni_core::cloud::office_client::OfficeConfig;
 use omni_core::cloud::runtime_client::RuntimeConfig;
 use omni_core::model_manifest::TrustedKey;
 use omni_core::model_refresh::{BundledModel, ManifestSource, RefreshConfig, RefreshPolicy};
 use omni_core::sync::SyncConfig;
 use omni_core::{
-    ApiError, CloudConfig, ContainerNumber, InspectionFilter, InspectionId, OmniConfig, PhotoId,
-    Timestamp,
+    ApiError, CloudConfig, CloudTarget as CoreCloudTarget, ContainerNumber, InspectionFilter,
+    InspectionId, OmniConfig, PhotoId, Timestamp,
 };
 
 use crate::callbacks::{
@@ -41,6 +42,17 @@ pub struct CloudTarget {
     /// SageMaker endpoint name.
     pub endpoint_name: String,
     /// Signing region.
+    pub region: String,
+}
+
+/// The yard office: photos are uploaded there once with detection on upload (archived, their
+/// cloud verdict answered), and inspections and edge verdicts are pushed there too.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OfficeTarget {
+    /// Base URL of the office API (before `/v1`): an API Gateway stage, or a local office
+    /// (`http://` only on loopback).
+    pub base_url: String,
+    /// Signing region (service `execute-api`).
     pub region: String,
 }
 
@@ -93,6 +105,10 @@ pub struct CoreConfig {
     /// The cloud endpoint (`None`: edge only).
     #[uniffi(default = None)]
     pub cloud: Option<CloudTarget>,
+    /// The yard office with detection on upload; when set, photos go there instead of
+    /// to `cloud` (which is then unused).
+    #[uniffi(default = None)]
+    pub office: Option<OfficeTarget>,
     /// Sync settings (`None`: the defaults).
     #[uniffi(default = None)]
     pub sync: Option<SyncSettings>,
@@ -137,7 +153,24 @@ fn core_config(
             runtime.timeout = Duration::from_millis(timeout);
         }
         out.cloud = Some(CloudConfig {
-            runtime,
+            target: CoreCloudTarget::SageMaker(runtime),
+            credentials,
+        });
+    }
+    if let Some(office) = config.office {
+        let credentials = credentials.clone().ok_or_else(|| {
+            OmniError::invalid(
+                "credentials_missing",
+                "the yard office needs a credentials provider",
+            )
+        })?;
+        let base_url = ServiceUrl::parse(&office.base_url).map_err(ApiError::from)?;
+        let mut office = OfficeConfig::new(base_url, &office.region);
+        if let Some(timeout) = config.sync.as_ref().and_then(|s| s.request_timeout_ms) {
+            office.timeout = Duration::from_millis(timeout);
+        }
+        out.cloud = Some(CloudConfig {
+            target: CoreCloudTarget::Office(office),
             credentials,
         });
     }

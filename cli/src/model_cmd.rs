@@ -14,7 +14,7 @@ use omni_core::model_refresh::{
     CheckOutcome, ManifestSource, ModelEvent, ModelRefreshListener, ModelStatus, Network,
     RefreshConfig, RefreshPolicy, RolledBack, UpdateOutcome,
 };
-use omni_core::{ApiError, CloudConfig, OmniConfig, OmniCore};
+use omni_core::{ApiError, CloudConfig, CloudTarget, OmniConfig, OmniCore};
 use serde::Serialize;
 
 use crate::error::CliResult;
@@ -115,11 +115,11 @@ impl SourceArgs {
             // An s3:// manifest is signed with the cloud credentials: the environment's.
             // The endpoint named here is never called by these commands.
             config.cloud = Some(CloudConfig {
-                runtime: RuntimeConfig::new(
+                target: CloudTarget::SageMaker(RuntimeConfig::new(
                     ServiceUrl::sagemaker_runtime(region).map_err(ApiError::from)?,
                     DEFAULT_ENDPOINT_NAME,
                     region,
-                ),
+                )),
                 credentials: Arc::new(EnvCredentialsProvider),
             });
         }

@@ -104,6 +104,18 @@ pub fn print_detail(detail: &InspectionDetail) {
     if let Some(recovered) = i.recovered_at {
         println!("  recovered  {recovered} (rebuilt from quarantined photo files)");
     }
+    let office = &detail.office;
+    println!(
+        "  office     {}",
+        match office.acknowledged_revision {
+            Some(ack) if ack >= office.revision => format!("revision {ack} acknowledged"),
+            Some(ack) => format!(
+                "revision {ack} acknowledged, revision {} to send",
+                office.revision
+            ),
+            None => format!("not sent (revision {})", office.revision),
+        }
+    );
     println!("  photos     {}", detail.photos.len());
     for p in &detail.photos {
         let photo = &p.photo;
@@ -119,6 +131,15 @@ pub fn print_detail(detail: &InspectionDetail) {
                 .as_deref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default()
+        );
+        println!(
+            "      office: {}, {} of {} verdict(s) pushed",
+            match p.office_at {
+                Some(at) => format!("photo acknowledged {at}"),
+                None => "photo not sent".to_owned(),
+            },
+            p.verdicts_on_office,
+            p.results.len()
         );
         for stored in &p.results {
             let result = &stored.detections;
@@ -157,6 +178,26 @@ pub fn print_stats(stats: &Stats) {
     println!("  queued     {}  (waiting for signal)", stats.photos.queued);
     println!("  synced     {}", stats.photos.synced);
     println!("  failed     {}", stats.photos.failed);
+    let office = &stats.office;
+    println!("office (acknowledged / pending)");
+    println!(
+        "  inspections  {} / {}",
+        office.inspections_acknowledged, office.inspections_pending
+    );
+    println!(
+        "  photos       {} / {}",
+        office.photos_acknowledged, office.photos_pending
+    );
+    println!(
+        "  verdicts     {} / {}",
+        office.verdicts_acknowledged, office.verdicts_pending
+    );
+    if office.wedged > 0 {
+        println!(
+            "  wedged       {} (omni sync --retry-failed)",
+            office.wedged
+        );
+    }
 }
 
 /// What `omni detect` did for one photo.

@@ -1,14 +1,16 @@
-//! `omni sync`: drain the queue to the SageMaker endpoint.
+//! `omni sync`: drain the queue to the SageMaker endpoint, or to the yard office with
+//! detection on upload (`--office`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
+use omni_core::cloud::office_client::OfficeConfig;
 use omni_core::cloud::runtime_client::RuntimeConfig;
 use omni_core::cloud::{EnvCredentialsProvider, ServiceUrl};
 use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEvent, SyncListener, SyncReport};
-use omni_core::{ApiError, CloudConfig, OmniConfig, StateCounts};
+use omni_core::{ApiError, CloudConfig, CloudTarget, OfficeCounts, OmniConfig, StateCounts};
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult};
@@ -24,8 +26,13 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub struct SyncArgs {
     /// Runtime base URL (default: https://runtime.sagemaker.<region>.amazonaws.com). Plain
     /// http:// only to loopback.
-    #[arg(long, env = "OMNI_ENDPOINT_URL")]
+    #[arg(long, env = "OMNI_ENDPOINT_URL", conflicts_with = "office")]
     endpoint: Option<String>,
+    /// Sync with the yard office at this base URL instead (detection on upload: each photo
+    /// is uploaded once and its cloud verdict comes back; inspections and edge verdicts are
+    /// pushed too). Plain http:// only to loopback.
+    #[arg(long, env = "OMNI_OFFICE_URL")]
+    office: Option<String>,
     /// SageMaker endpoint name.
     #[arg(long, env = "OMNI_ENDPOINT_NAME", default_value = DEFAULT_ENDPOINT_NAME)]
     name: String,
@@ -77,20 +84,35 @@ impl SyncArgs {
     /// The core's settings for these flags on `data_dir`: cloud endpoint, credentials from
     /// the environment, retry policy.
     fn config(&self, data_dir: PathBuf) -> CliResult<OmniConfig> {
-        let base_url = match &self.endpoint {
-            Some(url) => ServiceUrl::parse(url),
-            None => ServiceUrl::sagemaker_runtime(&self.region),
-        }
-        .map_err(ApiError::from)?;
+        let target = match &self.office {
+            Some(url) => {
+                let mut office = OfficeConfig::new(
+                    ServiceUrl::parse(url).map_err(ApiError::from)?,
+                    &self.region,
+                );
+                if let Some(seconds) = self.timeout {
+                    office.timeout = Duration::from_secs(seconds);
+                }
+                CloudTarget::Office(office)
+            }
+            None => {
+                let base_url = match &self.endpoint {
+                    Some(url) => ServiceUrl::parse(url),
+                    None => ServiceUrl::sagemaker_runtime(&self.region),
+                }
+                .map_err(ApiError::from)?;
+                let mut runtime = RuntimeConfig::new(base_url, &self.name, &self.region);
+                if let Some(seconds) = self.timeout {
+                    runtime.timeout = Duration::from_secs(seconds);
+                }
+                CloudTarget::SageMaker(runtime)
+            }
+        };
         // Missing credentials are a clear error before anything is sent.
         EnvCredentialsProvider::read().map_err(ApiError::from)?;
-        let mut runtime = RuntimeConfig::new(base_url, &self.name, &self.region);
-        if let Some(seconds) = self.timeout {
-            runtime.timeout = Duration::from_secs(seconds);
-        }
         let mut config = OmniConfig::new(data_dir);
         config.cloud = Some(CloudConfig {
-            runtime,
+            target,
             credentials: Arc::new(EnvCredentialsProvider),
         });
         let defaults = SyncConfig::default();
@@ -121,6 +143,7 @@ struct SyncOutput {
     report: SyncReport,
     requeued: u64,
     queue: StateCounts,
+    office: OfficeCounts,
 }
 
 struct ProgressListener(ProgressBar);
@@ -155,8 +178,14 @@ pub fn sync(data_dir: PathBuf, args: SyncArgs) -> CliResult {
     core.set_sync_listener(Arc::new(ProgressListener(progress.clone())))?;
     let report = crate::async_runtime()?.block_on(core.sync_until_idle())?;
     progress.finish_and_clear();
-    let queue = core.stats()?.photos;
+    let stats = core.stats()?;
+    let queue = stats.photos;
+    let office = args.office.is_some();
     let stopped = match &report.stopped {
+        StopReason::Unreachable(reason) if office => Some(("office unreachable", reason)),
+        StopReason::EndpointRefused(reason) if office => {
+            Some(("office refused the requests", reason))
+        }
         StopReason::Unreachable(reason) => Some(("endpoint unreachable", reason)),
         StopReason::EndpointRefused(reason) => Some(("endpoint refused the requests", reason)),
         StopReason::StorageFailing(reason) => Some(("results cannot be stored", reason)),
@@ -173,6 +202,7 @@ pub fn sync(data_dir: PathBuf, args: SyncArgs) -> CliResult {
         report,
         requeued,
         queue,
+        office: stats.office,
     };
     if args.json {
         crate::render::print_json(&output)
@@ -187,6 +217,17 @@ pub fn sync(data_dir: PathBuf, args: SyncArgs) -> CliResult {
             queue.synced,
             queue.failed
         );
+        if office {
+            let office = output.office;
+            println!(
+                "office: {} record(s) acknowledged; {} inspection(s), {} photo(s), {} verdict(s) pending, {} wedged",
+                output.report.office_records,
+                office.inspections_pending,
+                office.photos_pending,
+                office.verdicts_pending,
+                office.wedged
+            );
+        }
         Ok(())
     }
 }

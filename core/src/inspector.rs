@@ -17,6 +17,7 @@ use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId}
 use crate::photo_files::{ORPHANS_DIR, PhotoFileEntry, PhotoFiles};
 use crate::photo_probe::{self, PhotoFormat, PhotoLimits};
 use crate::store::inspections::{self, InspectionFilter, InspectionSummary};
+use crate::store::office::{self, InspectionAck, OfficeCounts, RecordKind};
 use crate::store::photos::{self, PhotoFileRow, StateCounts};
 use crate::store::{Store, detection_results};
 use crate::timestamp::Timestamp;
@@ -124,6 +125,10 @@ pub struct PhotoDetail {
     /// Which source's result is current: the newest cloud result when there is one (the
     /// cloud model is preferred), else the newest edge result.
     pub current: Option<DetectionSource>,
+    /// When the yard office acknowledged the photo's bytes (`None`: not yet).
+    pub office_at: Option<Timestamp>,
+    /// How many of its results the office has acknowledged.
+    pub verdicts_on_office: u64,
 }
 
 impl PhotoDetail {
@@ -136,6 +141,8 @@ impl PhotoDetail {
             photo,
             results,
             current,
+            office_at: None,
+            verdicts_on_office: 0,
         }
     }
 
@@ -157,6 +164,8 @@ pub struct InspectionDetail {
     pub inspection: Inspection,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoDetail>,
+    /// Its revision and what the yard office acknowledged of it.
+    pub office: InspectionAck,
 }
 
 /// What [`Inspector::detect_photo`] did.
@@ -174,6 +183,24 @@ pub enum DetectOutcome {
     },
 }
 
+/// A record the office lane sends next (see [`Inspector::due_office_record`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum OfficeRecord {
+    /// An inspection revision the office has not acknowledged.
+    Inspection(InspectionId),
+    /// A photo the photo lane no longer sends that the office does not have.
+    Photo(Box<Photo>),
+    /// A verdict of a photo the office has.
+    Verdict {
+        /// `detection_results.id`.
+        result_id: i64,
+        /// The photo judged.
+        photo: Box<Photo>,
+        /// The verdict.
+        result: Box<DetectionResult>,
+    },
+}
+
 /// Totals over the whole store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -181,6 +208,8 @@ pub struct Stats {
     pub inspections: u64,
     /// Photos per state ("12 photos waiting for signal" is `photos.queued`).
     pub photos: StateCounts,
+    /// What the yard office has acknowledged.
+    pub office: OfficeCounts,
 }
 
 /// Owns one data directory: the inspections database and the original photos.
@@ -349,10 +378,20 @@ impl Inspector {
                 .into_iter()
                 .map(|photo| {
                     let results = detection_results::for_photo(tx, photo.id)?;
-                    Ok::<_, crate::store::StoreError>(PhotoDetail::new(photo, results))
+                    let (office_at, verdicts_on_office) =
+                        office::photo_acknowledgements(tx, photo.id)?;
+                    let mut detail = PhotoDetail::new(photo, results);
+                    detail.office_at = office_at;
+                    detail.verdicts_on_office = verdicts_on_office;
+                    Ok::<_, crate::store::StoreError>(detail)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(InspectionDetail { inspection, photos }))
+            let office = office::inspection_ack(tx, id)?.unwrap_or_default();
+            Ok(Some(InspectionDetail {
+                inspection,
+                photos,
+                office,
+            }))
         })?;
         detail.ok_or(Error::InspectionNotFound(id))
     }
@@ -363,6 +402,7 @@ impl Inspector {
             Ok(Stats {
                 inspections: inspections::count(tx)?,
                 photos: photos::state_counts(tx)?,
+                office: office::counts(tx)?,
             })
         })?)
     }
@@ -466,7 +506,14 @@ impl Inspector {
     /// failed), nothing is written and `false` is returned. A queued photo that somehow has
     /// this model's cloud result already is a broken guarantee, reported as an error (the
     /// transaction rolls back) rather than hidden by the table's uniqueness rule.
-    pub(crate) fn store_cloud_result(&self, result: &DetectionResult) -> Result<bool> {
+    ///
+    /// `from_office`: the yard office produced the result (detection on upload), so it has
+    /// the photo and the verdict; both are recorded as acknowledged in the same transaction.
+    pub(crate) fn store_cloud_result(
+        &self,
+        result: &DetectionResult,
+        from_office: bool,
+    ) -> Result<bool> {
         self.store.write(|tx| {
             if !photos::mark_synced(tx, result.photo_id)? {
                 return Ok(false);
@@ -476,6 +523,16 @@ impl Inspector {
                     "photo {} already has a cloud result of model {}: refusing a second",
                     result.photo_id, result.detections.model.sha256
                 )));
+            }
+            if from_office {
+                let now = Timestamp::now();
+                office::acknowledge_photo(tx, result.photo_id, now)?;
+                office::acknowledge_cloud_result(
+                    tx,
+                    result.photo_id,
+                    &result.detections.model.sha256,
+                    now,
+                )?;
             }
             Ok(true)
         })
@@ -506,9 +563,137 @@ impl Inspector {
         })
     }
 
-    /// Puts failed photos (or just `only`) back in the cloud queue; returns how many.
+    /// Puts failed photos (or just `only`) back in the cloud queue, and (without `only`)
+    /// wedged office records back in the office lane; returns how many.
     pub fn retry_failed(&self, only: Option<PhotoId>) -> Result<u64> {
-        self.store.write(|tx| Ok(photos::requeue_failed(tx, only)?))
+        self.store.write(|tx| {
+            let photos = photos::requeue_failed(tx, only)?;
+            let records = match only {
+                Some(_) => 0,
+                None => office::requeue_wedged(tx)?,
+            };
+            Ok(photos + records)
+        })
+    }
+
+    // --- The office lane (crate-private plumbing of `sync::office`) -------------------
+
+    /// An inspection and what the office acknowledged of it.
+    pub(crate) fn office_inspection(
+        &self,
+        id: InspectionId,
+    ) -> Result<(Inspection, InspectionAck)> {
+        self.store
+            .read(|tx| Ok(inspections::get(tx, id)?.zip(office::inspection_ack(tx, id)?)))?
+            .ok_or(Error::InspectionNotFound(id))
+    }
+
+    /// Records that the office acknowledged `revision` of an inspection.
+    pub(crate) fn acknowledge_inspection(&self, id: InspectionId, revision: u64) -> Result<bool> {
+        self.store
+            .write(|tx| Ok(office::acknowledge_inspection(tx, id, revision)?))
+    }
+
+    /// The office does not know the inspection: send it, its photos and verdicts again.
+    pub(crate) fn forget_office_inspection(&self, id: InspectionId) -> Result<()> {
+        self.store
+            .write(|tx| Ok(office::forget_inspection(tx, id)?))
+    }
+
+    /// Whether the office has acknowledged the photo.
+    pub(crate) fn photo_on_office(&self, id: PhotoId) -> Result<bool> {
+        Ok(self
+            .store
+            .read(|tx| office::photo_acknowledged_at(tx, id))?
+            .is_some())
+    }
+
+    /// Records that the office has the photo.
+    pub(crate) fn acknowledge_photo(&self, id: PhotoId) -> Result<bool> {
+        self.store
+            .write(|tx| Ok(office::acknowledge_photo(tx, id, Timestamp::now())?))
+    }
+
+    /// The office lane's next records due at `now`: inspection revisions first, then
+    /// photos, then verdicts (each needs the one before acknowledged).
+    pub(crate) fn due_office_record(&self, now: Timestamp) -> Result<Option<OfficeRecord>> {
+        Ok(self.store.read(|tx| {
+            if let Some(id) = office::due_inspections(tx, now, 1)?.pop() {
+                return Ok(Some(OfficeRecord::Inspection(id)));
+            }
+            if let Some(photo) = office::due_photos(tx, now, 1)?.pop() {
+                return Ok(Some(OfficeRecord::Photo(Box::new(photo))));
+            }
+            let Some(pending) = office::due_verdicts(tx, now, 1)?.pop() else {
+                return Ok(None);
+            };
+            let result = detection_results::for_photo(tx, pending.photo_id)?
+                .into_iter()
+                .find(|r| {
+                    r.detections.source == pending.source
+                        && r.detections.model.sha256 == pending.model_sha256
+                });
+            let photo = photos::get(tx, pending.photo_id)?;
+            Ok(result
+                .zip(photo)
+                .map(|(result, photo)| OfficeRecord::Verdict {
+                    result_id: pending.result_id,
+                    photo: Box::new(photo),
+                    result: Box::new(result),
+                }))
+        })?)
+    }
+
+    /// Records that the office has the verdict `result_id`.
+    pub(crate) fn acknowledge_verdict(&self, result_id: i64) -> Result<bool> {
+        self.store.write(|tx| {
+            Ok(office::acknowledge_verdict(
+                tx,
+                result_id,
+                Timestamp::now(),
+            )?)
+        })
+    }
+
+    /// Attempts made so far for an office record.
+    pub(crate) fn office_attempts(&self, kind: RecordKind, item: &str) -> Result<u32> {
+        Ok(self.store.read(|tx| office::attempts(tx, kind, item))?)
+    }
+
+    /// Records a failed attempt of an office record and when to try again.
+    pub(crate) fn record_office_failure(
+        &self,
+        kind: RecordKind,
+        item: &str,
+        error: &str,
+        next_attempt_at: Timestamp,
+    ) -> Result<()> {
+        self.store.write(|tx| {
+            Ok(office::record_failure(
+                tx,
+                kind,
+                item,
+                error,
+                next_attempt_at,
+            )?)
+        })
+    }
+
+    /// Gives up on an office record with `reason` until retried by hand.
+    pub(crate) fn wedge_office_record(
+        &self,
+        kind: RecordKind,
+        item: &str,
+        error: &str,
+        reason: &str,
+    ) -> Result<()> {
+        self.store
+            .write(|tx| Ok(office::wedge(tx, kind, item, error, reason)?))
+    }
+
+    /// When the earliest office record waiting for a retry becomes due.
+    pub(crate) fn next_office_retry_at(&self) -> Result<Option<Timestamp>> {
+        Ok(self.store.read(office::next_retry_at)?)
     }
 
     /// `PRAGMA integrity_check` of the database: `["ok"]` when sound.

@@ -30,7 +30,7 @@ pub(crate) mod store;
 pub mod sync;
 pub mod timestamp;
 
-pub use app::{ApiError, ApiResult, CloudConfig, OmniConfig, OmniCore};
+pub use app::{ApiError, ApiResult, CloudConfig, CloudTarget, OmniConfig, OmniCore};
 pub use container_number::{ContainerNumber, ContainerNumberError};
 pub use detections::{
     BoundingBox, Detection, DetectionResult, DetectionSource, Detections, ModelIdentity,
@@ -46,5 +46,6 @@ pub use inspector::{
 pub use photo_probe::{PhotoError, PhotoFormat, PhotoLimits};
 pub use store::StoreError;
 pub use store::inspections::{InspectionFilter, InspectionSummary};
+pub use store::office::{InspectionAck, OfficeCounts};
 pub use store::photos::StateCounts;
 pub use timestamp::Timestamp;

@@ -2,8 +2,10 @@
 //! Python test venv, proptest case counts, fixture paths, an endpoint on its own runtime
 //! thread, stores filled with generated photos, `omni` commands, a tmpfs that fills up, a
 //! redirect trap, and the model refresh tests' static server ([`model_server`]) and publisher
-//! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests.
+//! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests, and
+//! a fault-injecting HTTP proxy ([`fault_proxy`]) for servers without fault knobs.
 
+pub mod fault_proxy;
 pub mod model_publish;
 pub mod model_server;
 

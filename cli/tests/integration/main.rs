@@ -5,6 +5,7 @@
 mod commands;
 mod logs;
 mod model;
+mod office;
 mod sync;
 mod sync_chaos;
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cloud::CredentialsProvider;
+use crate::cloud::office_client::OfficeConfig;
 use crate::cloud::runtime_client::RuntimeConfig;
 use crate::detect::{EdgeDetectorConfig, PostprocessConfig};
 use crate::inspector::InspectorConfig;
@@ -26,7 +27,8 @@ pub struct OmniConfig {
     pub postprocess: PostprocessConfig,
     /// Photo limits and database waits.
     pub inspector: InspectorConfig,
-    /// The cloud endpoint (`None`: edge only; sync and cloud verdicts are unavailable).
+    /// The cloud target, direct SageMaker or the yard office (`None`: edge only; sync and
+    /// cloud verdicts are unavailable).
     pub cloud: Option<CloudConfig>,
     /// Sync engine settings (used with [`OmniConfig::cloud`]).
     pub sync: SyncConfig,
@@ -65,11 +67,22 @@ impl OmniConfig {
     }
 }
 
-/// The cloud endpoint and who signs for it.
+/// Where the sync engine sends photos for their cloud verdict.
+#[derive(Clone, Debug)]
+pub enum CloudTarget {
+    /// SageMaker `InvokeEndpoint` directly: URL, endpoint name, region and timeouts.
+    SageMaker(RuntimeConfig),
+    /// The yard office with detection on upload: each photo is uploaded once, archived
+    /// there, and its cloud verdict comes back in the same answer; inspections and edge
+    /// verdicts are pushed there too (the office lane, docs/sync.md).
+    Office(OfficeConfig),
+}
+
+/// The cloud target and who signs for it.
 #[derive(Clone)]
 pub struct CloudConfig {
-    /// URL, endpoint name, region and timeouts.
-    pub runtime: RuntimeConfig,
+    /// Direct SageMaker or the yard office.
+    pub target: CloudTarget,
     /// The host's credentials (a Cognito identity pool on phones, the environment on the
     /// desktop). Also signs `s3://` model manifests.
     pub credentials: Arc<dyn CredentialsProvider>,

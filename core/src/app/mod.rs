@@ -14,9 +14,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use api_error::ApiError;
-pub use config::{CloudConfig, OmniConfig};
+pub use config::{CloudConfig, CloudTarget, OmniConfig};
 
 use crate::cloud::CachedCredentials;
+use crate::cloud::office_client::OfficeClient;
 use crate::cloud::runtime_client::RuntimeClient;
 use crate::detect::{Detector, EdgeDetector, EdgeDetectorConfig};
 use crate::detections::{DetectionResult, DetectionSource, ModelIdentity};
@@ -103,16 +104,25 @@ impl OmniCore {
             .map(|cloud| Arc::new(CachedCredentials::new(cloud.credentials.clone())));
         let sync = match (&config.cloud, &credentials) {
             (Some(cloud), Some(credentials)) => {
-                let client = RuntimeClient::new(cloud.runtime.clone(), credentials.clone())
-                    .map_err(|e| ApiError::Internal {
+                let http_error =
+                    |e: crate::cloud::runtime_client::InvokeError| ApiError::Internal {
                         code: "http_client",
                         message: e.to_string(),
-                    })?;
-                Some(SyncEngine::new(
-                    inspector.clone(),
-                    client,
-                    config.sync.clone(),
-                ))
+                    };
+                Some(match &cloud.target {
+                    CloudTarget::SageMaker(runtime) => SyncEngine::new(
+                        inspector.clone(),
+                        RuntimeClient::new(runtime.clone(), credentials.clone())
+                            .map_err(http_error)?,
+                        config.sync.clone(),
+                    ),
+                    CloudTarget::Office(office) => SyncEngine::office(
+                        inspector.clone(),
+                        OfficeClient::new(office.clone(), credentials.clone())
+                            .map_err(http_error)?,
+                        config.sync.clone(),
+                    ),
+                })
             }
             _ => None,
         };

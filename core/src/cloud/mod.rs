@@ -1,11 +1,13 @@
-//! The online path's building blocks: credentials, SigV4 signing, service URLs and the
-//! SageMaker Runtime client.
+//! The online path's building blocks: credentials, SigV4 signing, service URLs, the
+//! SageMaker Runtime client and the yard office client.
 
 pub mod credentials;
+pub mod office_client;
 pub mod payload;
 pub mod response;
 pub mod runtime_client;
 pub mod service_url;
+mod signed_http;
 pub mod signing;
 
 pub use credentials::{

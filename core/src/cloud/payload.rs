@@ -40,6 +40,34 @@ pub enum PayloadError {
     Encode(String),
 }
 
+/// The body of a photo's upload to the yard office: the original bytes when they fit the
+/// office's (the serverless endpoint's) 4 MB limit, so the office archives exactly what the
+/// phone stored; otherwise the same downscaled JPEG as [`prepare`] makes. The sizes say how
+/// to read a verdict the office returns for it (boxes in the uploaded image's oriented
+/// pixels).
+pub fn archive(
+    encoded: Vec<u8>,
+    format: PhotoFormat,
+    width: u32,
+    height: u32,
+    orientation: u8,
+) -> Result<Payload, PayloadError> {
+    if encoded.len() > MAX_PAYLOAD_BYTES {
+        return prepare(encoded, format, width, height, orientation);
+    }
+    let oriented = if orientation >= 5 {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    Ok(Payload {
+        bytes: encoded,
+        content_type: format.mime_type(),
+        sent_size: oriented,
+        original_size: oriented,
+    })
+}
+
 /// Builds the body for a photo stored as `encoded`, `width`×`height` before orientation.
 pub fn prepare(
     encoded: Vec<u8>,

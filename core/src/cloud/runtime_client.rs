@@ -2,22 +2,20 @@
 //! classification the sync engine acts on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::credentials::{CachedCredentials, CredentialsError};
 use super::payload::Payload;
 use super::service_url::ServiceUrl;
+use super::signed_http::SignedHttp;
 use super::signing::{SigV4Scope, SigningError};
 
 /// Header that carries the photo id so a retried request is recognisable server-side.
 pub const CUSTOM_ATTRIBUTES_HEADER: &str = "x-amzn-sagemaker-custom-attributes";
 /// Largest successful answer read (a schema v1 response is a few KiB).
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
-/// Largest error body read; its message is kept to [`MAX_ERROR_MESSAGE_CHARS`].
-const MAX_ERROR_BODY_BYTES: usize = 16 << 10;
 /// Longest error message kept (it is stored with the photo and shown to people).
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 500;
 /// A refused signature whose server `Date` is further than this from the device's clock is
@@ -106,6 +104,9 @@ pub enum InvokeError {
     /// The answer was larger than [`MAX_RESPONSE_BYTES`].
     #[error("response larger than {MAX_RESPONSE_BYTES} bytes")]
     ResponseTooLarge,
+    /// A successful answer that is not the JSON the service documents.
+    #[error("malformed answer: {0}")]
+    MalformedAnswer(String),
     /// The endpoint answered with an error.
     #[error("{status} {error_type}: {message}")]
     Service {
@@ -129,7 +130,7 @@ impl InvokeError {
             Self::Network(_) => FailureClass::Network,
             Self::Timeout(_) => FailureClass::Retryable,
             Self::Redirected { .. } => FailureClass::Endpoint,
-            Self::ResponseTooLarge => FailureClass::ModelError,
+            Self::ResponseTooLarge | Self::MalformedAnswer(_) => FailureClass::ModelError,
             Self::Service {
                 status,
                 error_type,
@@ -147,7 +148,9 @@ impl InvokeError {
                 | "ServiceUnavailable"
                 | "InternalFailure"
                 | "InternalDependencyException"
-                | "InternalServerError" => FailureClass::Retryable,
+                | "InternalServerError"
+                // The yard office: the body arrived other than it was sent.
+                | "BadDigest" => FailureClass::Retryable,
                 "ModelError" => FailureClass::ModelError,
                 "ValidationError" | "ValidationException" => FailureClass::Permanent,
                 "InvalidSignatureException"
@@ -191,12 +194,9 @@ pub struct InvokeOutput {
 /// Calls `InvokeEndpoint` on one endpoint.
 #[derive(Clone, Debug)]
 pub struct RuntimeClient {
-    http: reqwest::Client,
+    http: SignedHttp,
     config: RuntimeConfig,
-    credentials: Arc<CachedCredentials>,
     url: reqwest::Url,
-    /// Server time minus device time, in milliseconds, shared by clones.
-    clock_offset_ms: Arc<AtomicI64>,
 }
 
 impl RuntimeClient {
@@ -205,28 +205,20 @@ impl RuntimeClient {
         config: RuntimeConfig,
         credentials: Arc<CachedCredentials>,
     ) -> Result<Self, InvokeError> {
-        let http = reqwest::Client::builder()
-            // Signed requests are never redirected: a redirect would send the session
-            // token and the photo to another host, or downgrade https to http.
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(config.base_url.is_https())
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("omni-core/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| InvokeError::Network(e.to_string()))?;
+        let http = SignedHttp::new(
+            &config.base_url,
+            SigV4Scope::sagemaker(&config.region),
+            credentials,
+            config.timeout,
+            config.connect_timeout,
+            config.clock_offset_ms,
+        )?;
         let name = url::form_urlencoded::byte_serialize(config.endpoint_name.as_bytes())
             .collect::<String>();
         let url = config
             .base_url
             .join_path(&format!("endpoints/{name}/invocations"));
-        Ok(Self {
-            http,
-            clock_offset_ms: Arc::new(AtomicI64::new(config.clock_offset_ms)),
-            config,
-            credentials,
-            url,
-        })
+        Ok(Self { http, config, url })
     }
 
     /// The endpoint's invocation URL.
@@ -241,23 +233,12 @@ impl RuntimeClient {
 
     /// Drops cached credentials (after an auth failure) so the provider is asked again.
     pub fn invalidate_credentials(&self) {
-        self.credentials.invalidate();
-    }
-
-    /// The device clock corrected by the offset learned from the server.
-    fn now(&self) -> SystemTime {
-        let offset = self.clock_offset_ms.load(Ordering::Relaxed);
-        let magnitude = Duration::from_millis(offset.unsigned_abs());
-        if offset >= 0 {
-            SystemTime::now() + magnitude
-        } else {
-            SystemTime::now() - magnitude
-        }
+        self.http.invalidate_credentials();
     }
 
     /// The learned clock offset (server minus device), in milliseconds.
     pub fn clock_offset_ms(&self) -> i64 {
-        self.clock_offset_ms.load(Ordering::Relaxed)
+        self.http.clock_offset_ms()
     }
 
     /// Sends `payload` for the photo `photo_id` and returns the raw answer. A signature
@@ -268,161 +249,27 @@ impl RuntimeClient {
         photo_id: &str,
         payload: &Payload,
     ) -> Result<InvokeOutput, InvokeError> {
-        match self.invoke_once(photo_id, payload).await {
-            Err(Attempt::Skewed(_, server_date)) => {
-                let skew = match server_date.duration_since(self.now()) {
-                    Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
-                    Err(behind) => {
-                        -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX)
-                    }
-                };
-                self.clock_offset_ms.fetch_add(skew, Ordering::Relaxed);
-                self.invoke_once(photo_id, payload)
-                    .await
-                    .map_err(Attempt::into_error)
-            }
-            other => other.map_err(Attempt::into_error),
-        }
-    }
-
-    async fn invoke_once(
-        &self,
-        photo_id: &str,
-        payload: &Payload,
-    ) -> Result<InvokeOutput, Attempt> {
-        let credentials = self.credentials.get().await.map_err(InvokeError::from)?;
         let attributes = format!("photo-id={photo_id}");
         let headers = [
             ("content-type", payload.content_type),
             ("accept", "application/json"),
             (CUSTOM_ATTRIBUTES_HEADER, attributes.as_str()),
         ];
-        let signed = SigV4Scope::sagemaker(&self.config.region)
-            .sign(
-                &credentials,
-                "POST",
-                self.url.as_str(),
+        let answer = self
+            .http
+            .send(
+                reqwest::Method::POST,
+                &self.url,
                 &headers,
                 &payload.bytes,
-                self.now(),
+                MAX_RESPONSE_BYTES,
             )
-            .map_err(InvokeError::from)?;
-        let mut request = self.http.post(self.url.clone());
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        for (name, value) in signed {
-            request = request.header(name, value);
-        }
-        let started = std::time::Instant::now();
-        let response = request
-            .body(payload.bytes.clone())
-            .send()
-            .await
-            .map_err(|e| Attempt::from(self.transport_error(e)))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        if status.is_redirection() {
-            let location = headers
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            return Err(InvokeError::Redirected {
-                status: status.as_u16(),
-                location: truncate(location, 200),
-            }
-            .into());
-        }
-        if status.is_success() {
-            let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
-                Ok(Some(body)) => body,
-                Ok(None) => return Err(InvokeError::ResponseTooLarge.into()),
-                Err(e) => return Err(self.transport_error(e).into()),
-            };
-            return Ok(InvokeOutput {
-                body,
-                latency: started.elapsed(),
-            });
-        }
-        // An error body past the cap is cut: only its message matters.
-        let body = match read_capped(response, MAX_ERROR_BODY_BYTES).await {
-            Ok(body) => body.unwrap_or_default(),
-            Err(e) => return Err(self.transport_error(e).into()),
-        };
-        let error = service_error(status.as_u16(), &headers, &body);
-        let server_date = headers
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok());
-        match server_date {
-            Some(date) if error.class() == FailureClass::Auth && self.is_skewed(date) => {
-                Err(Attempt::Skewed(error, date))
-            }
-            _ => Err(error.into()),
-        }
+            .await?;
+        Ok(InvokeOutput {
+            body: answer.body,
+            latency: answer.latency,
+        })
     }
-
-    /// Whether the server's clock is further from ours than [`CLOCK_SKEW_THRESHOLD`].
-    fn is_skewed(&self, server_date: SystemTime) -> bool {
-        let now = self.now();
-        let gap = server_date
-            .duration_since(now)
-            .unwrap_or_else(|behind| behind.duration());
-        gap > CLOCK_SKEW_THRESHOLD
-    }
-
-    fn transport_error(&self, error: reqwest::Error) -> InvokeError {
-        if error.is_timeout() {
-            InvokeError::Timeout(self.config.timeout)
-        } else {
-            // The whole source chain: "error sending request" alone says nothing.
-            let mut message = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            InvokeError::Network(message)
-        }
-    }
-}
-
-/// How one signed request ended, before the clock-skew retry.
-enum Attempt {
-    /// Refused with this error.
-    Failed(InvokeError),
-    /// Refused as unauthenticated while the server's `Date` (kept) is far from our clock.
-    Skewed(InvokeError, SystemTime),
-}
-
-impl Attempt {
-    fn into_error(self) -> InvokeError {
-        match self {
-            Self::Failed(e) | Self::Skewed(e, _) => e,
-        }
-    }
-}
-
-impl From<InvokeError> for Attempt {
-    fn from(error: InvokeError) -> Self {
-        Self::Failed(error)
-    }
-}
-
-/// Reads a body of at most `limit` bytes; `None` when it is larger (the rest is not read).
-async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Some(body))
 }
 
 /// Whether a validation message is SageMaker's "Endpoint … not found".
@@ -432,7 +279,7 @@ fn endpoint_not_found(message: &str) -> bool {
 }
 
 /// At most `max` characters of `text`, marked when cut.
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
@@ -441,7 +288,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// An AWS-shaped error answer: type from `x-amzn-ErrorType` (before any `:`), message from
 /// the JSON body's `message`/`Message`.
-fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> InvokeError {
+pub(crate) fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> InvokeError {
     let error_type = headers
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())

@@ -34,6 +34,14 @@ impl SigV4Scope {
         }
     }
 
+    /// Scope for API Gateway (`execute-api`): the yard office API.
+    pub fn execute_api(region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            service: "execute-api".to_owned(),
+        }
+    }
+
     /// Scope for S3 (adds `x-amz-content-sha256`, single URI encoding).
     pub fn s3(region: &str) -> Self {
         Self {

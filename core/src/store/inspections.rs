@@ -55,10 +55,12 @@ pub fn insert(tx: &Transaction<'_>, inspection: &Inspection) -> Result<(), Store
     Ok(())
 }
 
-/// Sets `closed_at` if the inspection is still open; returns whether a row changed.
+/// Sets `closed_at` if the inspection is still open, and counts the change in its revision
+/// (the office lane sends each revision once); returns whether a row changed.
 pub fn close(tx: &Transaction<'_>, id: InspectionId, at: Timestamp) -> Result<bool, StoreError> {
     let changed = tx.execute(
-        "UPDATE inspections SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+        "UPDATE inspections SET closed_at = ?2, revision = revision + 1 \
+         WHERE id = ?1 AND closed_at IS NULL",
         params![id.to_string(), at.as_millis()],
     )?;
     Ok(changed == 1)

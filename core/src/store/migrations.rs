@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_inspections_photos.sql"),
     include_str!("../../migrations/0002_detection_results.sql"),
     include_str!("../../migrations/0003_recovered_inspections.sql"),
+    include_str!("../../migrations/0004_office_acknowledgements.sql"),
 ];
 
 /// The schema version this build writes.
@@ -70,7 +71,13 @@ mod tests {
         assert_eq!(schema_version(&conn).expect("version"), LATEST_VERSION);
         assert_eq!(
             tables(&conn),
-            ["detection_results", "detections", "inspections", "photos"]
+            [
+                "detection_results",
+                "detections",
+                "inspections",
+                "office_outbox",
+                "photos"
+            ]
         );
     }
 

@@ -5,6 +5,7 @@
 pub mod detection_results;
 pub mod inspections;
 pub mod migrations;
+pub mod office;
 pub mod photos;
 
 use std::path::{Path, PathBuf};

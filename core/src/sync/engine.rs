@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::backoff::Backoff;
 use super::events::{PauseCause, SyncEvent, SyncListener};
+use crate::cloud::office_client::OfficeClient;
 use crate::cloud::payload::{self, PayloadError};
 use crate::cloud::response;
 use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
@@ -27,6 +28,8 @@ use crate::inspection::{Photo, PhotoId};
 use crate::inspector::{DetectOutcome, Inspector};
 use crate::listener::ListenerSlot;
 use crate::timestamp::Timestamp;
+
+mod office;
 
 /// Sync engine settings.
 #[derive(Clone, Debug)]
@@ -112,6 +115,10 @@ pub struct SyncReport {
     pub retried: u64,
     /// Requests sent.
     pub requests: u64,
+    /// Office writes acknowledged in this run besides the photo lane's uploads with
+    /// detection: inspection revisions, photos archived without detection, verdicts pushed
+    /// (0 without an office).
+    pub office_records: u64,
     /// Why it stopped.
     pub stopped: StopReason,
 }
@@ -131,6 +138,7 @@ struct Counters {
     failed: u64,
     retried: u64,
     requests: u64,
+    office_records: u64,
 }
 
 struct EngineState {
@@ -161,9 +169,27 @@ struct EngineState {
     rng: fastrand::Rng,
 }
 
+/// Where the photo lane sends photos.
+enum Target {
+    /// SageMaker `InvokeEndpoint` directly.
+    SageMaker(RuntimeClient),
+    /// The yard office with detection on upload (one upload per photo: archive and verdict),
+    /// plus the office lane for inspections, verdicts and photos the photo lane left.
+    Office(OfficeClient),
+}
+
+impl Target {
+    fn invalidate_credentials(&self) {
+        match self {
+            Self::SageMaker(client) => client.invalidate_credentials(),
+            Self::Office(client) => client.invalidate_credentials(),
+        }
+    }
+}
+
 struct EngineInner {
     inspector: Arc<Inspector>,
-    client: RuntimeClient,
+    client: Target,
     config: SyncConfig,
     online: watch::Sender<bool>,
     listener: ListenerSlot<dyn SyncListener>,
@@ -199,6 +225,17 @@ impl SyncEngine {
     /// An engine over `inspector` that calls `client`. Starts online (the CLI's assumption);
     /// phone hosts call [`set_online`](Self::set_online) from their connectivity monitor.
     pub fn new(inspector: Arc<Inspector>, client: RuntimeClient, config: SyncConfig) -> Self {
+        Self::with_target(inspector, Target::SageMaker(client), config)
+    }
+
+    /// An engine that sends photos to the yard office with detection on upload (each photo
+    /// uploaded once; its cloud verdict comes back in the same answer, or later by `GET`),
+    /// and pushes inspections and edge verdicts there in the office lane (docs/sync.md).
+    pub fn office(inspector: Arc<Inspector>, client: OfficeClient, config: SyncConfig) -> Self {
+        Self::with_target(inspector, Target::Office(client), config)
+    }
+
+    fn with_target(inspector: Arc<Inspector>, client: Target, config: SyncConfig) -> Self {
         let (online, _) = watch::channel(true);
         Self {
             inner: Arc::new(EngineInner {
@@ -277,16 +314,8 @@ impl SyncEngine {
             if !*online.borrow_and_update() {
                 break StopReason::Offline;
             }
-            if let Some(limit) = inner.config.give_up_after_pauses {
-                let state = lock(&inner.state);
-                if state.consecutive_pauses >= limit {
-                    let reason = state.pause_reason.clone();
-                    break match state.pause_cause {
-                        PauseCause::Endpoint => StopReason::EndpointRefused(reason),
-                        PauseCause::Storage => StopReason::StorageFailing(reason),
-                        _ => StopReason::Unreachable(reason),
-                    };
-                }
+            if let Some(reason) = self.gave_up() {
+                break reason;
             }
             let paused_until = lock(&inner.state)
                 .paused_until
@@ -335,6 +364,12 @@ impl SyncEngine {
         };
         // Let requests already sent finish and store their answers.
         while tasks.join_next().await.is_some() {}
+        // The office lane: once the photo lane is idle (photos carry their inspection there
+        // first), inspection revisions, verdicts and left-over photos.
+        let stopped = match (&stopped, &inner.client) {
+            (StopReason::Idle, Target::Office(office)) => self.run_office_lane(office).await?,
+            _ => stopped,
+        };
         // Counts of this run only (the engine may run many times, and concurrently with
         // verdicts, whose requests count too).
         let now = lock(&inner.state).counters;
@@ -343,6 +378,7 @@ impl SyncEngine {
             failed: now.failed - before.failed,
             retried: now.retried - before.retried,
             requests: now.requests - before.requests,
+            office_records: now.office_records - before.office_records,
             stopped,
         })
     }
@@ -512,6 +548,10 @@ impl SyncEngine {
 
     async fn attempt_inner(&self, photo: Photo) -> Result<AttemptOutcome> {
         let inner = &self.inner;
+        let client = match &inner.client {
+            Target::SageMaker(client) => client,
+            Target::Office(office) => return self.office_attempt(office, photo).await,
+        };
         let inspector = inner.inspector.clone();
         let source = photo.clone();
         let prepared = blocking(move || {
@@ -544,7 +584,7 @@ impl SyncEngine {
             }
         };
         lock(&inner.state).counters.requests += 1;
-        let answer = inner.client.invoke(&photo.id.to_string(), &payload).await;
+        let answer = client.invoke(&photo.id.to_string(), &payload).await;
         let output = match answer {
             Ok(output) => {
                 tracing::debug!(
@@ -594,7 +634,8 @@ impl SyncEngine {
     ) -> Result<AttemptOutcome> {
         let inspector = self.inner.inspector.clone();
         let stored = result.clone();
-        match blocking(move || inspector.store_cloud_result(&stored)).await {
+        let from_office = matches!(self.inner.client, Target::Office(_));
+        match blocking(move || inspector.store_cloud_result(&stored, from_office)).await {
             Ok(false) => return Ok(AttemptOutcome::AlreadySynced),
             Ok(true) => {}
             Err(e) => {

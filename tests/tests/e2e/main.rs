@@ -1,5 +1,8 @@
-//! The end-to-end tests of the sync engine against the local endpoint, in one binary.
+//! The end-to-end tests of the sync engine against the local endpoint and the yard office,
+//! in one binary.
 
 mod fleet;
+mod office;
+mod office_server;
 mod sigv4;
 mod sync_engine;

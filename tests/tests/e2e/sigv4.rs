@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use omni_core::cloud::{Credentials, SigV4Scope};
-use omni_e2e::{ENDPOINT_NAME, REGION, TestEndpoint, jpeg, test_credentials};
+use omni_e2e::{ENDPOINT_NAME, REGION, TestEndpoint, jpeg, sha256_hex, test_credentials};
 use omni_endpoint::{FaultConfig, ModelChoice};
 use omni_sigv4::test_sign::signature_headers;
 
@@ -91,6 +91,91 @@ fn endpoint_accepts_good_signatures_and_refuses_bad_ones() {
     assert_eq!(stats.answered, 1, "{stats:?}");
 }
 
+/// Sends `PUT /v1/inspections/{id}` to the office, signed (by the core's signer, service
+/// `execute-api`) with `signer` at `time` over `signed_body`, carrying `sent_body`; returns
+/// status and `x-amzn-ErrorType`.
+fn put_inspection(
+    base: &str,
+    signer: &Credentials,
+    time: SystemTime,
+    signed_body: &[u8],
+    sent_body: &[u8],
+) -> (u16, Option<String>) {
+    let url = format!("{base}/v1/inspections/0190b2f4-0000-7000-8000-00000000000c");
+    let headers = [
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+    ];
+    let signed = SigV4Scope::execute_api(REGION)
+        .sign(signer, "PUT", &url, &headers, signed_body, time)
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().put(&url).body(sent_body.to_vec());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in signed {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        let kind = response
+            .headers()
+            .get("x-amzn-errortype")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), kind)
+    })
+}
+
+#[test]
+fn office_accepts_the_phones_execute_api_signature_and_refuses_bad_ones() {
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Null,
+        FaultConfig::default(),
+        Some(test_credentials(None)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let signer = crate::office_server::office_credentials();
+    let office = crate::office_server::Office::start(
+        dir.path(),
+        &signer,
+        &endpoint.url(),
+        &test_credentials(None),
+    );
+    let base = office.url();
+    let body = br#"{"container_number":"CSQU3054383","inspector_id":"i","created_at_ms":1,"updated_at_ms":1,"state":"open","revision":1}"#;
+    let now = SystemTime::now();
+    let refused = (403, Some("InvalidSignatureException".to_owned()));
+    let wrong_secret = Credentials {
+        secret_access_key: "not-the-secret".into(),
+        ..signer.clone()
+    };
+    assert_eq!(
+        put_inspection(&base, &wrong_secret, now, body, body),
+        refused
+    );
+    let stale = now - Duration::from_secs(16 * 60);
+    assert_eq!(put_inspection(&base, &signer, stale, body, body), refused);
+    let tampered = br#"{"container_number":"CSQU3054383","inspector_id":"i","created_at_ms":1,"updated_at_ms":1,"state":"open","revision":9}"#;
+    assert_eq!(put_inspection(&base, &signer, now, body, tampered), refused);
+    // Nothing was written by the refused requests; the good one creates the inspection.
+    assert_eq!(put_inspection(&base, &signer, now, body, body), (201, None));
+}
+
+/// One request to sign: credentials, service, method, base URL, path, headers, body.
+type SigningCase<'a> = (
+    Credentials,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [u8],
+);
+
 #[test]
 fn signer_matches_botocore() {
     let Some(python) = std::env::var_os("OMNI_TEST_PYTHON") else {
@@ -106,30 +191,89 @@ fn signer_matches_botocore() {
         "/../tools/reference/sigv4_botocore.py"
     );
     let body = jpeg(32, 24, 5);
+    let body_sha = sha256_hex(&body);
+    let inspection = br#"{"container_number":"CSQU3054383","inspector_id":"i","created_at_ms":1,"updated_at_ms":1,"state":"open","revision":1}"#;
     // 2026-11-28T10:20:30Z
     let time = UNIX_EPOCH + Duration::from_secs(1_795_861_230);
-    let cases = [
+    let invoke_headers = [
+        ("content-type", "image/jpeg"),
+        ("accept", "application/json"),
+        ("x-amzn-sagemaker-custom-attributes", ATTRIBUTES),
+    ];
+    let upload_headers = [
+        ("content-type", "image/jpeg"),
+        ("accept", "application/json"),
+        ("x-omni-photo-sha256", body_sha.as_str()),
+        ("x-omni-detect", "true"),
+    ];
+    let json_headers = [
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+    ];
+    let inspection_path = "/v1/inspections/0190b2f4-0000-7000-8000-00000000000a";
+    let photo_path = format!("{inspection_path}/photos/0190b2f4-0000-7000-8000-00000000000b");
+    let invocations = format!("/endpoints/{ENDPOINT_NAME}/invocations");
+    // (credentials, service, method, base, path, headers, body): SageMaker InvokeEndpoint,
+    // and the yard office's requests (`execute-api`): a photo upload, an inspection put,
+    // a read.
+    let cases: [SigningCase; 5] = [
         (
             test_credentials(None),
+            "sagemaker",
+            "POST",
             "https://runtime.sagemaker.us-east-1.amazonaws.com",
+            &invocations,
+            &invoke_headers,
+            &body,
         ),
         (
             test_credentials(Some("FwoGZXIvYXdzEJr//token+with/odd=chars")),
+            "sagemaker",
+            "POST",
             "http://127.0.0.1:8080",
+            &invocations,
+            &invoke_headers,
+            &body,
+        ),
+        (
+            test_credentials(Some("FwoGZXIvYXdzEJr//token+with/odd=chars")),
+            "execute-api",
+            "PUT",
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+            &photo_path,
+            &upload_headers,
+            &body,
+        ),
+        (
+            test_credentials(None),
+            "execute-api",
+            "PUT",
+            "http://127.0.0.1:8090",
+            inspection_path,
+            &json_headers,
+            inspection,
+        ),
+        (
+            test_credentials(Some("token")),
+            "execute-api",
+            "GET",
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+            inspection_path,
+            &[("accept", "application/json")],
+            b"",
         ),
     ];
-    for (credentials, base) in cases {
-        let url = format!("{base}/endpoints/{ENDPOINT_NAME}/invocations");
-        let headers = [
-            ("content-type", "image/jpeg"),
-            ("accept", "application/json"),
-            ("x-amzn-sagemaker-custom-attributes", ATTRIBUTES),
-        ];
-        let ours = SigV4Scope::sagemaker(REGION)
-            .sign(&credentials, "POST", &url, &headers, &body, time)
+    for (credentials, service, method, base, path, headers, body) in cases {
+        let url = format!("{base}{path}");
+        let scope = SigV4Scope {
+            region: REGION.into(),
+            service: service.into(),
+        };
+        let ours = scope
+            .sign(&credentials, method, &url, headers, body, time)
             .unwrap();
         let spec = serde_json::json!({
-            "method": "POST",
+            "method": method,
             "url": url,
             "headers": headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(),
             "body_hex": body.iter().map(|b| format!("{b:02x}")).collect::<String>(),
@@ -137,7 +281,7 @@ fn signer_matches_botocore() {
             "secret_key": credentials.secret_access_key,
             "token": credentials.session_token,
             "region": REGION,
-            "service": "sagemaker",
+            "service": service,
             "time": "20261128T102030Z",
         });
         let mut child = Command::new(&python)
@@ -167,7 +311,7 @@ fn signer_matches_botocore() {
         assert_eq!(
             ours["authorization"],
             oracle["authorization"].as_str().unwrap(),
-            "{base}"
+            "{service} {method} {url}"
         );
         assert_eq!(ours["x-amz-date"], oracle["x-amz-date"].as_str().unwrap());
         assert_eq!(

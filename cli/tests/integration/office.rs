@@ -1,0 +1,282 @@
+//! `omni sync --office` against the embedded yard office on 127.0.0.1 (detection on upload
+//! through `omni-endpoint`) behind a proxy that drops 30% of the connections and answers 5xx
+//! to 20% of the requests; the syncing process is killed with SIGKILL mid-upload and the
+//! office restarts: at the end every inspection, photo and verdict is on the office exactly
+//! once and the phone has lost nothing.
+
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use omni_core::{
+    ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoState, Timestamp,
+    bundled_model,
+};
+use omni_e2e::fault_proxy::{FaultProxy, ProxyFaults};
+use omni_e2e::{TestEndpoint, json_output, sha256_hex, test_credentials};
+use omni_endpoint::{FaultConfig, ModelChoice};
+use omni_office::store::ListQuery;
+use omni_office::wire::DetectStatus;
+
+use crate::omni_with_credentials as omni;
+
+// The office server of the e2e tests (one copy; this test uses part of it).
+#[allow(dead_code)]
+#[path = "../../../tests/tests/e2e/office_server.rs"]
+mod office_server;
+use office_server::Office;
+
+/// Photos whose detection on upload has not ended.
+fn pending_detections(office: &Office) -> usize {
+    let listed = office
+        .block_on(office.store.list(&ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        }))
+        .unwrap();
+    listed
+        .iter()
+        .map(|s| {
+            office
+                .block_on(office.store.photos(&s.inspection.id))
+                .unwrap()
+                .iter()
+                .filter(|p| p.detect_status == DetectStatus::Pending)
+                .count()
+        })
+        .sum()
+}
+
+/// Readable photos per inspection. Each dropped connection pauses the queue for the CLI's
+/// default network pause (0.5 to 1 s): more photos make a slower test, not a stronger one.
+const PER_INSPECTION: usize = 5;
+/// All photos: the readable ones and the truncated one.
+const PHOTOS: u64 = 3 * PER_INSPECTION as u64 + 1;
+
+/// 3 inspections taken offline, 16 photos (one a truncated JPEG the endpoint refuses), edge
+/// verdicts for the readable ones; two inspections closed.
+fn offline_phone(dir: &Path) {
+    let inspector = Inspector::open(dir, InspectorConfig::default()).unwrap();
+    let edge = bundled_model::detector(&Default::default()).unwrap();
+    for (n, number) in ["CSQU3054383", "MSCU1234566", "CSQU3054383"]
+        .into_iter()
+        .enumerate()
+    {
+        let inspection = inspector
+            .create_inspection(NewInspection::new(ContainerNumber::parse(number).unwrap()))
+            .unwrap();
+        for i in 0..PER_INSPECTION {
+            let seed = u32::try_from(n * 100 + i).unwrap();
+            inspector
+                .add_photo(
+                    inspection.id,
+                    &omni_e2e::jpeg(96, 64, seed),
+                    Timestamp::now(),
+                )
+                .unwrap();
+        }
+        if n == 1 {
+            let mut truncated = omni_e2e::jpeg(64, 48, 99);
+            truncated.truncate(truncated.len() / 3);
+            inspector
+                .add_photo(inspection.id, &truncated, Timestamp::now())
+                .unwrap();
+        } else {
+            inspector.close_inspection(inspection.id).unwrap();
+        }
+    }
+    let sha = bundled_model::manifest().unwrap().sha256;
+    for photo in inspector.pending_detection(&sha, 1000).unwrap() {
+        inspector.detect_photo(&edge, photo.id).unwrap();
+    }
+}
+
+#[test]
+fn killed_sync_through_faults_and_an_office_restart_delivers_everything_once() {
+    let phone = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    offline_phone(phone.path());
+    let creds = test_credentials(Some("office-token"));
+    let endpoint = TestEndpoint::start(
+        ModelChoice::Bundled,
+        FaultConfig::default(),
+        Some(creds.clone()),
+    );
+    let mut office = Office::start(office_dir.path(), &creds, &endpoint.url(), &creds);
+    let proxy = FaultProxy::start(
+        office.addr,
+        ProxyFaults {
+            drop_rate: 0.3,
+            error_rate: 0.2,
+            seed: 7,
+        },
+    );
+    let sync = || {
+        let mut cmd = omni(phone.path(), &creds);
+        cmd.args([
+            "sync",
+            "--office",
+            &proxy.url(),
+            "--backoff-base-ms",
+            "5",
+            "--backoff-cap-ms",
+            "100",
+            "--give-up-after",
+            "100",
+            "--json",
+        ]);
+        cmd
+    };
+
+    // First run: killed with SIGKILL mid-upload.
+    let mut child = sync()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while proxy.stats().forwarded < 6 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sync ended before the kill"
+        );
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let on_office_at_kill = office
+        .block_on(office.store.list(&ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        }))
+        .unwrap()
+        .iter()
+        .map(|s| s.photo_count)
+        .sum::<u64>();
+    assert!(
+        on_office_at_kill < 40,
+        "killed before the end: {on_office_at_kill}"
+    );
+
+    // The office restarts on the same data directory (another port), once the detections
+    // it started finished: a crash during one leaves the photo `pending` for good (the
+    // office does not resume detections; the phone gives up on it after its attempts).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pending_detections(&office) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the office's detections never ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(office);
+    office = Office::start(office_dir.path(), &creds, &endpoint.url(), &creds);
+    proxy.set_upstream(office.addr);
+
+    // Second run to the end.
+    let output = sync().output().unwrap();
+    assert!(
+        output.status.success(),
+        "sync failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_output(&output);
+    assert_eq!(report["stopped"]["reason"], "idle", "{report}");
+    assert_eq!(report["queue"]["queued"], 0, "{report}");
+    assert_eq!(report["queue"]["synced"], PHOTOS - 1, "{report}");
+    assert_eq!(report["queue"]["failed"], 1, "the refused photo: {report}");
+    for pending in [
+        "inspections_pending",
+        "photos_pending",
+        "verdicts_pending",
+        "wedged",
+    ] {
+        assert_eq!(report["office"][pending], 0, "{pending}: {report}");
+    }
+
+    // The office has exactly the phone's inspections, photos and verdicts.
+    let phone_store = Inspector::open(phone.path(), InspectorConfig::default()).unwrap();
+    let inspections = phone_store
+        .list_inspections(&omni_core::InspectionFilter::default())
+        .unwrap();
+    let listed = office
+        .block_on(office.store.list(&ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        }))
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    for summary in &inspections {
+        let detail = phone_store.inspection(summary.inspection.id).unwrap();
+        let id = detail.inspection.id.to_string();
+        let on_office = listed.iter().find(|s| s.inspection.id == id).unwrap();
+        assert_eq!(on_office.inspection.revision, detail.office.revision);
+        assert_eq!(on_office.photo_count, detail.photos.len() as u64);
+        let photos = office.block_on(office.store.photos(&id)).unwrap();
+        let verdicts = office.block_on(office.store.verdicts(&id)).unwrap();
+        assert_eq!(photos.len(), detail.photos.len(), "each photo once");
+        for p in &detail.photos {
+            let pid = p.photo.id.to_string();
+            let stored = photos.iter().find(|s| s.photo.id == pid).unwrap();
+            let bytes = office
+                .block_on(office.store.photo_bytes(&stored.photo))
+                .unwrap();
+            assert_eq!(sha256_hex(&bytes), p.photo.sha256, "bytes identical");
+            let count = |source: &str| {
+                verdicts
+                    .iter()
+                    .filter(|v| v.photo_id == pid && v.source.as_str() == source)
+                    .count()
+            };
+            let expected = usize::from(p.photo.state == PhotoState::Synced);
+            assert_eq!(
+                (count("edge"), count("cloud")),
+                (expected, expected),
+                "{pid}"
+            );
+            assert_eq!(p.verdicts_on_office as usize, 2 * expected);
+        }
+    }
+    let stats = proxy.stats();
+    assert!(
+        stats.dropped_before + stats.dropped_after > 0 && stats.errors > 0,
+        "{stats:?}"
+    );
+    eprintln!(
+        "office fault proxy: {stats:?}; endpoint: {:?}",
+        endpoint.stats()
+    );
+    drop(phone_store);
+
+    // `omni stats` and `show` report the office's acknowledgement.
+    let stats = omni(phone.path(), &creds)
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    let stats = json_output(&stats);
+    assert_eq!(stats["office"]["photos_acknowledged"], PHOTOS, "{stats}");
+    assert_eq!(stats["office"]["inspections_acknowledged"], 3, "{stats}");
+    let show = omni(phone.path(), &creds)
+        .args(["show", &inspections[0].inspection.id.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("acknowledged"), "{text}");
+}
+
+#[test]
+fn an_insecure_office_url_is_one_clear_error() {
+    let phone = tempfile::tempdir().unwrap();
+    let creds = test_credentials(None);
+    let output = omni(phone.path(), &creds)
+        .args(["sync", "--office", "http://office.example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("omni: error:"), "{stderr}");
+}

@@ -1,0 +1,292 @@
+//! The yard office's throughput on the embedded store (issue 13's numbers): record writes/s
+//! and photo uploads/s with N phones at once (tasks of one process, each with the phones'
+//! own `OfficeClient`, SigV4-signed), then the latency of container lookups through the API
+//! over a store filled with M inspections. Prints a table; asserts nothing about time.
+//!
+//! `cargo bench -p omni-office --bench throughput -- [phones] [per_phone] [inspections]`
+//! (defaults 50 20 100000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use omni_core::ContainerNumber;
+use omni_core::cloud::office_client::{OfficeClient, OfficeConfig};
+use omni_core::cloud::payload::Payload;
+use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, SigV4Scope};
+use omni_office::AppConfig;
+use omni_office::api::Auth;
+use omni_office::store::Store;
+use omni_office::store::embedded::{self, EmbeddedStore};
+use omni_office::wire::{Inspection, InspectionState, Location, PutInspection};
+use omni_sigv4::test_sign::signature_headers;
+
+const REGION: &str = "us-east-1";
+/// Distinct containers in the filled store (100 inspections each at 100,000).
+const CONTAINERS: usize = 1000;
+/// Container lookups timed after the fill.
+const LOOKUPS: usize = 300;
+
+fn arg(index: usize, default: usize) -> usize {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .nth(index)
+        .map_or(default, |a| a.parse().expect("a number"))
+}
+
+fn credentials() -> Credentials {
+    Credentials {
+        access_key_id: "AKIDBENCH".into(),
+        secret_access_key: "bench-secret".into(),
+        session_token: Some("bench-token".into()),
+        expires_at: None,
+    }
+}
+
+/// The `n`th valid container number: the check digit is the one the core's parser accepts.
+fn container(n: usize) -> String {
+    (0..10)
+        .map(|d| format!("BNCU{:06}{d}", n % 1_000_000))
+        .find(|c| ContainerNumber::parse(c).is_ok())
+        .expect("one check digit fits")
+}
+
+fn put(container: String, created_at_ms: i64) -> PutInspection {
+    PutInspection {
+        container_number: container,
+        inspector_id: "bench".into(),
+        created_at_ms,
+        updated_at_ms: created_at_ms,
+        location: Some(Location {
+            latitude: 36.13,
+            longitude: -5.35,
+            accuracy_m: Some(8.0),
+        }),
+        state: InspectionState::Closed,
+        revision: 1,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn row(what: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
+    latencies.sort();
+    println!(
+        "| {what} | {count} | {:.2} | {:.1} | {:.1} | {:.1} |",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    );
+}
+
+fn main() {
+    let phones = arg(0, 50);
+    let per_phone = arg(1, 20);
+    let fill = arg(2, 100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(phones, per_phone, fill));
+}
+
+async fn run(phones: usize, per_phone: usize, fill: usize) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).expect("the store"));
+    let config = AppConfig {
+        store: store.clone(),
+        auth: Some(Auth {
+            credentials: credentials(),
+            region: REGION.into(),
+        }),
+        detector: None,
+        url_key: embedded::url_key(dir.path()).expect("a URL key"),
+        url_ttl: Duration::from_secs(60),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move {
+        omni_office::serve(listener, config, std::future::pending())
+            .await
+            .expect("the office serves");
+    });
+    let client = OfficeClient::new(
+        OfficeConfig::new(ServiceUrl::parse(&base).expect("a URL"), REGION),
+        Arc::new(CachedCredentials::fixed(credentials())),
+    )
+    .expect("a client");
+    let photo = omni_e2e::jpeg(1600, 1200, 7);
+    println!(
+        "office throughput: embedded store (SQLite WAL, synchronous=FULL; photo files fsync'd), \
+         {phones} phones x {per_phone}, photo {} bytes, then {fill} inspections",
+        photo.len()
+    );
+    println!();
+    println!("| operation | count | seconds | per second | p50 ms | p99 ms |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+
+    // Record writes: every phone PUTs its inspections, one after the other, all phones at once.
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..phones)
+        .map(|p| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for i in 0..per_phone {
+                    let t = Instant::now();
+                    client
+                        .put_inspection(
+                            &format!("phone{p}-insp{i}"),
+                            &put(container(p * per_phone + i), 1_700_000_000_000),
+                        )
+                        .await
+                        .expect("an inspection stored");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a phone"));
+    }
+    row(
+        "PUT inspection (record write)",
+        latencies.len(),
+        started.elapsed(),
+        latencies,
+    );
+
+    // Photo uploads: each phone uploads one photo into each of its inspections.
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..phones)
+        .map(|p| {
+            let client = client.clone();
+            let payload = Payload {
+                bytes: photo.clone(),
+                content_type: "image/jpeg",
+                sent_size: (1600, 1200),
+                original_size: (1600, 1200),
+            };
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for i in 0..per_phone {
+                    // Distinct bytes per photo would only change the hash; the same body
+                    // under distinct ids is stored once per id, as uploads are.
+                    let t = Instant::now();
+                    client
+                        .upload_photo(
+                            &format!("phone{p}-insp{i}"),
+                            &format!("phone{p}-photo{i}"),
+                            &payload,
+                            false,
+                        )
+                        .await
+                        .expect("a photo stored");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a phone"));
+    }
+    let elapsed = started.elapsed();
+    let uploads = latencies.len();
+    row("PUT photo (no detection)", uploads, elapsed, latencies);
+
+    // Fill: `fill` inspections straight into the store (8 writers), over CONTAINERS
+    // containers, one a minute.
+    let started = Instant::now();
+    let writers = 8;
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for n in (w..fill).step_by(writers) {
+                    let request = put(
+                        container(n % CONTAINERS),
+                        1_700_000_000_000 + n as i64 * 60_000,
+                    );
+                    let inspection = Inspection {
+                        id: format!("fill-{n}"),
+                        container_number: request.container_number,
+                        inspector_id: request.inspector_id,
+                        created_at_ms: request.created_at_ms,
+                        updated_at_ms: request.updated_at_ms,
+                        location: request.location,
+                        state: request.state,
+                        revision: request.revision,
+                        received_at_ms: request.created_at_ms,
+                    };
+                    let t = Instant::now();
+                    store.put_inspection(&inspection).await.expect("stored");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a writer"));
+    }
+    row(
+        "store put_inspection (fill, 8 writers)",
+        latencies.len(),
+        started.elapsed(),
+        latencies,
+    );
+
+    // Container lookups through the API (signed GETs), one at a time.
+    let http = reqwest::Client::new();
+    let scope = SigV4Scope {
+        region: REGION.into(),
+        service: "execute-api".into(),
+    };
+    let signer = credentials();
+    let mut latencies = Vec::new();
+    let mut found = 0;
+    let started = Instant::now();
+    for i in 0..LOOKUPS {
+        let url = format!(
+            "{base}/v1/inspections?container={}&limit=100",
+            container((i * 37) % CONTAINERS)
+        );
+        let t = Instant::now();
+        let mut request = http.get(&url);
+        for (name, value) in
+            signature_headers(&scope, &signer, "GET", &url, &[], &[], SystemTime::now())
+        {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("an answer");
+        assert!(response.status().is_success(), "{}", response.status());
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.expect("a body")).expect("JSON");
+        found += body["inspections"].as_array().map_or(0, Vec::len);
+        latencies.push(t.elapsed());
+    }
+    row(
+        "GET /v1/inspections?container= (API, signed)",
+        LOOKUPS,
+        started.elapsed(),
+        latencies,
+    );
+    println!();
+    println!(
+        "lookups returned {found} inspections in all ({:.1} each; {} per container in the store)",
+        found as f64 / LOOKUPS as f64,
+        fill / CONTAINERS
+    );
+}

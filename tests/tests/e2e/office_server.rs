@@ -1,0 +1,109 @@
+//! The embedded yard office on 127.0.0.1 with detection on upload through a local
+//! endpoint, on its own runtime, for the tests and benchmarks that sync phones to it
+//! (`tests/tests/e2e/office.rs`, `tests/benches/office_bytes.rs`, the CLI's
+//! `tests/integration/office.rs` include this file).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use omni_core::cloud::runtime_client::RuntimeConfig;
+use omni_core::cloud::{Credentials, ServiceUrl};
+use omni_e2e::{ENDPOINT_NAME, REGION};
+use omni_office::AppConfig;
+use omni_office::api::Auth;
+use omni_office::detect::Detector;
+use omni_office::store::Store;
+use omni_office::store::embedded::{self, EmbeddedStore};
+
+/// Credentials of the office (the phone signs with them for `execute-api`).
+pub fn office_credentials() -> Credentials {
+    Credentials {
+        access_key_id: "AKIDOFFICE".into(),
+        secret_access_key: "office-secret".into(),
+        session_token: Some("office-token".into()),
+        expires_at: None,
+    }
+}
+
+/// The embedded office on its own runtime: dropping it is a crash (every task ends).
+pub struct Office {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its store, to look at what it holds.
+    pub store: Arc<dyn Store>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Office {
+    /// Starts the office on `dir` (created or reopened), checking signatures made with
+    /// `credentials`, detecting through the endpoint at `endpoint_url` (which accepts
+    /// `endpoint_credentials`).
+    pub fn start(
+        dir: &Path,
+        credentials: &Credentials,
+        endpoint_url: &str,
+        endpoint_credentials: &Credentials,
+    ) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("office runtime");
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir).expect("office store"));
+        let endpoint = ServiceUrl::parse(endpoint_url).expect("endpoint URL");
+        let detector = Detector::new(
+            RuntimeConfig::new(endpoint, ENDPOINT_NAME, REGION),
+            endpoint_credentials.clone(),
+            Duration::from_secs(8),
+            false,
+        )
+        .expect("detector");
+        let config = AppConfig {
+            store: store.clone(),
+            auth: Some(Auth {
+                credentials: credentials.clone(),
+                region: REGION.into(),
+            }),
+            detector: Some(detector),
+            url_key: embedded::url_key(dir).expect("url key"),
+            url_ttl: Duration::from_secs(60),
+        };
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind office");
+        let addr = listener.local_addr().expect("office address");
+        runtime.spawn(async move {
+            omni_office::serve(listener, config, std::future::pending())
+                .await
+                .expect("office serves");
+        });
+        Self {
+            addr,
+            store,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs a future (a store query) on the office's runtime.
+    pub fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        self.runtime
+            .as_ref()
+            .expect("office running")
+            .block_on(future)
+    }
+}
+
+impl Drop for Office {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
