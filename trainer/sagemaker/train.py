@@ -53,7 +53,8 @@ Outputs in $SM_MODEL_DIR (default /opt/ml/model)
   metrics.json       see below.
 
 metrics.json (schema "omni-train-metrics/1")
-  model_name, model_version, export_imgsz
+  model_name, model_version, export_imgsz, dataset_version (the data set's dataset.json
+      version, from `omni-trainer train`; null without one)
   onnx.float / onnx.int8: Ultralytics `val` of that ONNX file on the val split
       (YOLO(onnx, task="detect").val(data, imgsz=S, conf=0.001, iou=0.7, batch=1,
       plots=False, device=cpu) -> onnxruntime CPU):
@@ -162,6 +163,7 @@ def parse_args(argv=None):
     opt("amp", type=str2bool, default=None, help="mixed precision on CUDA (default: true on CUDA)")
     opt("model-name", default="yolo11n-omni-damage")
     opt("model-version", default="0.1.0")
+    opt("dataset-version", default=None, help="version of the data set (its dataset.json), recorded in metrics.json")
     opt("calib-images", type=int, default=50, help="train images for int8 calibration")
     # augmentation (seed plan)
     for k, v in (("hsv_h", 0.015), ("hsv_s", 0.7), ("hsv_v", 0.4), ("degrees", 20.0), ("translate", 0.2),
@@ -655,6 +657,7 @@ def main(argv=None):
         "schema": "omni-train-metrics/1",
         "model_name": a.model_name,
         "model_version": a.model_version,
+        "dataset_version": a.dataset_version,
         "export_imgsz": s,
         "classes": CLASSES,
         "onnx": {"float": m_f32, "int8": m_i8},

@@ -65,6 +65,17 @@ pub async fn artifacts_uri(clients: &Clients, job: &str) -> Result<S3Uri> {
     S3Uri::parse(uri)
 }
 
+/// The version of the data set a job was trained on (its `dataset-version` hyperparameter,
+/// set by `train` from the data set's `dataset.json`), if recorded.
+pub async fn dataset_version(clients: &Clients, job: &str) -> Result<Option<String>> {
+    let d = describe_training_job(clients, job).await?;
+    Ok(d.hyper_parameters()
+        .and_then(|hp| hp.get(crate::train::DATASET_VERSION_HP))
+        .map(|v| {
+            serde_json::from_str::<String>(v).unwrap_or_else(|_| v.trim_matches('"').to_owned())
+        }))
+}
+
 /// Downloads and unpacks a job's `model.tar.gz`.
 pub async fn fetch(clients: &Clients, job: &str) -> Result<Artifacts> {
     fetch_uri(clients, artifacts_uri(clients, job).await?).await

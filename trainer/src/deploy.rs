@@ -65,6 +65,8 @@ pub struct DeploySummary {
     pub wait_seconds: f64,
     /// The smoke test's answer.
     pub smoke: Option<Detections>,
+    /// The version of the data set the model was trained on (`dataset.json`), if recorded.
+    pub dataset_version: Option<String>,
 }
 
 /// The endpoint's ARN and tags, if it exists.
@@ -140,6 +142,7 @@ pub async fn deploy(
         )?,
     };
     let artifacts = artifacts::fetch(clients, job).await?;
+    let dataset_version = artifacts::dataset_version(clients, job).await?;
     let metrics = artifacts.metrics()?;
     let map = metric(&metrics, &["onnx", "float", "mAP50-95"]).ok_or_else(|| {
         TrainerError::Input(format!(
@@ -306,6 +309,7 @@ pub async fn deploy(
         previous_map50_95: previous,
         wait_seconds,
         smoke,
+        dataset_version,
     })
 }
 

@@ -91,6 +91,82 @@ pub enum TrainerError {
     /// The endpoint's answer is not our documented detection JSON.
     #[error("smoke test: {0}")]
     Smoke(String),
+    /// A labeling tool's export (or a batch) is refused; nothing was written.
+    #[error(transparent)]
+    Label(#[from] LabelInput),
+}
+
+/// Why a labeling tool's export was refused, with its file and line. Detected before the
+/// output directory is touched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabelInput {
+    /// Not JSON (or JSON Lines) of the expected shape.
+    #[error("{file}:{line}: {message}")]
+    Malformed {
+        /// The export.
+        file: PathBuf,
+        /// Its line (1-based).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rotated box: YOLO boxes are axis-aligned.
+    #[error(
+        "{file}:{line}: task {task}: box rotated by {rotation} degrees; YOLO boxes are axis-aligned (redraw it without rotation)"
+    )]
+    RotatedBox {
+        /// The export.
+        file: PathBuf,
+        /// The line of the box (1-based).
+        line: usize,
+        /// The task's id.
+        task: String,
+        /// The rotation, degrees.
+        rotation: f64,
+    },
+    /// A label that is not one of our classes.
+    #[error("{file}:{line}: task {task}: unknown label {label:?}; ours are {known}")]
+    UnknownLabel {
+        /// The export.
+        file: PathBuf,
+        /// The line of the label (1-based).
+        line: usize,
+        /// The task's id.
+        task: String,
+        /// The label.
+        label: String,
+        /// Our classes, comma-separated.
+        known: String,
+    },
+    /// A task whose image is not in the images directory.
+    #[error("{file}:{line}: task {task}: image {image:?} not found in {dir}")]
+    MissingImage {
+        /// The export.
+        file: PathBuf,
+        /// The task's line (1-based).
+        line: usize,
+        /// The task's id.
+        task: String,
+        /// The image's file name.
+        image: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
+    /// A region that is not a box (polygon, brush, keypoint).
+    #[error(
+        "{file}:{line}: task {task}: {kind} regions are not boxes; only rectanglelabels are imported"
+    )]
+    NotABox {
+        /// The export.
+        file: PathBuf,
+        /// The region's line (1-based).
+        line: usize,
+        /// The task's id.
+        task: String,
+        /// The region's type.
+        kind: String,
+    },
 }
 
 /// Why an import refused its input as unsafe. Each is detected before the output data set

@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod error;
 pub mod images;
 pub mod keys;
+pub mod labeling;
 pub mod names;
 pub mod publish;
 pub mod s3uri;
@@ -22,7 +23,7 @@ pub mod train;
 pub mod upload;
 pub mod wait;
 
-pub use error::{Result, TrainerError, UnsafeInput};
+pub use error::{LabelInput, Result, TrainerError, UnsafeInput};
 
 /// Progress of a long operation, reported as `(done, total)` each time a unit of work ends
 /// (images for a validation, bytes for an upload); the command-line front draws it as a bar.

@@ -1,5 +1,7 @@
 //! `omni-trainer`: the command-line front of the trainer library.
 
+mod labeling_cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +40,10 @@ enum Command {
     /// Data set commands: validate, split, import, upload.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// The labeling loop: select photos from a phone or the office, export them with the
+    /// model's boxes to Label Studio, Roboflow or Ground Truth, import the labels.
+    #[command(subcommand)]
+    Labeling(labeling_cli::LabelingCommand),
     /// Package the entry scripts and start a managed-spot training job.
     Train {
         /// Wait for the job to end (as `wait`).
@@ -167,6 +173,8 @@ enum DatasetCommand {
         #[arg(long = "map", value_name = "FROM=TO")]
         renames: Vec<String>,
     },
+    /// Merge a labelled pool into the data set (content-hash split) and version it (dataset.json).
+    Merge(labeling_cli::MergeArgs),
     /// Upload a data set to S3 incrementally (unchanged files are not sent).
     Upload {
         /// The local directory.
@@ -219,6 +227,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A data set version for people: the number, or why there is none.
+fn dataset_version_text(version: Option<&String>) -> String {
+    version.map_or_else(
+        || "unknown (no dataset.json; version it with `dataset merge`)".to_owned(),
+        Clone::clone,
+    )
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), TrainerError> {
@@ -286,6 +302,8 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 })
             }
         }
+        Command::Labeling(command) => labeling_cli::run(command, json),
+        Command::Dataset(DatasetCommand::Merge(args)) => labeling_cli::merge(args, json),
         Command::Dataset(DatasetCommand::Split { dir, val, out }) => {
             let summary = split::split(dir, out.as_deref(), *val)?;
             if json {
@@ -411,6 +429,7 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 source_dir: source_dir.clone(),
                 hyperparameters: hyperparameters.clone(),
                 model_version: model_version.clone(),
+                dataset_version: None,
             };
             let backoff = poll.backoff(Duration::from_secs(
                 settings.max_wait_s.max(0) as u64 + 3600,
@@ -424,8 +443,13 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 if !json {
                     println!("started training job {} ({})", started.job, started.arn);
                     println!(
-                        "  data {}  output {}  checkpoints {}",
-                        started.training_data, started.output_path, started.checkpoints
+                        "  data {} (version {})  output {}  checkpoints {}",
+                        started.training_data,
+                        dataset_version_text(
+                            started.dataset_version.map(|v| v.to_string()).as_ref()
+                        ),
+                        started.output_path,
+                        started.checkpoints
                     );
                 }
                 if *wait {
@@ -483,6 +507,10 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                         .unwrap_or_default(),
                     summary.wait_seconds
                 );
+                println!(
+                    "  trained on data set version {}",
+                    dataset_version_text(summary.dataset_version.as_ref())
+                );
                 if let Some(smoke) = &summary.smoke {
                     println!(
                         "smoke test: {} detection(s) on a {}x{} photo in {:.1} ms by {} {}",
@@ -538,6 +566,10 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                         .as_ref()
                         .map(|v| format!("; replaces {v}"))
                         .unwrap_or_default()
+                );
+                println!(
+                    "  trained on data set version {}",
+                    dataset_version_text(summary.dataset_version.as_ref())
                 );
                 Ok(())
             }

@@ -54,6 +54,8 @@ pub struct PublishSummary {
     pub float: Metrics,
     /// int8 model in our pipeline on the val split.
     pub int8: Metrics,
+    /// The version of the data set the model was trained on (`dataset.json`), if recorded.
+    pub dataset_version: Option<String>,
 }
 
 /// `<models_prefix>edge/latest.json`.
@@ -169,6 +171,7 @@ pub async fn publish(
     options: &PublishOptions,
 ) -> Result<PublishSummary> {
     let artifacts = artifacts::fetch(clients, job).await?;
+    let dataset_version = artifacts::dataset_version(clients, job).await?;
     let training_metrics = artifacts.metrics().ok();
     let (data, threads) = (options.data.clone(), options.threads);
     let checked_artifacts = artifacts.clone();
@@ -278,6 +281,7 @@ pub async fn publish(
         key_id: public.id().to_string(),
         float,
         int8,
+        dataset_version,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct TrainOptions {
     /// Version recorded in the exported models' metadata (what `publish` publishes); by
     /// default the published edge model's version with the minor bumped.
     pub model_version: Option<String>,
+    /// The data set's version (`dataset.json` under the dataset prefix, written by `dataset
+    /// merge`), sent as the hyperparameter `dataset-version`; `start` reads it from S3.
+    pub dataset_version: Option<u32>,
 }
 
 /// A started job.
@@ -62,6 +65,8 @@ pub struct StartedJob {
     pub image: String,
     /// Hyperparameters as sent (JSON-encoded values, as the SageMaker SDK sends them).
     pub hyperparameters: BTreeMap<String, String>,
+    /// The version of the data set trained on (`None`: it has no `dataset.json`).
+    pub dataset_version: Option<u32>,
 }
 
 /// The hyperparameters sent to the job: JSON-encoded values, as the SageMaker Python SDK
@@ -82,6 +87,9 @@ pub fn hyperparameters(
     if let Some(v) = &options.model_version {
         hp.insert("model-version".into(), v.clone().into());
     }
+    if let Some(v) = options.dataset_version {
+        hp.insert(DATASET_VERSION_HP.into(), v.to_string().into());
+    }
     for (k, v) in AUGMENTATION {
         let number: f64 = v.parse().unwrap_or_default();
         hp.insert(k.into(), number.into());
@@ -99,6 +107,32 @@ pub fn hyperparameters(
     hp.insert("sagemaker_container_log_level".into(), 20.into());
     hp.insert("sagemaker_job_name".into(), job.into());
     Ok(hp.into_iter().map(|(k, v)| (k, v.to_string())).collect())
+}
+
+/// The hyperparameter recording the data set's version.
+pub const DATASET_VERSION_HP: &str = "dataset-version";
+
+/// The version in the data set's `dataset.json` under the dataset prefix, if it has one.
+pub async fn dataset_version(clients: &Clients, settings: &Settings) -> Result<Option<u32>> {
+    let uri = crate::s3uri::S3Uri {
+        bucket: settings.bucket.clone(),
+        key: format!(
+            "{}{}",
+            settings.dataset_prefix,
+            crate::dataset::merge::DATASET_JSON
+        ),
+    };
+    let Some(bytes) = crate::artifacts::get_optional(clients, &uri).await? else {
+        return Ok(None);
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| TrainerError::Input(format!("{uri}: line {}: {e}", e.line())))?;
+    let version = value
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| TrainerError::Input(format!("{uri}: no numeric \"version\"")))?;
+    Ok(Some(version))
 }
 
 /// Whether a training job of that name exists.
@@ -172,6 +206,7 @@ pub async fn start(
     // The version stamped into the exported models is what `publish` will publish: by
     // default the published edge model's version with the minor bumped (0.1.0 first).
     let mut options = options.clone();
+    options.dataset_version = dataset_version(clients, settings).await?;
     if options.model_version.is_none() {
         let latest = crate::publish::latest_uri(settings);
         let current = match crate::artifacts::get_optional(clients, &latest).await? {
@@ -268,5 +303,6 @@ pub async fn start(
         checkpoints,
         image,
         hyperparameters: hp,
+        dataset_version: options.dataset_version,
     })
 }

@@ -244,22 +244,7 @@ impl SyncEngine {
                 config,
                 online,
                 listener: ListenerSlot::new(),
-                state: Mutex::new(EngineState {
-                    in_flight: HashSet::new(),
-                    paused_until: None,
-                    pause_reason: String::new(),
-                    pause_cause: PauseCause::Network,
-                    consecutive_pauses: 0,
-                    consecutive_permanent: 0,
-                    consecutive_throttles: 0,
-                    window: 1,
-                    throttled_once: false,
-                    last_throttle: None,
-                    answers_in_window: 0,
-                    unstored: HashMap::new(),
-                    counters: Counters::default(),
-                    rng: fastrand::Rng::new(),
-                }),
+                state: Mutex::new(EngineState::new(fastrand::Rng::new())),
                 wake: Notify::new(),
             }),
         }
@@ -879,6 +864,26 @@ impl SyncEngine {
 }
 
 impl EngineState {
+    /// A fresh engine's state: nothing in flight, no pause, a window of one.
+    fn new(rng: fastrand::Rng) -> Self {
+        Self {
+            in_flight: HashSet::new(),
+            paused_until: None,
+            pause_reason: String::new(),
+            pause_cause: PauseCause::Network,
+            consecutive_pauses: 0,
+            consecutive_permanent: 0,
+            consecutive_throttles: 0,
+            window: 1,
+            throttled_once: false,
+            last_throttle: None,
+            answers_in_window: 0,
+            unstored: HashMap::new(),
+            counters: Counters::default(),
+            rng,
+        }
+    }
+
     /// The admission window, within the configured concurrency.
     fn window(&self, config: &SyncConfig) -> usize {
         self.window.clamp(1, config.concurrency.max(1))
@@ -937,22 +942,7 @@ mod tests {
     use super::*;
 
     fn state() -> EngineState {
-        EngineState {
-            in_flight: HashSet::new(),
-            paused_until: None,
-            pause_reason: String::new(),
-            pause_cause: PauseCause::Network,
-            consecutive_pauses: 0,
-            consecutive_permanent: 0,
-            consecutive_throttles: 0,
-            window: 1,
-            throttled_once: false,
-            last_throttle: None,
-            answers_in_window: 0,
-            unstored: HashMap::new(),
-            counters: Counters::default(),
-            rng: fastrand::Rng::with_seed(1),
-        }
+        EngineState::new(fastrand::Rng::with_seed(1))
     }
 
     fn config(concurrency: usize) -> SyncConfig {

@@ -5,6 +5,7 @@ pub mod class_map;
 pub mod data_yaml;
 pub mod groundtruth;
 pub mod labels;
+pub mod merge;
 pub mod roboflow;
 pub mod split;
 pub mod staging;

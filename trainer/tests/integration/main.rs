@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod dataset;
 mod inference_handler;
+mod labeling;
 mod publish;
 mod sagemaker;
 mod upload;

@@ -602,3 +602,28 @@ fn cli_wait_prints_transitions_and_exits_non_zero_with_the_failure_reason() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_records_the_dataset_version_that_publish_and_deploy_show() {
+    let Some(moto) = shared_moto() else { return };
+    let (s, c) = common::moto_bucket_with_dataset(moto, "dsversion", 4, 2).await;
+    // A data set without dataset.json: no version recorded.
+    let plain = start(&c, &s, &TrainOptions::default()).await.unwrap();
+    assert_eq!(plain.dataset_version, None);
+    assert!(!plain.hyperparameters.contains_key("dataset-version"));
+    let recorded = omni_trainer::artifacts::dataset_version(&c, &plain.job).await;
+    assert_eq!(recorded.unwrap(), None);
+    // With the dataset.json `dataset merge` writes (uploaded with the data set).
+    c.s3.put_object()
+        .bucket(&s.bucket)
+        .key(format!("{}dataset.json", s.dataset_prefix))
+        .body(br#"{"format": 1, "version": 3}"#.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let started = start(&c, &s, &TrainOptions::default()).await.unwrap();
+    assert_eq!(started.dataset_version, Some(3));
+    assert_eq!(started.hyperparameters["dataset-version"], "\"3\"");
+    let recorded = omni_trainer::artifacts::dataset_version(&c, &started.job).await;
+    assert_eq!(recorded.unwrap().as_deref(), Some("3"));
+}
