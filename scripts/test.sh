@@ -13,20 +13,7 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
 
 # --- Python venv for reference checks (onnxruntime, botocore, moto) ------------------------
-if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-  log "installing python3-venv"
-  apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
-fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum tools/requirements-test.txt | cut -d' ' -f1)
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  log "creating .venv from tools/requirements-test.txt"
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-test.txt
-  echo "$want" > "$stamp"
-fi
-export OMNI_TEST_PYTHON="$PWD/.venv/bin/python"
-export OMNI_REQUIRE_PYTHON_TESTS=1
+source scripts/test-venv.sh
 # The full-disk tests mount a small tmpfs (CI runs as root); there, not mounting is a failure.
 export OMNI_REQUIRE_MOUNT_TESTS=1
 

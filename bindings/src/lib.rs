@@ -24,8 +24,8 @@ pub use task_handle::TaskHandle;
 pub use types::{
     Detection, DetectionResult, DetectionSource, GeoLocation, Inspection, InspectionDetail,
     InspectionQuery, InspectionSummary, ModelCheck, ModelEvent, ModelRollback, ModelSlot,
-    ModelStatus, ModelUpdate, NetworkKind, NewInspection, OpenSummary, PauseCause, Photo,
-    PhotoDetail, PhotoState, Stats, StopReason, SyncEvent, SyncReport, Verdict,
+    ModelStatus, ModelUpdate, NetworkKind, NewInspection, OfficeStats, OpenSummary, PauseCause,
+    Photo, PhotoDetail, PhotoState, Stats, StopReason, SyncEvent, SyncReport, Verdict,
 };
 
 /// Panics inside the core's call path (binding tests only): the app must get an exception

@@ -121,6 +121,8 @@ pub struct CoreConfig {
 #[derive(uniffi::Object)]
 pub struct OmniCore {
     inner: Arc<omni_core::OmniCore>,
+    /// Whether the cloud target is the yard office (its counts are then in `stats`).
+    office: bool,
 }
 
 impl std::fmt::Debug for OmniCore {
@@ -219,10 +221,12 @@ impl OmniCore {
         config: CoreConfig,
         credentials: Option<Arc<dyn CredentialsProvider>>,
     ) -> Result<Arc<Self>, OmniError> {
+        let office = config.office.is_some();
         let config = core_config(config, credentials)?;
         let inner = omni_core::OmniCore::open(config)?;
         Ok(Arc::new(Self {
             inner: Arc::new(inner),
+            office,
         }))
     }
 
@@ -370,9 +374,10 @@ impl OmniCore {
         Ok(self.inner.retry_failed(None)?)
     }
 
-    /// Totals over the store.
+    /// Totals over the store, with the yard office's acknowledgements when it is the cloud
+    /// target.
     pub fn stats(&self) -> Result<Stats, OmniError> {
-        Ok(self.inner.stats()?.into())
+        Ok(Stats::new(self.inner.stats()?, self.office))
     }
 
     /// SQLite's integrity check: `["ok"]` when sound, else the problems found.

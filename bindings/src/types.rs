@@ -374,15 +374,47 @@ pub struct Stats {
     pub synced: u64,
     /// Photos given up on.
     pub failed: u64,
+    /// What the yard office has acknowledged; `None` when the office is not the target.
+    pub office: Option<OfficeStats>,
 }
 
-impl From<CoreStats> for Stats {
-    fn from(s: CoreStats) -> Self {
+/// What the yard office has of this phone's records, and what is still to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct OfficeStats {
+    /// Inspections whose latest revision (a close included) the office has.
+    pub inspections_acknowledged: u64,
+    /// Inspections with a revision still to send.
+    pub inspections_pending: u64,
+    /// Photos the office has.
+    pub photos_acknowledged: u64,
+    /// Photos still to upload.
+    pub photos_pending: u64,
+    /// Verdicts the office has.
+    pub verdicts_acknowledged: u64,
+    /// Verdicts still to send.
+    pub verdicts_pending: u64,
+    /// Records the office refused for good (sent again only by `retry_failed`).
+    pub wedged: u64,
+}
+
+impl Stats {
+    /// The core's totals; the office's counts only when `office` is the target.
+    pub(crate) fn new(s: CoreStats, office: bool) -> Self {
+        let o = s.office;
         Self {
             inspections: s.inspections,
             queued: s.photos.queued,
             synced: s.photos.synced,
             failed: s.photos.failed,
+            office: office.then_some(OfficeStats {
+                inspections_acknowledged: o.inspections_acknowledged,
+                inspections_pending: o.inspections_pending,
+                photos_acknowledged: o.photos_acknowledged,
+                photos_pending: o.photos_pending,
+                verdicts_acknowledged: o.verdicts_acknowledged,
+                verdicts_pending: o.verdicts_pending,
+                wedged: o.wedged,
+            }),
         }
     }
 }

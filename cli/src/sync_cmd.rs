@@ -53,14 +53,22 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = SyncConfig::default().max_attempts)]
     max_attempts: u32,
     /// First retry delay scale, in milliseconds (exponential, full jitter).
-    #[arg(long, default_value_t = millis(SyncConfig::default().backoff.base))]
+    #[arg(
+        long,
+        default_value_t = millis(SyncConfig::default().backoff.base),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     backoff_base_ms: u64,
     /// Largest retry delay, in milliseconds.
     #[arg(long, default_value_t = millis(SyncConfig::default().backoff.cap))]
     backoff_cap_ms: u64,
     /// First whole-queue pause after a throttle, in milliseconds (grows with each throttle
-    /// in a row, up to 60 s).
-    #[arg(long, default_value_t = millis(SyncConfig::default().throttle.base))]
+    /// in a row, up to 60 s); at least 1, as a zero pause would answer every throttle at once.
+    #[arg(
+        long,
+        default_value_t = millis(SyncConfig::default().throttle.base),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     throttle_base_ms: u64,
     /// Stop with an error after this many consecutive whole-queue pauses (network,
     /// credentials, a missing endpoint, storage full). A phone never gives up; a command

@@ -257,6 +257,13 @@ async fn get_inspection(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     validate::id("inspection id", &id)?;
+    let mut stored_photos = app.store.photos(&id).await?;
+    if let Some(detector) = &app.detector
+        && detector.resume_stale(&app.store, &stored_photos).await?
+    {
+        // Detections cut off earlier ran again: read what they came to.
+        stored_photos = app.store.photos(&id).await?;
+    }
     let summary = app
         .store
         .inspection(&id)
@@ -268,7 +275,7 @@ async fn get_inspection(
     }
     let host = header_str(&headers, "host").unwrap_or("127.0.0.1");
     let mut photos = Vec::new();
-    for stored in app.store.photos(&id).await? {
+    for stored in stored_photos {
         let (url, url_expires_at_ms) = photo_url(&app, host, &stored.photo).await?;
         photos.push(PhotoDetail {
             verdicts: verdicts.remove(&stored.photo.id).unwrap_or_default(),
@@ -438,12 +445,22 @@ async fn put_photo(
         };
         return Ok(json(StatusCode::CREATED, &answer));
     }
-    // Created without detection, or a repeat: answer what is stored.
-    let stored = app
-        .store
-        .photo(&id, &photo_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no photo {photo_id}")))?;
+    // Created without detection, or a repeat: answer what is stored, after detecting again
+    // a detection that was cut off.
+    let lookup = || async {
+        app.store
+            .photo(&id, &photo_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no photo {photo_id}")))
+    };
+    let mut stored = lookup().await?;
+    if let Some(detector) = &app.detector
+        && detector
+            .resume_stale(&app.store, std::slice::from_ref(&stored))
+            .await?
+    {
+        stored = lookup().await?;
+    }
     let verdict = app
         .store
         .verdicts(&id)

@@ -5,6 +5,12 @@
 //! The photo is stored before the endpoint is called. The upload waits at most the time
 //! budget; past it, it answers `pending` and the detection finishes in the background (the
 //! client reads the verdict later with `GET /v1/inspections/{id}`).
+//!
+//! A detection cut off before it stored its outcome (the office restarted, the Lambda
+//! sandbox froze after answering) would leave the photo `pending` for ever. Each attempt
+//! therefore holds a claim on the photo in the store; a `pending` photo whose claim is older
+//! than [`Detector::lease`] is claimed again (by one caller only) and detected when its
+//! inspection is next read or the photo uploaded again ([`Detector::resume_stale`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +22,12 @@ use omni_core::cloud::{CachedCredentials, Credentials};
 use omni_core::photo_probe::PhotoHeader;
 use serde_json::value::RawValue;
 
-use crate::store::Store;
+use crate::store::{Store, StoreError, StoredPhoto};
 use crate::wire::{DetectStatus, Photo, Verdict, VerdictSource};
+
+/// How long an attempt's claim outlives the endpoint call's own timeout before another
+/// attempt may take the photo over.
+const LEASE_MARGIN: Duration = Duration::from_secs(20);
 
 /// How the office reaches the endpoint.
 #[derive(Clone, Debug)]
@@ -27,6 +37,9 @@ pub struct Detector {
     pub budget: Duration,
     /// Whether uploads that do not say (`x-omni-detect` absent) are detected.
     pub by_default: bool,
+    /// How old a `pending` photo's claim must be before it is detected again: by default
+    /// the endpoint call's timeout plus 20 s, so a running attempt is never doubled.
+    pub lease: Duration,
 }
 
 /// What detection on upload came to within the budget.
@@ -48,13 +61,58 @@ impl Detector {
         budget: Duration,
         by_default: bool,
     ) -> Result<Self, String> {
+        let lease = config.timeout + LEASE_MARGIN;
         let client = RuntimeClient::new(config, Arc::new(CachedCredentials::fixed(credentials)))
             .map_err(|e| e.to_string())?;
         Ok(Self {
             client,
             budget,
             by_default,
+            lease,
         })
+    }
+
+    /// Detects again the `pending` photos among `photos` whose attempt was cut off (claim
+    /// older than the lease), those this caller claims; waits at most the budget for them.
+    /// True when any was claimed, so the caller reads the photos again.
+    pub async fn resume_stale(
+        &self,
+        store: &Arc<dyn Store>,
+        photos: &[StoredPhoto],
+    ) -> Result<bool, StoreError> {
+        let now = omni_core::Timestamp::now().as_millis();
+        let stale_before =
+            now.saturating_sub(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX));
+        let mut resumed = tokio::task::JoinSet::new();
+        for stored in photos {
+            if stored.detect_status != DetectStatus::Pending
+                || !store
+                    .claim_stale_detection(&stored.photo, stale_before, now)
+                    .await?
+            {
+                continue;
+            }
+            let photo = stored.photo.clone();
+            let bytes = store.photo_bytes(&photo).await?;
+            match crate::validate::photo(&bytes) {
+                Ok(header) => {
+                    let detector = self.clone();
+                    let store = store.clone();
+                    resumed
+                        .spawn(async move { detector.detect(store, photo, bytes, header).await });
+                }
+                Err(e) => {
+                    let message = format!("the stored photo cannot be read: {}", e.message);
+                    store
+                        .set_detect_status(&photo, DetectStatus::Failed, Some(&message))
+                        .await?;
+                }
+            }
+        }
+        let any = !resumed.is_empty();
+        // Each detection waits at most the budget; they run side by side.
+        while resumed.join_next().await.is_some() {}
+        Ok(any)
     }
 
     /// Detects `photo` (already stored, status `pending`) and stores the outcome; waits at

@@ -27,9 +27,7 @@ use omni_office::store::ListQuery;
 
 // The office server of the e2e tests (one copy; this bench uses part of it).
 #[allow(dead_code)]
-#[path = "../tests/e2e/office_server.rs"]
-mod office_server;
-use office_server::{Office, office_credentials};
+use omni_e2e::office_server::{Office, office_credentials};
 
 const NO_FAULTS: ProxyFaults = ProxyFaults {
     drop_rate: 0.0,

@@ -8,6 +8,7 @@
 pub mod fault_proxy;
 pub mod model_publish;
 pub mod model_server;
+pub mod office_server;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

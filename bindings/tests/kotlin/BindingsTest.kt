@@ -35,12 +35,16 @@ class Servers(private val process: Process, val info: Map<String, String>) : Aut
     }
 }
 
-class StaticCredentials(private val key: String, private val secret: String) : CredentialsProvider {
+class StaticCredentials(
+    private val key: String,
+    private val secret: String,
+    private val token: String? = null,
+) : CredentialsProvider {
     @Volatile var calls = 0
     override suspend fun credentials(): AwsCredentials {
         calls += 1
         delay(1) // a real provider suspends on Cognito here
-        return AwsCredentials(accessKeyId = key, secretAccessKey = secret)
+        return AwsCredentials(accessKeyId = key, secretAccessKey = secret, sessionToken = token)
     }
 }
 
@@ -86,7 +90,7 @@ inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
     throw AssertionError("expected ${E::class.simpleName}, nothing was thrown")
 }
 
-class Suite(private val servers: Servers) {
+class Suite(val servers: Servers) {
     private val s = servers.info
 
     fun open(dir: Path, secret: String = s.getValue("secret_access_key"), refresh: Boolean = false): Pair<OmniCore, StaticCredentials> {
@@ -123,7 +127,7 @@ class Suite(private val servers: Servers) {
             val report = core.syncNow()
             check(report.stopped == StopReason.Idle && report.synced == 2uL) { "sync report $report" }
             val stats = core.stats()
-            check(stats == Stats(inspections = 1uL, queued = 0uL, synced = 3uL, failed = 0uL)) { "stats $stats" }
+            check(stats == Stats(inspections = 1uL, queued = 0uL, synced = 3uL, failed = 0uL, office = null)) { "stats $stats" }
             val detail = core.inspection(inspection.id)
             check(detail.photos.all { it.current == DetectionSource.CLOUD }) { "cloud is current: $detail" }
             check(core.integrityCheck() == listOf("ok")) { "integrity" }
@@ -221,6 +225,31 @@ class Suite(private val servers: Servers) {
     }
 }
 
+fun Suite.officeSync(dir: Path) = runBlocking {
+    val s = servers.info
+    val credentials = StaticCredentials(
+        s.getValue("office_access_key_id"), s.getValue("office_secret_access_key"), s.getValue("office_session_token"))
+    val config = CoreConfig(
+        dataDir = dir.resolve("data").toString(),
+        bundledModelPath = System.getenv("OMNI_BUNDLED_MODEL"),
+        office = OfficeTarget(baseUrl = s.getValue("office_url"), region = s.getValue("region")),
+    )
+    OmniCore.open(config, credentials).use { core ->
+        val inspection = inspection(core)
+        val photo = core.addPhoto(inspection.id, jpeg(60), null)
+        core.closeInspection(inspection.id)
+        val pending = core.stats().office
+        check(pending?.inspectionsPending == 1uL && pending.photosPending == 1uL) { "before sync: $pending" }
+        val report = core.syncNow()
+        check(report.stopped == StopReason.Idle && report.synced == 1uL) { "sync report $report" }
+        val office = core.stats().office
+        check(office == OfficeStats(inspectionsAcknowledged = 1uL, inspectionsPending = 0uL,
+            photosAcknowledged = 1uL, photosPending = 0uL, verdictsAcknowledged = 1uL, verdictsPending = 0uL,
+            wedged = 0uL)) { "office stats $office" }
+        check(core.photo(photo.id).photo.state == PhotoState.SYNCED) { "the cloud verdict came from the office" }
+    }
+}
+
 fun Suite.panicIsAnException(dir: Path) {
     val panicked = expectThrows<InternalException> { debugPanic("probe panic") }
     check(panicked.message?.contains("probe panic") == true) { "panic message: $panicked" }
@@ -240,6 +269,7 @@ fun main() {
             "cancelling syncNow" to { d -> suite.cancellingSyncNow(d) },
             "model update and rollback" to { d -> suite.modelUpdateAndRollback(d) },
             "a Rust panic is an exception" to { d -> suite.panicIsAnException(d) },
+            "an inspection reaches the yard office" to { d -> suite.officeSync(d) },
         )
         for ((name, case) in cases) {
             val dir = Files.createTempDirectory("omni-kotlin")

@@ -71,14 +71,14 @@ def servers():
 
 
 class Credentials(omni.CredentialsProvider):
-    def __init__(self, key, secret):
-        self.key, self.secret, self.calls = key, secret, 0
+    def __init__(self, key, secret, token=None):
+        self.key, self.secret, self.token, self.calls = key, secret, token, 0
 
     async def credentials(self):
         self.calls += 1
         await asyncio.sleep(0)  # a real provider awaits Cognito here
         return omni.AwsCredentials(
-            access_key_id=self.key, secret_access_key=self.secret, session_token=None, expires_at_ms=None
+            access_key_id=self.key, secret_access_key=self.secret, session_token=self.token, expires_at_ms=None
         )
 
 
@@ -281,6 +281,85 @@ def test_model_update_swaps_the_detector_and_rollback_restores_it(tmp_path, serv
     # The model rolled back from is never installed again.
     again = run(core.update_model())
     assert not isinstance(again, omni.ModelUpdate.INSTALLED)
+
+
+def office_get(servers, path):
+    """A GET on the yard office, SigV4-signed by botocore (service execute-api)."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    url = servers["office_url"] + path
+    request = AWSRequest(method="GET", url=url)
+    signer = BotoCredentials(
+        servers["office_access_key_id"], servers["office_secret_access_key"], servers["office_session_token"]
+    )
+    SigV4Auth(signer, "execute-api", servers["region"]).add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers)), timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tmp_path, servers):
+    import hashlib
+
+    config = omni.CoreConfig(
+        data_dir=str(tmp_path / "data"),
+        bundled_model_path=BUNDLED_MODEL,
+        threads=1,
+        cloud=None,
+        office=omni.OfficeTarget(base_url=servers["office_url"], region=servers["region"]),
+        sync=None,
+        model_refresh=None,
+    )
+    provider = Credentials(
+        servers["office_access_key_id"], servers["office_secret_access_key"], servers["office_session_token"]
+    )
+    core = omni.OmniCore.open(config, provider)
+    inspection = new_inspection(core)
+    photos = {}
+    for i in range(2):
+        data = jpeg(40 + i)
+        photo = core.add_photo(inspection.id, data, None)
+        photos[photo.id] = hashlib.sha256(data).hexdigest()
+        assert core.edge_verdict(photo.id).source == omni.DetectionSource.EDGE
+    core.close_inspection(inspection.id)
+
+    def office_counts():
+        """(acknowledged, pending) of inspections, photos and verdicts, then wedged."""
+        o = core.stats().office
+        return (
+            (o.inspections_acknowledged, o.inspections_pending),
+            (o.photos_acknowledged, o.photos_pending),
+            (o.verdicts_acknowledged, o.verdicts_pending),
+            o.wedged,
+        )
+
+    assert office_counts() == ((0, 1), (0, 2), (0, 2), 0)
+
+    report = run(core.sync_now())
+    assert report.stopped == omni.StopReason.IDLE()
+    stats = core.stats()
+    assert (stats.synced, stats.failed) == (2, 0)
+    # The closed revision, both photos, their 2 edge and 2 cloud verdicts: all acknowledged.
+    assert office_counts() == ((1, 0), (2, 0), (4, 0), 0)
+    detail = core.inspection(inspection.id)
+    assert [p.current for p in detail.photos] == [omni.DetectionSource.CLOUD] * 2
+
+    # The office holds exactly that: the closed inspection, the photos' bytes (SHA-256), an
+    # edge and a cloud verdict each.
+    office = office_get(servers, f"/v1/inspections/{inspection.id}")
+    assert office["inspection"]["state"] == "closed"
+    assert office["inspection"]["container_number"] == CONTAINER
+    assert {p["photo"]["id"]: p["photo"]["sha256"] for p in office["photos"]} == photos
+    for p in office["photos"]:
+        assert p["detect_status"] == "done"
+        assert sorted(v["source"] for v in p["verdicts"]) == ["cloud", "edge"]
+
+    # Nothing is sent twice.
+    again = run(core.sync_now())
+    assert (again.stopped, again.synced) == (omni.StopReason.IDLE(), 0)
 
 
 def test_model_refresh_needs_configuration(tmp_path, servers):

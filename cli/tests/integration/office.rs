@@ -24,9 +24,7 @@ use crate::omni_with_credentials as omni;
 
 // The office server of the e2e tests (one copy; this test uses part of it).
 #[allow(dead_code)]
-#[path = "../../../tests/tests/e2e/office_server.rs"]
-mod office_server;
-use office_server::Office;
+use omni_e2e::office_server::Office;
 
 /// Photos whose detection on upload has not ended.
 fn pending_detections(office: &Office) -> usize {

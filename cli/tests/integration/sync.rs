@@ -36,6 +36,18 @@ fn bad_configuration_is_one_clear_line_and_the_queue_is_untouched() {
         .unwrap();
     one_line_error(&insecure, "refusing plain http://");
 
+    // A zero pause or retry delay would hammer a throttling endpoint: refused before any
+    // request (clap's usage error, exit 2).
+    for flag in ["--throttle-base-ms", "--backoff-base-ms"] {
+        let zero = omni(dir.path(), &creds)
+            .args(["sync", "--endpoint", "http://127.0.0.1:9", flag, "0"])
+            .output()
+            .unwrap();
+        assert_eq!(zero.status.code(), Some(2), "{flag} 0: {zero:?}");
+        let stderr = String::from_utf8_lossy(&zero.stderr);
+        assert!(stderr.contains(flag) && stderr.contains("'0'"), "{stderr}");
+    }
+
     let unreachable = omni(dir.path(), &creds)
         .args([
             "sync",

@@ -123,7 +123,7 @@ fn summary(item: &Item) -> Result<InspectionSummary, StoreError> {
 }
 
 fn photo_item(photo: &Photo, status: DetectStatus) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".into(), inspection_pk(&photo.inspection_id)),
         ("sk".into(), s(format!("PHOTO#{}", photo.id))),
         ("id".into(), s(&photo.id)),
@@ -134,7 +134,12 @@ fn photo_item(photo: &Photo, status: DetectStatus) -> Item {
         ("received_at_ms".into(), n(photo.received_at_ms)),
         ("s3_key".into(), s(object_key(photo))),
         ("detect_status".into(), s(status.as_str())),
-    ])
+    ]);
+    if status == DetectStatus::Pending {
+        // The upload holds the first claim on the detection.
+        item.insert("detect_claimed_at_ms".into(), n(photo.received_at_ms));
+    }
+    item
 }
 
 fn stored_photo(item: &Item) -> Result<StoredPhoto, StoreError> {
@@ -627,6 +632,40 @@ impl Store for AwsStore {
         };
         request.send().await.map_err(sdk)?;
         Ok(())
+    }
+
+    async fn claim_stale_detection(
+        &self,
+        photo: &Photo,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .dynamo
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", inspection_pk(&photo.inspection_id))
+            .key("sk", s(format!("PHOTO#{}", photo.id)))
+            .update_expression("SET detect_claimed_at_ms = :now")
+            .condition_expression(
+                "detect_status = :pending AND (detect_claimed_at_ms < :stale \
+                 OR (attribute_not_exists(detect_claimed_at_ms) AND received_at_ms < :stale))",
+            )
+            .expression_attribute_values(":pending", s(DetectStatus::Pending.as_str()))
+            .expression_attribute_values(":stale", n(stale_before_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk(e)),
+        }
     }
 
     async fn put_verdict(&self, inspection_id: &str, v: &Verdict) -> Result<Put, StoreError> {

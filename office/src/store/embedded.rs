@@ -22,7 +22,10 @@ use crate::wire::{
 };
 
 /// The migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/001_init.sql"),
+    include_str!("../../migrations/002_detect_claim.sql"),
+];
 
 /// SQLite + photo files under one directory.
 #[derive(Clone, Debug)]
@@ -503,6 +506,27 @@ impl Store for EmbeddedStore {
             )
             .map_err(backend)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn claim_stale_detection(
+        &self,
+        photo: &Photo,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let id = photo.id.clone();
+        self.with(move |conn, _| {
+            let claimed = conn
+                .execute(
+                    "UPDATE photos SET detect_claimed_at_ms = ?3 \
+                     WHERE id = ?1 AND detect_status = 'pending' \
+                     AND coalesce(detect_claimed_at_ms, received_at_ms) < ?2",
+                    params![id, stale_before_ms, now_ms],
+                )
+                .map_err(backend)?;
+            Ok(claimed == 1)
         })
         .await
     }

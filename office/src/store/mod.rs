@@ -127,6 +127,16 @@ pub trait Store: Send + Sync + 'static {
         error: Option<&str>,
     ) -> Result<(), StoreError>;
 
+    /// Claims the detection of a `pending` photo for a new attempt at `now_ms` when its last
+    /// claim (at first, the upload) is older than `stale_before_ms`: the attempt that held it
+    /// was cut off (an office restart, a frozen Lambda). True for exactly one caller.
+    async fn claim_stale_detection(
+        &self,
+        photo: &Photo,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+
     /// Stores a verdict, keyed by photo, source and model SHA-256; marks the inspection
     /// damaged when it found damage. A repeat is [`Put::Unchanged`], another response for
     /// the same key a conflict.

@@ -11,20 +11,21 @@ use omni_office::store::aws::AwsStore;
 use omni_office::store::{ListQuery, Put, Store, StoreError};
 use omni_office::wire::{DetectStatus, Inspection, Photo, Verdict, VerdictSource};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
-use crate::common::{CONTAINER, OTHER_CONTAINER, TestOffice, inspection, jpeg};
+use crate::common::{CONTAINER, OTHER_CONTAINER, TestOffice, inspection, jpeg, photo_record};
 
 /// moto server (the trainer's launcher script): killed and reaped on drop; it also exits
 /// when its stdin closes.
-struct Moto {
+/// moto's server (DynamoDB, S3) on a free port of 127.0.0.1, stopped on drop.
+pub struct Moto {
     child: Child,
     _stdin: ChildStdin,
-    url: String,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
 }
 
 impl Moto {
-    fn start(python: &Path) -> Self {
+    pub fn start(python: &Path) -> Self {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../trainer/tests/servers/moto_ext.py");
         let mut child = Command::new(python)
@@ -59,7 +60,7 @@ impl Drop for Moto {
 }
 
 /// A store on a fresh table and bucket named after `tag`.
-async fn store(moto: &Moto, tag: &str) -> AwsStore {
+pub async fn store(moto: &Moto, tag: &str) -> AwsStore {
     let credentials =
         aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
     let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
@@ -93,14 +94,7 @@ fn stored(container: &str, id: &str, created_at_ms: i64, revision: u64) -> Inspe
 }
 
 fn photo(inspection_id: &str, id: &str, bytes: &[u8]) -> Photo {
-    Photo {
-        id: id.into(),
-        inspection_id: inspection_id.into(),
-        sha256: hex::encode(Sha256::digest(bytes)),
-        size_bytes: bytes.len() as u64,
-        content_type: "image/jpeg".into(),
-        received_at_ms: 1_700_000_000_000,
-    }
+    photo_record(inspection_id, id, bytes, 1_700_000_000_000)
 }
 
 fn verdict(photo_id: &str, score: f32) -> Verdict {
@@ -235,6 +229,9 @@ async fn conditional_writes_refuse_duplicates_and_stale_updates() {
     let again = store.photo("insp-1", "p1").await.unwrap().unwrap();
     assert_eq!(again.detect_status, DetectStatus::Failed);
     assert_eq!(again.detect_error.as_deref(), Some("endpoint down"));
+
+    // A pending detection is claimed again only once its claim is stale, by one caller.
+    crate::common::assert_stale_claims(&store, "insp-1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,7 +283,7 @@ async fn the_api_on_the_aws_store_serves_presigned_photo_urls() {
     };
     let moto = Moto::start(&python);
     let store: Arc<dyn Store> = Arc::new(store(&moto, "api").await);
-    let office = TestOffice::start_with(tempfile::tempdir().unwrap(), store, None).await;
+    let office = TestOffice::start_with(Arc::new(tempfile::tempdir().unwrap()), store, None).await;
     let client = office.client();
     assert_eq!(
         client

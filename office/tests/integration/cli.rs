@@ -6,9 +6,8 @@ use std::process::Command;
 use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
 use omni_office::wire::DetectStatus;
-use sha2::{Digest, Sha256};
 
-use crate::common::{CONTAINER, OTHER_CONTAINER, inspection, jpeg};
+use crate::common::{CONTAINER, OTHER_CONTAINER, inspection, jpeg, photo_record};
 
 fn office(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_omni-office"))
@@ -38,14 +37,7 @@ async fn list_show_and_export_read_the_embedded_store() {
         store.put_inspection(&i).await.unwrap();
     }
     let bytes = jpeg(1);
-    let photo = omni_office::wire::Photo {
-        id: "p1".into(),
-        inspection_id: "new".into(),
-        sha256: hex::encode(Sha256::digest(&bytes)),
-        size_bytes: bytes.len() as u64,
-        content_type: "image/jpeg".into(),
-        received_at_ms: 1_700_000_000_500,
-    };
+    let photo = photo_record("new", "p1", &bytes, 1_700_000_000_500);
     store
         .put_photo(&photo, &bytes, DetectStatus::None)
         .await

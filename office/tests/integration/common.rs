@@ -9,7 +9,7 @@ use omni_office::api::Auth;
 use omni_office::detect::Detector;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
-use omni_office::wire::{InspectionState, PHOTO_SHA256_HEADER, PutInspection};
+use omni_office::wire::{DetectStatus, InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection};
 use omni_sigv4::test_sign::signature_headers;
 use omni_sigv4::{Credentials, SigV4Scope};
 use sha2::{Digest, Sha256};
@@ -30,20 +30,21 @@ pub fn credentials() -> Credentials {
 
 pub struct TestOffice {
     pub addr: SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// Its data directory, shared with a later office on the same data (a restart).
+    pub dir: Arc<tempfile::TempDir>,
     pub store: Arc<dyn Store>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl TestOffice {
     pub async fn start(detector: Option<Detector>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Arc::new(tempfile::tempdir().unwrap());
         let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
         Self::start_with(dir, store, detector).await
     }
 
     pub async fn start_with(
-        dir: tempfile::TempDir,
+        dir: Arc<tempfile::TempDir>,
         store: Arc<dyn Store>,
         detector: Option<Detector>,
     ) -> Self {
@@ -242,4 +243,67 @@ pub fn inspection(container: &str, created_at_ms: i64, revision: u64) -> PutInsp
 
 pub fn jpeg(seed: u32) -> Vec<u8> {
     omni_e2e::jpeg(64, 48, seed)
+}
+
+/// The record of a JPEG photo `id` of `inspection_id` with these bytes, as the office stores
+/// it.
+pub fn photo_record(inspection_id: &str, id: &str, bytes: &[u8], received_at_ms: i64) -> Photo {
+    Photo {
+        id: id.into(),
+        inspection_id: inspection_id.into(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+        size_bytes: bytes.len() as u64,
+        content_type: "image/jpeg".into(),
+        received_at_ms,
+    }
+}
+
+/// The claim of a pending detection on `store` (which holds inspection `inspection_id`):
+/// refused while fresh, granted once stale, to one caller only; never for another status.
+pub async fn assert_stale_claims(store: &dyn Store, inspection_id: &str) {
+    let bytes = jpeg(77);
+    let photo = photo_record(inspection_id, "pending-photo", &bytes, 1_700_000_000_000);
+    store
+        .put_photo(&photo, &bytes, DetectStatus::Pending)
+        .await
+        .unwrap();
+    let uploaded = photo.received_at_ms;
+    // The upload's own claim is not stale yet.
+    assert!(
+        !store
+            .claim_stale_detection(&photo, uploaded, uploaded + 10)
+            .await
+            .unwrap()
+    );
+    // Stale: claimed by the first caller only.
+    assert!(
+        store
+            .claim_stale_detection(&photo, uploaded + 1, uploaded + 20)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_stale_detection(&photo, uploaded + 1, uploaded + 21)
+            .await
+            .unwrap()
+    );
+    // The new claim goes stale in its turn.
+    assert!(
+        store
+            .claim_stale_detection(&photo, uploaded + 21, uploaded + 30)
+            .await
+            .unwrap()
+    );
+    // Done photos are never claimed.
+    store
+        .set_detect_status(&photo, DetectStatus::Done, None)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .claim_stale_detection(&photo, i64::MAX, i64::MAX)
+            .await
+            .unwrap()
+    );
 }

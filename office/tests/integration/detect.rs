@@ -3,15 +3,18 @@
 //! response schema v1 and is stored; past the time budget the upload answers "pending" and
 //! the verdict is collected later with GET.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use omni_core::cloud::ServiceUrl;
 use omni_core::cloud::runtime_client::RuntimeConfig;
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint};
 use omni_office::detect::Detector;
+use omni_office::store::Store;
+use omni_office::store::embedded::EmbeddedStore;
 use omni_sigv4::Credentials;
 
-use crate::common::{CONTAINER, REGION, TestOffice, inspection, jpeg};
+use crate::common::{CONTAINER, REGION, TestOffice, assert_stale_claims, inspection, jpeg};
 
 const ENDPOINT: &str = "omni-inspector-yolo";
 
@@ -152,4 +155,81 @@ async fn an_endpoint_failure_is_reported_and_the_photo_kept() {
     assert_eq!(up["detect_status"], "failed", "{up}");
     assert!(up["detect_error"].as_str().unwrap().contains("endpoint"));
     assert_eq!(office.store.photos("insp-1").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detection_cut_off_by_a_restart_runs_again_once_its_lease_ends() {
+    let endpoint = endpoint(Duration::from_millis(1500)).await;
+    let lease = Duration::from_secs(5);
+    let with_lease = |budget| {
+        let mut detector = detector(&endpoint, budget);
+        detector.lease = lease;
+        detector
+    };
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let open = || -> Arc<dyn Store> { Arc::new(EmbeddedStore::open(dir.path()).unwrap()) };
+
+    // The first office, on its own runtime, answers `pending` (budget 100 ms) and dies with
+    // the detection in flight: every task ends, nothing is stored after the photo.
+    let first_runtime = tokio::runtime::Runtime::new().unwrap();
+    let first = first_runtime
+        .spawn(TestOffice::start_with(
+            dir.clone(),
+            open(),
+            Some(with_lease(Duration::from_millis(100))),
+        ))
+        .await
+        .unwrap();
+    let client = first.client();
+    client
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
+        .await;
+    let uploaded = tokio::time::Instant::now();
+    let photo = jpeg(8);
+    let up = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
+    assert_eq!(up.json()["detect_status"], "pending", "{up:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while endpoint.stats().invocations == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(first);
+    first_runtime.shutdown_background();
+    assert_eq!(endpoint.stats().invocations, 1);
+
+    // The restarted office leaves it alone while the cut-off attempt's lease runs.
+    let second = TestOffice::start_with(
+        dir.clone(),
+        open(),
+        Some(with_lease(Duration::from_secs(30))),
+    )
+    .await;
+    let client = second.client();
+    let detail = client.get("/v1/inspections/insp-1").await.json();
+    assert!(uploaded.elapsed() < lease, "the check ran within the lease");
+    assert_eq!(detail["photos"][0]["detect_status"], "pending", "{detail}");
+    assert_eq!(endpoint.stats().invocations, 1);
+
+    // Past the lease, the next read claims the photo and detects it within its budget.
+    tokio::time::sleep_until(uploaded + lease + Duration::from_millis(500)).await;
+    let detail = client.get("/v1/inspections/insp-1").await.json();
+    assert_eq!(detail["photos"][0]["detect_status"], "done", "{detail}");
+    assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+    assert_eq!(endpoint.stats().invocations, 2);
+
+    // Done: later reads and a repeated upload never call the endpoint again.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.get("/v1/inspections/insp-1").await;
+    let again = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
+    assert_eq!(again.json()["detect_status"], "done");
+    assert_eq!(endpoint.stats().invocations, 2);
+}
+
+#[tokio::test]
+async fn the_embedded_store_claims_a_stale_detection_once() {
+    let office = TestOffice::start(None).await;
+    office
+        .client()
+        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
+        .await;
+    assert_stale_claims(office.store.as_ref(), "insp-1").await;
 }

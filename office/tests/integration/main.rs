@@ -11,4 +11,6 @@ mod bad_input;
 mod cli;
 mod common;
 mod detect;
+#[cfg(feature = "lambda")]
+mod lambda;
 mod template;

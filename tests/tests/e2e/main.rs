@@ -3,6 +3,5 @@
 
 mod fleet;
 mod office;
-mod office_server;
 mod sigv4;
 mod sync_engine;

@@ -24,7 +24,7 @@ use omni_endpoint::{FaultConfig, ModelChoice};
 use omni_office::store::ListQuery;
 use omni_office_wire::{DetectStatus, InspectionState, VerdictSource};
 
-use crate::office_server::{Office, office_credentials};
+use omni_e2e::office_server::{Office, office_credentials};
 
 /// The office of these tests, on `dir`, detecting through `endpoint`.
 fn start_office(dir: &Path, endpoint: &TestEndpoint) -> Office {

@@ -138,8 +138,8 @@ fn office_accepts_the_phones_execute_api_signature_and_refuses_bad_ones() {
         Some(test_credentials(None)),
     );
     let dir = tempfile::tempdir().unwrap();
-    let signer = crate::office_server::office_credentials();
-    let office = crate::office_server::Office::start(
+    let signer = omni_e2e::office_server::office_credentials();
+    let office = omni_e2e::office_server::Office::start(
         dir.path(),
         &signer,
         &endpoint.url(),

@@ -1235,6 +1235,7 @@ fn whole_loop_on_generated_data() {
         return;
     };
     let model_dir = dir.path().join("model");
+    let started = std::time::Instant::now();
     let out = std::process::Command::new(models_python)
         .arg(common::trainer_dir().join("sagemaker/train.py"))
         .args([
@@ -1270,6 +1271,10 @@ fn whole_loop_on_generated_data() {
         files,
     };
     let metrics = artifacts.metrics().unwrap();
+    eprintln!(
+        "train.py, 3 epochs on CPU: {:.1} s; metrics.json: {metrics}",
+        started.elapsed().as_secs_f64()
+    );
     assert_eq!(metrics["dataset_version"], "1");
     let (identity, _, _, _) = omni_trainer::publish::check_models(&artifacts, &ds, 2).unwrap();
     assert_eq!(identity.version, "0.9.0");

@@ -1,16 +1,15 @@
 //! The embedded yard office on 127.0.0.1 with detection on upload through a local
-//! endpoint, on its own runtime, for the tests and benchmarks that sync phones to it
-//! (`tests/tests/e2e/office.rs`, `tests/benches/office_bytes.rs`, the CLI's
-//! `tests/integration/office.rs` include this file).
+//! endpoint, on its own runtime, for the tests, benchmarks and binding fixtures that sync
+//! phones to it.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{ENDPOINT_NAME, REGION};
 use omni_core::cloud::runtime_client::RuntimeConfig;
 use omni_core::cloud::{Credentials, ServiceUrl};
-use omni_e2e::{ENDPOINT_NAME, REGION};
 use omni_office::AppConfig;
 use omni_office::api::Auth;
 use omni_office::detect::Detector;

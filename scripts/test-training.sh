@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The labeling loop's training step, outside the README's test command: the test venv
+# (.venv, made by scripts/test.sh) has no PyTorch, and the models venv (.venv-models:
+# Ultralytics, PyTorch; about 6 GB installed) is too large for the CI budget. Runs the
+# whole-loop test (trainer/tests/integration/labeling.rs, whole_loop_on_generated_data) with
+# OMNI_MODELS_PYTHON set, so it goes on past merge: 3 epochs of trainer/sagemaker/train.py on
+# CPU and the publish gate (the edge pipeline on the val split) on the models it exports.
+#
+#   scripts/test-training.sh        # makes .venv and .venv-models if needed (idempotent)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+source scripts/test-venv.sh
+log "the models venv (.venv-models)"
+tools/models/build.sh --venv-only
+
+export OMNI_MODELS_PYTHON="$PWD/.venv-models/bin/python"
+log "the whole labeling loop, training included"
+cargo test --locked -p omni-trainer --test integration whole_loop_on_generated_data -- --nocapture
