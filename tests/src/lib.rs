@@ -20,6 +20,24 @@ use omni_core::cloud::Credentials;
 use omni_core::{ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoId, Timestamp};
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, StatsSnapshot};
 
+/// Sync settings for tests: retries after 10–100 ms, whole-queue and throttle pauses of
+/// 20–200 ms, and giving up after `give_up_after_pauses` pauses in a row.
+pub fn fast_sync_config(give_up_after_pauses: u32) -> omni_core::sync::SyncConfig {
+    use omni_core::sync::{Backoff, SyncConfig};
+    use std::time::Duration;
+    let backoff = |base, cap| Backoff {
+        base: Duration::from_millis(base),
+        cap: Duration::from_millis(cap),
+    };
+    SyncConfig {
+        backoff: backoff(10, 100),
+        pause: backoff(20, 200),
+        throttle: backoff(20, 200),
+        give_up_after_pauses: Some(give_up_after_pauses),
+        ..SyncConfig::default()
+    }
+}
+
 /// Credentials the test endpoint accepts and the clients sign with.
 pub fn test_credentials(token: Option<&str>) -> Credentials {
     Credentials {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use omni_core::cloud::office_client::{OfficeClient, OfficeConfig};
 use omni_core::cloud::{CachedCredentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
-use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEngine};
+use omni_core::sync::{StopReason, SyncConfig, SyncEngine};
 use omni_core::{
     ContainerNumber, InspectionId, Inspector, InspectorConfig, Location, NewInspection, PhotoId,
     PhotoState, Timestamp, bundled_model,
@@ -37,22 +37,7 @@ fn start_office(dir: &Path, endpoint: &TestEndpoint) -> Office {
 }
 
 fn fast_config() -> SyncConfig {
-    SyncConfig {
-        backoff: Backoff {
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(100),
-        },
-        pause: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(200),
-        },
-        throttle: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(200),
-        },
-        give_up_after_pauses: Some(50),
-        ..SyncConfig::default()
-    }
+    omni_e2e::fast_sync_config(50)
 }
 
 fn engine(inspector: Arc<Inspector>, office_url: &str) -> SyncEngine {

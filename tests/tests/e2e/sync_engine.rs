@@ -9,7 +9,7 @@ use std::time::Duration;
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
 use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
-use omni_core::sync::{Backoff, StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
+use omni_core::sync::{StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
 use omni_core::{Inspector, PhotoState, bundled_model};
 use omni_e2e::{
     ENDPOINT_NAME, REGION, RedirectTrap, SmallFs, TestEndpoint, fill_store, test_credentials,
@@ -17,22 +17,7 @@ use omni_e2e::{
 use omni_endpoint::{FaultConfig, Malformed, ModelChoice};
 
 fn fast_config() -> SyncConfig {
-    SyncConfig {
-        backoff: Backoff {
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(100),
-        },
-        pause: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(200),
-        },
-        throttle: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(200),
-        },
-        give_up_after_pauses: Some(4),
-        ..SyncConfig::default()
-    }
+    omni_e2e::fast_sync_config(4)
 }
 
 fn engine(
