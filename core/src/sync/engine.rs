@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::backoff::Backoff;
 use super::events::{PauseCause, SyncEvent, SyncListener};
 use crate::cloud::office_client::OfficeClient;
-use crate::cloud::payload::{self, PayloadError};
+use crate::cloud::payload::{self, Payload, PayloadError};
 use crate::cloud::response;
 use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
 use crate::detect::Detector;
@@ -541,13 +541,7 @@ impl SyncEngine {
         let source = photo.clone();
         let prepared = blocking(move || {
             let bytes = inspector.read_photo(&source)?;
-            Ok(payload::prepare(
-                bytes,
-                source.format,
-                source.width,
-                source.height,
-                source.orientation,
-            ))
+            Ok(encode_photo(payload::prepare, bytes, &source))
         })
         .await;
         let payload = match prepared {
@@ -935,6 +929,31 @@ fn instant_at(at: Timestamp) -> Instant {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A payload encoder (`payload::prepare` for inference, `payload::archive` for the office).
+type Encoder = fn(
+    Vec<u8>,
+    crate::photo_probe::PhotoFormat,
+    u32,
+    u32,
+    u8,
+) -> std::result::Result<Payload, PayloadError>;
+
+/// `encode` applied to `photo`'s stored `bytes`, with the format, size and orientation read
+/// at capture.
+fn encode_photo(
+    encode: Encoder,
+    bytes: Vec<u8>,
+    photo: &Photo,
+) -> std::result::Result<Payload, PayloadError> {
+    encode(
+        bytes,
+        photo.format,
+        photo.width,
+        photo.height,
+        photo.orientation,
+    )
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ use omni_office_wire::{
 use tokio::time::Instant;
 
 use super::{
-    AttemptOutcome, EngineState, Photo, StopReason, SyncEngine, Timestamp, blocking, instant_at,
-    lock,
+    AttemptOutcome, EngineState, Photo, StopReason, SyncEngine, Timestamp, blocking, encode_photo,
+    instant_at, lock,
 };
 use crate::cloud::office_client::OfficeClient;
 use crate::cloud::payload::{self, Payload};
@@ -103,16 +103,7 @@ impl SyncEngine {
         let prepared = blocking(move || {
             let on_office = inspector.photo_on_office(source.id)?;
             let bytes = inspector.read_photo(&source)?;
-            Ok((
-                on_office,
-                payload::archive(
-                    bytes,
-                    source.format,
-                    source.width,
-                    source.height,
-                    source.orientation,
-                ),
-            ))
+            Ok((on_office, encode_photo(payload::archive, bytes, &source)))
         })
         .await;
         let (on_office, payload) = match prepared {
@@ -158,15 +149,7 @@ impl SyncEngine {
             if let Some(outcome) = self.office_inspection_first(office, &photo).await? {
                 return Ok(outcome);
             }
-            self.count_request();
-            let uploaded = office
-                .upload_photo(
-                    &photo.inspection_id.to_string(),
-                    &photo.id.to_string(),
-                    &payload,
-                    true,
-                )
-                .await;
+            let uploaded = self.upload(office, &photo, &payload, true).await;
             match uploaded {
                 Ok(output) => {
                     let inspector = self.inner.inspector.clone();
@@ -189,6 +172,25 @@ impl SyncEngine {
         state.consecutive_pauses = 0;
         state.consecutive_permanent = 0;
         state.answered(&self.inner.config);
+    }
+
+    /// One counted `PUT` of `photo`'s payload, detected on upload or not.
+    async fn upload(
+        &self,
+        office: &OfficeClient,
+        photo: &Photo,
+        payload: &Payload,
+        detect: bool,
+    ) -> std::result::Result<crate::cloud::office_client::UploadOutput, InvokeError> {
+        self.count_request();
+        office
+            .upload_photo(
+                &photo.inspection_id.to_string(),
+                &photo.id.to_string(),
+                payload,
+                detect,
+            )
+            .await
     }
 
     fn count_request(&self) {
@@ -387,14 +389,7 @@ impl SyncEngine {
                     blocking(move || inspector.read_photo(&source)).await
                 };
                 let payload = read.map_err(|e| e.to_string()).and_then(|bytes| {
-                    payload::archive(
-                        bytes,
-                        photo.format,
-                        photo.width,
-                        photo.height,
-                        photo.orientation,
-                    )
-                    .map_err(|e| e.to_string())
+                    encode_photo(payload::archive, bytes, &photo).map_err(|e| e.to_string())
                 });
                 let payload = match payload {
                     Ok(payload) => payload,
@@ -404,15 +399,7 @@ impl SyncEngine {
                         return self.wedge(RecordKind::Photo, &item, &reason).await;
                     }
                 };
-                self.count_request();
-                let uploaded = office
-                    .upload_photo(
-                        &photo.inspection_id.to_string(),
-                        &photo.id.to_string(),
-                        &payload,
-                        false,
-                    )
-                    .await;
+                let uploaded = self.upload(office, &photo, &payload, false).await;
                 let id = photo.id;
                 let sent = match uploaded {
                     Ok(_) => blocking(move || inspector.acknowledge_photo(id))
