@@ -7,6 +7,11 @@
 //! letterbox, numpy NMS) — with the ratio ours/onnxruntime. Each configuration runs in its own
 //! process so peak RSS is its own. Then it compares JPEG decoders on a 12 MP photo.
 //! Environment: `OMNI_TEST_PYTHON` (default `.venv/bin/python`), `OMNI_BENCH_RUNS` (default 5).
+//!
+//! `cargo bench -p omni-core --bench edge -- --threads-sweep` instead sweeps tract's
+//! multithreading gates (`tract_linalg::multithread`: the matmul panel and MAC thresholds and
+//! the element-wise threshold) at 320 and 640 float on 1, 2 and 4 threads, inference only, on
+//! the fixture photos, next to onnxruntime at the same thread counts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,13 +31,18 @@ const MODELS: [&str; 4] = [
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child") {
-        let model = PathBuf::from(&args[i + 1]);
-        let threads: usize = args[i + 2].parse().expect("threads");
-        let images = PathBuf::from(&args[i + 3]);
-        let runs: usize = args[i + 4].parse().expect("runs");
-        println!("{}", child(&model, threads, &images, runs));
-        return;
+    // A child process: one configuration, its JSON on stdout.
+    let modes: [(&str, fn(&Path, usize, &Path, usize) -> Value); 2] =
+        [("--child", child), ("--sweep-child", sweep_child)];
+    for (mode, run) in modes {
+        if let Some(i) = args.iter().position(|a| a == mode) {
+            let model = PathBuf::from(&args[i + 1]);
+            let threads: usize = args[i + 2].parse().expect("threads");
+            let images = PathBuf::from(&args[i + 3]);
+            let runs: usize = args[i + 4].parse().expect("runs");
+            println!("{}", run(&model, threads, &images, runs));
+            return;
+        }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let runs: usize = std::env::var("OMNI_BENCH_RUNS")
@@ -43,6 +53,10 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv/bin/python"));
     let sets = prepare_images(&root);
+    if args.iter().any(|a| a == "--threads-sweep") {
+        threads_sweep(&root, &python, &sets[0].1, runs);
+        return;
+    }
     println!("edge pipeline: ours (tract) vs onnxruntime, {runs} runs per image after 1 warm-up\n");
     println!(
         "| images | model | threads | load ms ours / ort | e2e median ms ours / ort | e2e p95 ms ours / ort | infer median ms ours / ort | infer ratio | e2e ratio | peak RSS MiB ours / ort |"
@@ -126,8 +140,12 @@ fn prepare_images(root: &Path) -> Vec<(&'static str, PathBuf)> {
 }
 
 fn run_child(model: &Path, threads: usize, images: &Path, runs: usize) -> Value {
+    run_child_mode("--child", model, threads, images, runs)
+}
+
+fn run_child_mode(mode: &str, model: &Path, threads: usize, images: &Path, runs: usize) -> Value {
     let output = Command::new(std::env::current_exe().expect("exe"))
-        .arg("--child")
+        .arg(mode)
         .arg(model)
         .arg(threads.to_string())
         .arg(images)
@@ -214,6 +232,130 @@ fn child(model: &Path, threads: usize, images: &Path, runs: usize) -> Value {
         "decode_ms_median": percentile(&mut decode, 0.5),
         "peak_rss_mib": peak_rss_mib(),
     })
+}
+
+/// tract's threading gates, as one configuration of the sweep.
+struct Gates {
+    name: &'static str,
+    panels: usize,
+    macs: usize,
+    elements: usize,
+}
+
+/// tract-linalg 0.23.9's defaults, then one knob moved at a time.
+const GATES: [Gates; 7] = [
+    Gates {
+        name: "default (panels 64, MACs 2^21, elements 32768)",
+        panels: 64,
+        macs: 1 << 21,
+        elements: 32768,
+    },
+    Gates {
+        name: "panels 16",
+        panels: 16,
+        macs: 1 << 21,
+        elements: 32768,
+    },
+    Gates {
+        name: "panels 4",
+        panels: 4,
+        macs: 1 << 21,
+        elements: 32768,
+    },
+    Gates {
+        name: "panels 256",
+        panels: 256,
+        macs: 1 << 21,
+        elements: 32768,
+    },
+    Gates {
+        name: "MAC gate off (panels alone)",
+        panels: 64,
+        macs: usize::MAX,
+        elements: 32768,
+    },
+    Gates {
+        name: "elements 0 (always thread element-wise)",
+        panels: 64,
+        macs: 1 << 21,
+        elements: 0,
+    },
+    Gates {
+        name: "element-wise never threaded",
+        panels: 64,
+        macs: 1 << 21,
+        elements: usize::MAX,
+    },
+];
+
+/// The sweep: per model and thread count, onnxruntime's inference median and ours under each
+/// gate configuration (one process per model and thread count, the gates set in turn).
+fn threads_sweep(root: &Path, python: &Path, images: &Path, runs: usize) {
+    println!(
+        "tract threading gates, inference median ms on the 8 fixture photos, {runs} runs each\n"
+    );
+    println!(
+        "| model | threads | onnxruntime | tract: {} |",
+        GATES.map(|g| g.name).join(" | ")
+    );
+    println!("| --- | --- | --- |{}", " --- |".repeat(GATES.len()));
+    for model in ["yolo11n-6cls-320-f32.onnx", "yolo11n-6cls-640-f32.onnx"] {
+        let model_path = root.join("core/tests/fixtures/models").join(model);
+        for threads in [1usize, 2, 4] {
+            let ort = run_ort(python, root, &model_path, threads, images, runs)
+                .and_then(|o| o["infer_ms_median"].as_f64());
+            let ours = run_child_mode("--sweep-child", &model_path, threads, images, runs);
+            let cells: Vec<String> = GATES
+                .iter()
+                .map(|g| {
+                    let ms = ours[g.name].as_f64().unwrap_or(f64::NAN);
+                    ort.map_or(format!("{ms:.1}"), |o| format!("{ms:.1} ({:.2}×)", ms / o))
+                })
+                .collect();
+            println!(
+                "| {} | {threads} | {} | {} |",
+                model
+                    .trim_start_matches("yolo11n-6cls-")
+                    .trim_end_matches(".onnx"),
+                ort.map_or("n/a".to_owned(), |o| format!("{o:.1}")),
+                cells.join(" | ")
+            );
+        }
+    }
+}
+
+/// One model and thread count: inference median under each gate configuration.
+fn sweep_child(model: &Path, threads: usize, images: &Path, runs: usize) -> Value {
+    use tract_linalg::multithread as mt;
+    let config = EdgeDetectorConfig {
+        threads,
+        ..EdgeDetectorConfig::default()
+    };
+    let detector = EdgeDetector::from_path(model, &config).expect("model");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(images)
+        .expect("images")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let photos: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).expect("image"))
+        .collect();
+    let mut out = serde_json::Map::new();
+    for gates in &GATES {
+        mt::set_threading_panel_threshold(gates.panels);
+        mt::set_threading_mac_threshold(gates.macs);
+        mt::set_threading_element_threshold(gates.elements);
+        let mut infer = Vec::new();
+        for bytes in &photos {
+            detector.detect_timed(bytes).expect("warm-up");
+            for _ in 0..runs {
+                infer.push(detector.detect_timed(bytes).expect("detect").1.inference_ms);
+            }
+        }
+        out.insert(gates.name.to_owned(), json!(percentile(&mut infer, 0.5)));
+    }
+    Value::Object(out)
 }
 
 fn percentile(values: &mut [f64], p: f64) -> f64 {

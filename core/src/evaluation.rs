@@ -13,8 +13,8 @@ use crate::detections::BoundingBox;
 /// The IoU thresholds 0.50, 0.55, …, 0.95.
 const IOU_THRESHOLDS: [f32; 10] = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
-/// The most an int8 model's mAP50-95 may fall below its float model's (one point).
-pub const INT8_MAX_MAP_DROP: f64 = 0.01;
+/// The most a device model's mAP50-95 may fall below its float ONNX model's (one point).
+pub const DEVICE_MAX_MAP_DROP: f64 = 0.01;
 
 /// Why an evaluation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -405,32 +405,35 @@ fn interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
     fp[i] + (fp[i + 1] - fp[i]) * (x - x0) / (x1 - x0)
 }
 
-/// Why an int8 model fails the publish gate.
+/// Why a device model (int8, or the f16/f32 device format) fails the publish gate.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "int8 mAP50-95 {int8:.4} is more than {max_drop} below the float model's {float:.4} (drop {drop:.4})"
+    "{precision} mAP50-95 {device:.4} is more than {max_drop} below the float model's {float:.4} (drop {drop:.4})"
 )]
 pub struct GateFailure {
+    /// What the device model is (`int8`, `float16`, …).
+    pub precision: String,
     /// Float model mAP50-95.
     pub float: f64,
-    /// int8 model mAP50-95.
-    pub int8: f64,
-    /// float − int8.
+    /// Device model mAP50-95.
+    pub device: f64,
+    /// float − device.
     pub drop: f64,
     /// The allowed drop.
     pub max_drop: f64,
 }
 
-/// The int8 publish gate: the int8 model's mAP50-95 in our pipeline must be within
-/// [`INT8_MAX_MAP_DROP`] of the float model's.
-pub fn int8_gate(float: &Metrics, int8: &Metrics) -> Result<(), GateFailure> {
-    let drop = float.map50_95 - int8.map50_95;
-    if drop > INT8_MAX_MAP_DROP {
+/// The publish gate: the device model's mAP50-95 *in our pipeline* must be within
+/// [`DEVICE_MAX_MAP_DROP`] of the float ONNX model's.
+pub fn device_gate(precision: &str, float: &Metrics, device: &Metrics) -> Result<(), GateFailure> {
+    let drop = float.map50_95 - device.map50_95;
+    if drop > DEVICE_MAX_MAP_DROP {
         Err(GateFailure {
+            precision: precision.to_owned(),
             float: float.map50_95,
-            int8: int8.map50_95,
+            device: device.map50_95,
             drop,
-            max_drop: INT8_MAX_MAP_DROP,
+            max_drop: DEVICE_MAX_MAP_DROP,
         })
     } else {
         Ok(())
@@ -537,9 +540,10 @@ mod tests {
             map50_95,
             per_class: Vec::new(),
         };
-        assert!(int8_gate(&metrics(0.60), &metrics(0.595)).is_ok());
-        assert!(int8_gate(&metrics(0.60), &metrics(0.62)).is_ok());
-        let err = int8_gate(&metrics(0.60), &metrics(0.58)).expect_err("drop 0.02");
+        assert!(device_gate("int8", &metrics(0.60), &metrics(0.595)).is_ok());
+        assert!(device_gate("float16", &metrics(0.60), &metrics(0.62)).is_ok());
+        let err = device_gate("int8", &metrics(0.60), &metrics(0.58)).expect_err("drop 0.02");
+        assert!(err.to_string().starts_with("int8 mAP50-95 0.5800"), "{err}");
         assert!((err.drop - 0.02).abs() < 1e-9);
     }
 

@@ -35,8 +35,13 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
 /// The 320 int8 fixture with its `omni_model_version` metadata set to `version` (five
 /// characters, e.g. `0.2.0`: the protobuf string keeps its length, so the file stays valid).
 pub fn model_with_version(version: &str) -> Vec<u8> {
+    fixture_with_version("yolo11n-6cls-320-int8.onnx", version)
+}
+
+/// The ONNX fixture `name` with its `omni_model_version` set to `version` (five characters).
+pub fn fixture_with_version(name: &str, version: &str) -> Vec<u8> {
     assert_eq!(version.len(), 5, "version must keep the 5-byte length");
-    let mut bytes = fixture_bytes("yolo11n-6cls-320-int8.onnx");
+    let mut bytes = fixture_bytes(name);
     let needle = b"omni_model_version\x12\x050.1.0";
     let at = bytes
         .windows(needle.len())

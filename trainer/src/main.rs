@@ -84,11 +84,15 @@ enum Command {
         #[command(flatten)]
         poll: PollArgs,
     },
-    /// Publish a training job's int8 edge model with a signed manifest (edge/latest.json last).
+    /// Publish a training job's edge model with a signed manifest (edge/latest.json last).
     Publish {
         /// Training job name.
         job: String,
-        /// Local data set whose val split the int8 gate runs on.
+        /// What devices download: the device format (NNEF) with f16 or f32 weights, made from
+        /// model.onnx, or train.py's int8 ONNX.
+        #[arg(long, value_enum, default_value_t = publish::EdgePrecision::Float16)]
+        precision: publish::EdgePrecision,
+        /// Local data set whose val split the device gate runs on.
         #[arg(long)]
         data: PathBuf,
         /// Expected version: must equal the one in the model's metadata (which is what is published).
@@ -527,6 +531,7 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
         }
         Command::Publish {
             job,
+            precision,
             data,
             version,
             signing_key_file,
@@ -536,6 +541,7 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
             let env_key = std::env::var(keys::SIGNING_KEY_ENV).ok();
             let key = keys::load_signing_key(signing_key_file.as_deref(), env_key.as_deref())?;
             let options = publish::PublishOptions {
+                precision: *precision,
                 data: data.clone(),
                 version: version.clone(),
                 threads: *threads,
@@ -557,10 +563,11 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                     summary.latest_uri
                 );
                 println!(
-                    "  val: float mAP50-95 {:.4}, int8 {:.4} on {} images (gate passed){}",
+                    "  val: float mAP50-95 {:.4}, {} {:.4} on {} images (gate passed){}",
                     summary.float.map50_95,
-                    summary.int8.map50_95,
-                    summary.int8.images,
+                    summary.manifest.precision,
+                    summary.device.map50_95,
+                    summary.device.images,
                     summary
                         .previous_version
                         .as_ref()

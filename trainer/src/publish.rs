@@ -1,7 +1,9 @@
-//! `publish`: the int8 edge model of a training job, checked in our tract pipeline (loads,
-//! runs, class names, int8-vs-float gate on the val set), uploaded as
-//! `<models_prefix>edge/<version>/model.onnx` with a signed manifest, `edge/latest.json`
-//! written last so a device never sees a manifest whose model is not there yet.
+//! `publish`: the edge model of a training job — by default the device format (gzipped NNEF,
+//! f16 weights) made from the float ONNX export, or train.py's int8 ONNX — checked in our
+//! tract pipeline (loads, runs, class names, device-vs-float gate on the val set), uploaded as
+//! `<models_prefix>edge/<version>/model.nnef.tgz` (or `model.onnx`) with a signed manifest,
+//! `edge/latest.json` written last so a device never sees a manifest whose model is not there
+//! yet.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -11,6 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
 use omni_core::ModelIdentity;
+use omni_core::detect::device_model::{self, DevicePrecision};
 use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
 use omni_core::evaluation::{self, Metrics};
 use omni_core::model_manifest::{self, ModelManifest, SignedManifest};
@@ -24,9 +27,62 @@ use crate::error::{Result, TrainerError};
 use crate::keys;
 use crate::s3uri::S3Uri;
 
+/// What `publish` ships to the devices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgePrecision {
+    /// The device format (gzipped NNEF, decluttered) with f16 weights, made from `model.onnx`:
+    /// half the download, the fastest start-up (docs/edge-detection.md).
+    #[default]
+    Float16,
+    /// The device format with f32 weights.
+    Float32,
+    /// train.py's `model-int8.onnx` (ONNX, QDQ) as it is.
+    Int8,
+}
+
+impl EdgePrecision {
+    /// The manifest's `precision` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Float16 => DevicePrecision::Float16.as_str(),
+            Self::Float32 => DevicePrecision::Float32.as_str(),
+            Self::Int8 => "int8",
+        }
+    }
+
+    /// The file name under `edge/<version>/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Float16 | Self::Float32 => "model.nnef.tgz",
+            Self::Int8 => "model.onnx",
+        }
+    }
+}
+
+/// The edge model `publish` checked: what it is, its bytes, and how it scored.
+#[derive(Clone, Debug)]
+pub struct CheckedModel {
+    /// Name and version from the model's metadata; SHA-256 of `bytes`.
+    pub identity: ModelIdentity,
+    /// Square input size.
+    pub imgsz: u32,
+    /// The file devices download.
+    pub bytes: Vec<u8>,
+    /// The float ONNX model on the val split (the reference).
+    pub float: Metrics,
+    /// The shipped model on the same split.
+    pub device: Metrics,
+    /// For the device format: largest raw box (px) and score differences against the float
+    /// ONNX model on a probe input.
+    pub export_diff: Option<(f32, f32)>,
+}
+
 /// Options of `publish`.
 #[derive(Clone, Debug)]
 pub struct PublishOptions {
+    /// What to ship.
+    pub precision: EdgePrecision,
     /// The data set whose `val` split the gate runs on.
     pub data: PathBuf,
     /// The version expected: must equal the model's metadata version, which is published.
@@ -52,8 +108,8 @@ pub struct PublishSummary {
     pub key_id: String,
     /// Float model in our pipeline on the val split.
     pub float: Metrics,
-    /// int8 model in our pipeline on the val split.
-    pub int8: Metrics,
+    /// The shipped model (`manifest.precision`) in our pipeline on the val split.
+    pub device: Metrics,
     /// The version of the data set the model was trained on (`dataset.json`), if recorded.
     pub dataset_version: Option<String>,
 }
@@ -99,20 +155,34 @@ pub fn next_version(
     Ok(version)
 }
 
-/// Evaluates the float and int8 models of `artifacts` on the val split of `data` and applies
-/// the int8 gate. Returns the int8 model's identity (from its ONNX metadata) and input size
-/// with both metrics.
+/// Makes the edge model of `precision` from `artifacts`, evaluates it and the float model on
+/// the val split of `data` and applies the device gate.
 pub fn check_models(
     artifacts: &Artifacts,
     data: &Path,
     threads: usize,
-) -> Result<(ModelIdentity, u32, Metrics, Metrics)> {
-    let int8 = artifacts
-        .file("model-int8.onnx")
-        .ok_or_else(|| TrainerError::Input(format!("{}: no model-int8.onnx", artifacts.uri)))?;
-    let float = artifacts
-        .file("model.onnx")
-        .ok_or_else(|| TrainerError::Input(format!("{}: no model.onnx", artifacts.uri)))?;
+    precision: EdgePrecision,
+) -> Result<CheckedModel> {
+    let artifact = |name: &str| {
+        artifacts
+            .file(name)
+            .ok_or_else(|| TrainerError::Input(format!("{}: no {name}", artifacts.uri)))
+    };
+    let float = artifact("model.onnx")?;
+    let (bytes, export_diff) = match precision {
+        EdgePrecision::Int8 => (artifact("model-int8.onnx")?.to_vec(), None),
+        EdgePrecision::Float16 | EdgePrecision::Float32 => {
+            let device_precision = if precision == EdgePrecision::Float16 {
+                DevicePrecision::Float16
+            } else {
+                DevicePrecision::Float32
+            };
+            let export = device_model::export(float, device_precision)
+                .map_err(|e| TrainerError::Gate(format!("the device model cannot be made: {e}")))?;
+            let diff = (export.max_box_diff_px, export.max_score_diff);
+            (export.bytes, Some(diff))
+        }
+    };
     let config = EdgeDetectorConfig {
         postprocess: PostprocessConfig::ultralytics_val(),
         threads,
@@ -123,9 +193,9 @@ pub fn check_models(
             TrainerError::Gate(format!("{what} model refused by the edge pipeline: {e}"))
         })
     };
-    let int8_detector = load(int8, "int8")?;
+    let device_detector = load(&bytes, precision.as_str())?;
     let float_detector = load(float, "float")?;
-    let classes = int8_detector.model().classes().to_vec();
+    let classes = device_detector.model().classes().to_vec();
     let eval = |d: &EdgeDetector| {
         evaluation::evaluate(d, data, &classes, |_, _| {})
             .map_err(|e| TrainerError::Input(format!("evaluation: {e}")))
@@ -137,15 +207,17 @@ pub fn check_models(
             data.display()
         )));
     }
-    let int8_metrics = eval(&int8_detector)?;
-    evaluation::int8_gate(&float_metrics, &int8_metrics)
+    let device_metrics = eval(&device_detector)?;
+    evaluation::device_gate(precision.as_str(), &float_metrics, &device_metrics)
         .map_err(|e| TrainerError::Gate(e.to_string()))?;
-    Ok((
-        int8_detector.identity().clone(),
-        int8_detector.model().input_size(),
-        float_metrics,
-        int8_metrics,
-    ))
+    Ok(CheckedModel {
+        identity: device_detector.identity().clone(),
+        imgsz: device_detector.model().input_size(),
+        bytes,
+        float: float_metrics,
+        device: device_metrics,
+        export_diff,
+    })
 }
 
 async fn put(clients: &Clients, uri: &S3Uri, bytes: Vec<u8>, content_type: &str) -> Result<()> {
@@ -162,7 +234,7 @@ async fn put(clients: &Clients, uri: &S3Uri, bytes: Vec<u8>, content_type: &str)
     Ok(())
 }
 
-/// Publishes `job`'s int8 model.
+/// Publishes `job`'s edge model in `options.precision`.
 pub async fn publish(
     clients: &Clients,
     settings: &Settings,
@@ -173,12 +245,14 @@ pub async fn publish(
     let artifacts = artifacts::fetch(clients, job).await?;
     let dataset_version = artifacts::dataset_version(clients, job).await?;
     let training_metrics = artifacts.metrics().ok();
-    let (data, threads) = (options.data.clone(), options.threads);
+    let (data, threads, precision) = (options.data.clone(), options.threads, options.precision);
     let checked_artifacts = artifacts.clone();
-    let (identity, imgsz, float, int8) =
-        tokio::task::spawn_blocking(move || check_models(&checked_artifacts, &data, threads))
-            .await
-            .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
+    let checked = tokio::task::spawn_blocking(move || {
+        check_models(&checked_artifacts, &data, threads, precision)
+    })
+    .await
+    .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
+    let identity = &checked.identity;
 
     let latest = latest_uri(settings);
     let previous = match artifacts::get_optional(clients, &latest).await? {
@@ -202,24 +276,28 @@ pub async fn publish(
         )));
     }
     let version = next_version(previous.as_ref().map(|m| &m.version), Some(&model_version))?;
-    let model_bytes = artifacts
-        .file("model-int8.onnx")
-        .unwrap_or_default()
-        .to_vec();
+    let model_bytes = checked.bytes.clone();
     let sha256 = crate::dataset::hex(&Sha256::digest(&model_bytes));
+    let file = format!("{version}/{}", precision.file_name());
     let model_uri = S3Uri {
         bucket: settings.bucket.clone(),
-        key: format!("{}edge/{version}/model.onnx", settings.models_prefix),
+        key: format!("{}edge/{file}", settings.models_prefix),
     };
+    let (float, device) = (checked.float.clone(), checked.device.clone());
     let mut metrics = serde_json::Map::new();
     metrics.insert("mAP50".into(), float.map50.into());
     metrics.insert("mAP50-95".into(), float.map50_95.into());
-    metrics.insert("int8_mAP50".into(), int8.map50.into());
-    metrics.insert("int8_mAP50-95".into(), int8.map50_95.into());
-    metrics.insert("val_images".into(), int8.images.into());
+    metrics.insert("device_mAP50".into(), device.map50.into());
+    metrics.insert("device_mAP50-95".into(), device.map50_95.into());
+    metrics.insert("val_images".into(), device.images.into());
+    if let Some((boxes, scores)) = checked.export_diff {
+        metrics.insert("device_max_box_diff_px".into(), boxes.into());
+        metrics.insert("device_max_score_diff".into(), scores.into());
+    }
     if let Some(m) = training_metrics
         .as_ref()
         .and_then(|m| artifacts::metric(m, &["onnx", "int8", "mAP50-95"]))
+        .filter(|_| precision == EdgePrecision::Int8)
     {
         metrics.insert("training_int8_mAP50-95".into(), m.into());
     }
@@ -227,15 +305,15 @@ pub async fn publish(
         format: model_manifest::MANIFEST_FORMAT,
         name: identity.name.clone(),
         version: version.clone(),
-        file: format!("{version}/model.onnx"),
+        file,
         sha256,
         size: model_bytes.len() as u64,
         classes: crate::dataset::DAMAGE_CLASSES
             .iter()
             .map(|c| (*c).to_owned())
             .collect(),
-        imgsz,
-        precision: "int8".into(),
+        imgsz: checked.imgsz,
+        precision: precision.as_str().into(),
         metrics,
         created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         min_core_version: semver::Version::parse(env!("CARGO_PKG_VERSION"))
@@ -280,7 +358,7 @@ pub async fn publish(
         latest_uri: latest.to_string(),
         key_id: public.id().to_string(),
         float,
-        int8,
+        device,
         dataset_version,
     })
 }

@@ -1,5 +1,7 @@
-//! Loading an Ultralytics YOLO11 detection model exported to ONNX (float32 or int8 QDQ) with
-//! tract: metadata checks, a fixed `1×3×S×S` input, optimised once, reused for every image.
+//! Loading an Ultralytics YOLO11 detection model with tract — exported to ONNX (float32 or int8
+//! QDQ), or the device format (an NNEF tar decluttered at publish time, see
+//! [`super::device_model`]) — with metadata checks and a fixed `1×3×S×S` input, optimised once,
+//! reused for every image.
 
 use std::collections::HashMap;
 use std::io::Cursor;
@@ -10,6 +12,7 @@ use std::time::Instant;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
+use super::device_model;
 use super::model_metadata::{MetadataError, ModelMetadata};
 use crate::detections::ModelIdentity;
 use crate::digest::sha256_hex;
@@ -30,6 +33,9 @@ pub enum ModelError {
     /// Not a parseable ONNX model (truncated, corrupt, or another format).
     #[error("not a loadable ONNX model: {0}")]
     InvalidOnnx(String),
+    /// Looks like a device model (gzip or tar) but is not a readable one.
+    #[error("not a loadable device model (NNEF): {0}")]
+    InvalidDeviceModel(String),
     /// The Ultralytics metadata is missing or malformed.
     #[error(transparent)]
     Metadata(#[from] MetadataError),
@@ -107,7 +113,8 @@ impl EdgeModel {
         Self::from_bytes(&bytes, expected_classes, threads)
     }
 
-    /// Loads a model from its ONNX bytes; see [`EdgeModel::from_path`].
+    /// Loads a model from its bytes, ONNX or the device format (told apart by their first
+    /// bytes); see [`EdgeModel::from_path`].
     pub fn from_bytes(
         bytes: &[u8],
         expected_classes: Option<&[&str]>,
@@ -115,39 +122,33 @@ impl EdgeModel {
     ) -> Result<Self, ModelError> {
         let started = Instant::now();
         let prepare = |e: TractError| ModelError::Prepare(format!("{e:#}"));
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut Cursor::new(bytes))
-            .map_err(|e| ModelError::InvalidOnnx(format!("{e:#}")))?;
-        let props = metadata_props(&model.properties);
-        let meta = ModelMetadata::parse(&props)?;
-        if meta.task != "detect" {
-            return Err(ModelError::NotDetect { task: meta.task });
-        }
-        if let Some(expected) = expected_classes
-            && meta
-                .names
-                .iter()
-                .map(String::as_str)
-                .ne(expected.iter().copied())
-        {
-            return Err(ModelError::ClassMismatch {
-                expected: expected.iter().map(|s| (*s).to_owned()).collect(),
-                found: meta.names,
-            });
-        }
-        let (height, width) = meta.imgsz;
-        if height != width || height % meta.stride != 0 {
-            return Err(ModelError::InputSize {
-                height,
-                width,
-                stride: meta.stride,
-            });
-        }
-        let size = height as usize;
-        model
-            .set_input_fact(0, f32::fact([1, 3, size, size]).into())
-            .map_err(prepare)?;
-        let typed = model.into_optimized().map_err(prepare)?;
+        let (meta, typed) = if device_model::is_device_model(bytes) {
+            let (mut model, props) = device_model::read(bytes)?;
+            let meta = checked_metadata(&props, expected_classes)?;
+            let size = meta.imgsz.0 as usize;
+            let input = model.input_fact(0).map_err(prepare)?;
+            if input.datum_type != f32::datum_type()
+                || input.shape.as_concrete() != Some(&[1, 3, size, size])
+            {
+                return Err(ModelError::Prepare(format!(
+                    "device model input is {input:?}, expected f32 1x3x{size}x{size}"
+                )));
+            }
+            // Decluttered at publish time: codegen only (`into_optimized` would declutter again).
+            model.optimize().map_err(prepare)?;
+            (meta, model)
+        } else {
+            let mut model = tract_onnx::onnx()
+                .model_for_read(&mut Cursor::new(bytes))
+                .map_err(|e| ModelError::InvalidOnnx(format!("{e:#}")))?;
+            let meta = checked_metadata(&metadata_props(&model.properties), expected_classes)?;
+            let size = meta.imgsz.0 as usize;
+            model
+                .set_input_fact(0, f32::fact([1, 3, size, size]).into())
+                .map_err(prepare)?;
+            (meta, model.into_optimized().map_err(prepare)?)
+        };
+        let height = meta.imgsz.0;
         let expected_rows = 4 + meta.names.len();
         let output_shape = typed
             .output_fact(0)
@@ -233,8 +234,41 @@ impl EdgeModel {
     }
 }
 
+/// The model's metadata, refused unless it describes a square `detect` model with the expected
+/// classes.
+fn checked_metadata(
+    props: &HashMap<String, String>,
+    expected_classes: Option<&[&str]>,
+) -> Result<ModelMetadata, ModelError> {
+    let meta = ModelMetadata::parse(props)?;
+    if meta.task != "detect" {
+        return Err(ModelError::NotDetect { task: meta.task });
+    }
+    if let Some(expected) = expected_classes
+        && meta
+            .names
+            .iter()
+            .map(String::as_str)
+            .ne(expected.iter().copied())
+    {
+        return Err(ModelError::ClassMismatch {
+            expected: expected.iter().map(|s| (*s).to_owned()).collect(),
+            found: meta.names,
+        });
+    }
+    let (height, width) = meta.imgsz;
+    if height != width || height % meta.stride != 0 {
+        return Err(ModelError::InputSize {
+            height,
+            width,
+            stride: meta.stride,
+        });
+    }
+    Ok(meta)
+}
+
 /// The ONNX `metadata_props`, as tract keeps them in the model properties.
-fn metadata_props(properties: &HashMap<String, Arc<Tensor>>) -> HashMap<String, String> {
+pub(super) fn metadata_props(properties: &HashMap<String, Arc<Tensor>>) -> HashMap<String, String> {
     properties
         .iter()
         .filter_map(|(key, value)| {

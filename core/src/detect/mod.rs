@@ -2,6 +2,7 @@
 //! shared by the edge path and every tool that checks it, behind the [`Detector`] trait the
 //! cloud path implements too.
 
+pub mod device_model;
 pub mod edge_detector;
 pub mod edge_model;
 pub mod image_decode;

@@ -15,7 +15,8 @@ use omni_core::detect::{
 };
 use omni_core::{ContainerNumber, DetectOutcome, Error, Inspector, InspectorConfig, NewInspection};
 
-const IMAGES: [&str; 8] = [
+/// The fixture photos: sizes, aspect ratios, PNG, EXIF orientations.
+pub(crate) const IMAGES: [&str; 8] = [
     "yard-1001x667.jpg",
     "yard-480x853.jpg",
     "yard-333x777.png",

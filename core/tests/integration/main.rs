@@ -6,6 +6,7 @@ mod capture;
 mod common;
 mod crash_safety;
 mod demo_model;
+mod device_model;
 mod edge_detection;
 mod evaluation;
 mod model_refresh;

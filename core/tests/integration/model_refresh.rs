@@ -20,8 +20,8 @@ use omni_core::model_refresh::{
 };
 use omni_core::{ContainerNumber, DetectOutcome, Inspector, InspectorConfig, NewInspection};
 use publish::{
-    FIXTURE_NAME, MANIFEST_PATH, manifest_for, model_path, model_with_version, publish,
-    publish_manifest, put_envelope, tampered_envelope, trusted,
+    FIXTURE_NAME, MANIFEST_PATH, fixture_with_version, manifest_for, model_path,
+    model_with_version, publish, publish_manifest, put_envelope, tampered_envelope, trusted,
 };
 use server::StaticServer;
 
@@ -154,6 +154,54 @@ fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
     assert_eq!(log[0].path, MANIFEST_PATH);
     assert_eq!(log[0].status, 304);
     assert!(log[0].if_none_match.is_some());
+}
+
+#[test]
+fn a_device_format_model_installs_and_detects_like_its_onnx_source() {
+    use omni_core::detect::Detector as _;
+    use omni_core::detect::device_model::{self, DevicePrecision};
+    let server = StaticServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = fixture_with_version("yolo11n-6cls-320-f32.onnx", "0.2.0");
+    let device = device_model::export(&onnx, DevicePrecision::Float16)
+        .unwrap()
+        .bytes;
+    let mut manifest = manifest_for("0.2.0", &device);
+    manifest.file = "0.2.0/model.nnef.tgz".into();
+    manifest.precision = DevicePrecision::Float16.as_str().into();
+    publish_manifest(&server, &manifest, Some(&device), 1);
+    let (updater, _events) = updater(dir.path(), config(&server));
+    let outcome = block_on(updater.update()).expect("update");
+    assert!(
+        matches!(&outcome, UpdateOutcome::Installed { manifest: m, .. } if **m == manifest),
+        "{outcome:?}"
+    );
+    let loaded = ModelStore::new(dir.path())
+        .load(&EdgeDetectorConfig::default())
+        .unwrap();
+    assert_eq!(loaded.slot, Slot::Active);
+    let identity = loaded.detector.identity();
+    assert_eq!(
+        (identity.name.as_str(), identity.version.as_str()),
+        (FIXTURE_NAME, "0.2.0")
+    );
+    assert_eq!(identity.sha256, common::sha256_hex(&device));
+    // Same photo, same detections as the ONNX model it was made from (f16 weights: boxes
+    // within 1 px, scores within 0.01).
+    let photo = std::fs::read(common::fixture("images/yard-1280x720.jpg")).unwrap();
+    let reference =
+        omni_core::detect::EdgeDetector::from_bytes(&onnx, &EdgeDetectorConfig::default())
+            .unwrap()
+            .detect(&photo)
+            .unwrap();
+    let found = loaded.detector.detect(&photo).unwrap();
+    assert!(!reference.detections.is_empty());
+    assert_eq!(found.detections.len(), reference.detections.len());
+    for (a, b) in reference.detections.iter().zip(&found.detections) {
+        assert_eq!(a.class_id, b.class_id);
+        assert!((a.score - b.score).abs() <= 0.01, "{a:?} vs {b:?}");
+        assert!(a.bbox.iou(&b.bbox) >= 0.99, "{a:?} vs {b:?}");
+    }
 }
 
 /// A rejection case: the expected code, and how to publish it.

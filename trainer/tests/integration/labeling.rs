@@ -1276,6 +1276,12 @@ fn whole_loop_on_generated_data() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(metrics["dataset_version"], "1");
-    let (identity, _, _, _) = omni_trainer::publish::check_models(&artifacts, &ds, 2).unwrap();
-    assert_eq!(identity.version, "0.9.0");
+    let checked = omni_trainer::publish::check_models(
+        &artifacts,
+        &ds,
+        2,
+        omni_trainer::publish::EdgePrecision::Float16,
+    )
+    .unwrap();
+    assert_eq!(checked.identity.version, "0.9.0");
 }

@@ -1,5 +1,6 @@
-//! `publish` and `keygen`: the tract check, the int8 gate on a generated val set, Ed25519
-//! signing and `edge/latest.json` written last (and left alone when anything fails).
+//! `publish` and `keygen`: the device model (f16 NNEF by default, or int8 ONNX), the tract
+//! check, the device-vs-float gate on a generated val set, Ed25519 signing and
+//! `edge/latest.json` written last (and left alone when anything fails).
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use common::shared_moto;
 use ed25519_dalek::SigningKey;
+use omni_core::detect::device_model::{self, DevicePrecision};
 use omni_core::model_manifest::{TrustedKey, verify};
 use omni_e2e::{core_fixture, repo_path};
 use omni_trainer::TrainerError;
-use omni_trainer::publish::{PublishOptions, latest_uri, publish};
+use omni_trainer::publish::{EdgePrecision, PublishOptions, latest_uri, publish};
 use omni_trainer::s3uri::S3Uri;
 use omni_trainer::train::{TrainOptions, start};
 
@@ -104,6 +106,7 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
     let fixture_int8 = core_fixture("models/yolo11n-6cls-320-int8.onnx");
     let three_classes = core_fixture("models/detect-3-classes.onnx");
     let options = PublishOptions {
+        precision: EdgePrecision::default(),
         data: val.clone(),
         version: None,
         threads: 2,
@@ -120,25 +123,34 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
         .unwrap();
     let manifest = verify(&envelope, std::slice::from_ref(&trusted)).unwrap();
     assert_eq!(manifest, first.manifest);
-    assert_eq!(manifest.file, "0.1.0/model.onnx");
+    assert_eq!(manifest.file, "0.1.0/model.nnef.tgz");
     assert_eq!(manifest.imgsz, 320);
-    assert_eq!(manifest.precision, "int8");
+    assert_eq!(manifest.precision, "float16");
     assert_eq!(manifest.training_job.as_deref(), Some(good.as_str()));
+    let (float_map, device_map) = (
+        manifest.metrics["mAP50-95"].as_f64().unwrap(),
+        manifest.metrics["device_mAP50-95"].as_f64().unwrap(),
+    );
     assert!(
-        manifest.metrics["mAP50-95"].as_f64().unwrap() > 0.1,
+        float_map > 0.1 && float_map - device_map <= 0.01,
         "{:?}",
         manifest.metrics
     );
+    assert!(manifest.metrics["device_max_box_diff_px"].as_f64().unwrap() > 0.0);
     let model = omni_trainer::artifacts::get_object(
         &c,
         &S3Uri {
             bucket: b.clone(),
-            key: "models/edge/0.1.0/model.onnx".into(),
+            key: "models/edge/0.1.0/model.nnef.tgz".into(),
         },
     )
     .await
     .unwrap();
-    assert_eq!(model, std::fs::read(&demo).unwrap());
+    // The device format of the float model, byte for byte (the export is deterministic).
+    let expected = device_model::export(&std::fs::read(&demo).unwrap(), DevicePrecision::Float16)
+        .unwrap()
+        .bytes;
+    assert_eq!(model, expected);
     assert_eq!(manifest.size, model.len() as u64);
     assert_eq!(
         manifest.sha256,
@@ -156,6 +168,10 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
         version: Some(semver::Version::new(0, 3, 0)),
         ..options.clone()
     };
+    let int8 = PublishOptions {
+        precision: EdgePrecision::Int8,
+        ..options.clone()
+    };
     let err = publish(&c, &s, &newer, &key(), &mismatched)
         .await
         .unwrap_err();
@@ -163,27 +179,40 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
         err.to_string().contains("differs from the version"),
         "{err}"
     );
-    let second = publish(&c, &s, &newer, &key(), &options).await.unwrap();
+    // The int8 ONNX as it is, on request.
+    let second = publish(&c, &s, &newer, &key(), &int8).await.unwrap();
     assert_eq!(second.manifest.version.to_string(), "0.2.0");
     assert_eq!(second.previous_version.as_deref(), Some("0.1.0"));
+    assert_eq!(
+        (
+            second.manifest.file.as_str(),
+            second.manifest.precision.as_str()
+        ),
+        ("0.2.0/model.onnx", "int8")
+    );
 
     // The int8 gate fails (a much weaker int8 model): latest.json unchanged, nothing uploaded.
     let before = omni_trainer::artifacts::get_object(&c, &latest)
         .await
         .unwrap();
     let weak = job_with(&c, &s, &demo, &fixture_int8).await;
-    let err = publish(&c, &s, &weak, &key(), &options).await.unwrap_err();
+    let err = publish(&c, &s, &weak, &key(), &int8).await.unwrap_err();
     assert!(
         matches!(err, TrainerError::Gate(ref m) if m.contains("int8 mAP50-95")),
         "{err}"
     );
-    // Wrong classes: refused by the edge pipeline.
-    let wrong = job_with(&c, &s, &demo, &three_classes).await;
-    let err = publish(&c, &s, &wrong, &key(), &options).await.unwrap_err();
-    assert!(
-        matches!(err, TrainerError::Gate(ref m) if m.contains("classes")),
-        "{err}"
-    );
+    // Wrong classes: refused by the edge pipeline, in either format.
+    for (float, int8_model, opts) in [
+        (&demo, &three_classes, &int8),
+        (&three_classes, &demo, &options),
+    ] {
+        let wrong = job_with(&c, &s, float, int8_model).await;
+        let err = publish(&c, &s, &wrong, &key(), opts).await.unwrap_err();
+        assert!(
+            matches!(err, TrainerError::Gate(ref m) if m.contains("classes")),
+            "{err}"
+        );
+    }
     assert_eq!(
         omni_trainer::artifacts::get_object(&c, &latest)
             .await
@@ -205,7 +234,7 @@ async fn publish_signs_and_moves_latest_last_and_refuses_bad_models() {
         keys,
         [
             "models/edge/0.1.0/manifest.json",
-            "models/edge/0.1.0/model.onnx",
+            "models/edge/0.1.0/model.nnef.tgz",
             "models/edge/0.2.0/manifest.json",
             "models/edge/0.2.0/model.onnx",
             "models/edge/latest.json"
