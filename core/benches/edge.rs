@@ -29,11 +29,13 @@ const MODELS: [&str; 4] = [
     "yolo11n-6cls-640-int8.onnx",
 ];
 
+/// A child process's measurement: (model, threads, images, runs) → JSON.
+type ChildRun = fn(&Path, usize, &Path, usize) -> Value;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // A child process: one configuration, its JSON on stdout.
-    let modes: [(&str, fn(&Path, usize, &Path, usize) -> Value); 2] =
-        [("--child", child), ("--sweep-child", sweep_child)];
+    let modes: [(&str, ChildRun); 2] = [("--child", child), ("--sweep-child", sweep_child)];
     for (mode, run) in modes {
         if let Some(i) = args.iter().position(|a| a == mode) {
             let model = PathBuf::from(&args[i + 1]);
