@@ -12,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=mobile-ffi          # fat LTO, size-optimised, panic = "unwind" (panics become exceptions)
+# omni-ffi features: `onnx` reads ONNX models as well as the device format (the sample app
+# ships edge-model.onnx). OMNI_FFI_FEATURES= (empty) builds a device-format-only library, smaller
+# by tract-onnx (docs/benchmarks.md), for apps whose models all come as model.nnef.tgz.
+FFI_FEATURES=${OMNI_FFI_FEATURES-onnx}
 ABIS=(arm64-v8a armeabi-v7a x86_64)
 ANDROID_API=26              # android/omni minSdk
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
@@ -54,7 +58,7 @@ log "cargo ndk ${ABIS[*]} (API $ANDROID_API, --profile $PROFILE)"
 # (older NDKs default to 4 KB). Appended to any RUSTFLAGS the caller set.
 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C link-arg=-Wl,-z,max-page-size=16384" \
   cargo ndk "${targets[@]}" --platform "$ANDROID_API" \
-  build -p omni-ffi --profile "$PROFILE" --no-default-features
+  build -p omni-ffi --profile "$PROFILE" --no-default-features --features "$FFI_FEATURES"
 
 readelf=$(find "$ANDROID_NDK_HOME/toolchains/llvm/prebuilt" -name llvm-readelf -type f 2>/dev/null | head -n 1 || true)
 for abi in "${ABIS[@]}"; do

@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 [ "$(uname -s)" = Darwin ] || { echo "build-ios.sh: needs macOS with Xcode; this machine runs $(uname -s)" >&2; exit 1; }
 
 PROFILE=mobile-ffi          # fat LTO, size-optimised, panic = "unwind" (panics become Swift errors)
+# omni-ffi features: `onnx` reads ONNX models as well as the device format (the sample app
+# ships edge-model.onnx). OMNI_FFI_FEATURES= (empty) builds a device-format-only library, smaller
+# by tract-onnx (docs/benchmarks.md), for apps whose models all come as model.nnef.tgz.
+FFI_FEATURES=${OMNI_FFI_FEATURES-onnx}
 TARGETS=(aarch64-apple-ios aarch64-apple-ios-sim)
 export IPHONEOS_DEPLOYMENT_TARGET=15.0  # Package.swift platforms; also for the C dependencies
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
@@ -39,7 +43,7 @@ fi
 # --- static libraries -------------------------------------------------------------------------
 for t in "${TARGETS[@]}"; do
   log "cargo build --target $t --profile $PROFILE"
-  cargo build -p omni-ffi --profile "$PROFILE" --no-default-features --target "$t"
+  cargo build -p omni-ffi --profile "$PROFILE" --no-default-features --features "$FFI_FEATURES" --target "$t"
   [ -f "$TARGET_DIR/$t/$PROFILE/libomni_ffi.a" ] || die "$TARGET_DIR/$t/$PROFILE/libomni_ffi.a was not built"
 done
 

@@ -111,6 +111,19 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Convert an ONNX export to the edge device format (gzipped NNEF, what `publish` ships),
+    /// checked against the ONNX model on a probe input.
+    DeviceModel {
+        /// The ONNX model (train.py's model.onnx).
+        #[arg(long)]
+        model: PathBuf,
+        /// Weight precision: float16 or float32 (int8 is train.py's own ONNX export).
+        #[arg(long, value_enum, default_value_t = publish::EdgePrecision::Float16)]
+        precision: publish::EdgePrecision,
+        /// Where to write the device model (replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Estimate the cost of a training run and of a month of operation.
     Cost {
         /// Hours of training.
@@ -577,6 +590,26 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
                 println!(
                     "  trained on data set version {}",
                     dataset_version_text(summary.dataset_version.as_ref())
+                );
+                Ok(())
+            }
+        }
+        Command::DeviceModel {
+            model,
+            precision,
+            out,
+        } => {
+            let summary = publish::write_device_model(model, *precision, out)?;
+            if json {
+                print_json(&summary)
+            } else {
+                println!(
+                    "{}: {} bytes ({}), largest difference from the ONNX model: {:.3e} px, {:.3e} score",
+                    summary.out,
+                    summary.bytes,
+                    summary.precision,
+                    summary.max_box_diff_px,
+                    summary.max_score_diff
                 );
                 Ok(())
             }

@@ -44,10 +44,15 @@ pub enum EdgePrecision {
 impl EdgePrecision {
     /// The manifest's `precision` value.
     pub fn as_str(self) -> &'static str {
+        self.device().map_or("int8", DevicePrecision::as_str)
+    }
+
+    /// The device format's precision; `None` for the int8 ONNX.
+    pub fn device(self) -> Option<DevicePrecision> {
         match self {
-            Self::Float16 => DevicePrecision::Float16.as_str(),
-            Self::Float32 => DevicePrecision::Float32.as_str(),
-            Self::Int8 => "int8",
+            Self::Float16 => Some(DevicePrecision::Float16),
+            Self::Float32 => Some(DevicePrecision::Float32),
+            Self::Int8 => None,
         }
     }
 
@@ -76,6 +81,47 @@ pub struct CheckedModel {
     /// For the device format: largest raw box (px) and score differences against the float
     /// ONNX model on a probe input.
     pub export_diff: Option<(f32, f32)>,
+}
+
+/// What `device-model` wrote.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeviceModelSummary {
+    /// The file written.
+    pub out: String,
+    /// Its size.
+    pub bytes: u64,
+    /// `float16` or `float32`.
+    pub precision: &'static str,
+    /// Largest raw box difference (input pixels) from the ONNX model on a probe input.
+    pub max_box_diff_px: f32,
+    /// Largest raw score difference on the same input.
+    pub max_score_diff: f32,
+}
+
+/// Converts the ONNX model at `model` to the device format and writes it to `out`.
+pub fn write_device_model(
+    model: &Path,
+    precision: EdgePrecision,
+    out: &Path,
+) -> Result<DeviceModelSummary> {
+    let device_precision = precision.device().ok_or_else(|| {
+        TrainerError::Input(
+            "int8 is train.py's own ONNX export (model-int8.onnx); the device format is float16 or float32".into(),
+        )
+    })?;
+    let onnx = std::fs::read(model)
+        .map_err(|e| TrainerError::Input(format!("{}: {e}", model.display())))?;
+    let export = device_model::export(&onnx, device_precision)
+        .map_err(|e| TrainerError::Input(format!("{}: {e}", model.display())))?;
+    omni_core::durable::write_atomic(out, &export.bytes)
+        .map_err(|e| TrainerError::Input(format!("{}: {e}", out.display())))?;
+    Ok(DeviceModelSummary {
+        out: out.display().to_string(),
+        bytes: export.bytes.len() as u64,
+        precision: device_precision.as_str(),
+        max_box_diff_px: export.max_box_diff_px,
+        max_score_diff: export.max_score_diff,
+    })
 }
 
 /// Options of `publish`.
@@ -169,14 +215,9 @@ pub fn check_models(
             .ok_or_else(|| TrainerError::Input(format!("{}: no {name}", artifacts.uri)))
     };
     let float = artifact("model.onnx")?;
-    let (bytes, export_diff) = match precision {
-        EdgePrecision::Int8 => (artifact("model-int8.onnx")?.to_vec(), None),
-        EdgePrecision::Float16 | EdgePrecision::Float32 => {
-            let device_precision = if precision == EdgePrecision::Float16 {
-                DevicePrecision::Float16
-            } else {
-                DevicePrecision::Float32
-            };
+    let (bytes, export_diff) = match precision.device() {
+        None => (artifact("model-int8.onnx")?.to_vec(), None),
+        Some(device_precision) => {
             let export = device_model::export(float, device_precision)
                 .map_err(|e| TrainerError::Gate(format!("the device model cannot be made: {e}")))?;
             let diff = (export.max_box_diff_px, export.max_score_diff);

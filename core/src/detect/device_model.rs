@@ -6,15 +6,15 @@
 //! `docs/edge-detection.md`.
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read as _, Write as _};
+use std::io::{Cursor, Read as _};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::transform::get_transform;
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::transform::get_transform;
 
-use super::edge_model::{EdgeModel, ModelError, metadata_props};
-use super::model_metadata::{MetadataError, ModelMetadata};
+use super::edge_model::ModelError;
+use super::model_metadata::MetadataError;
 
 /// The tar property holding the ONNX model's `metadata_props` (JSON object, base64: NNEF
 /// string literals do not carry the quotes Ultralytics' values contain).
@@ -58,17 +58,14 @@ pub fn is_device_model(bytes: &[u8]) -> bool {
 
 /// Converts an ONNX detection model to the device format, then reads the result back the way a
 /// device does and compares both models' outputs on a probe input.
+#[cfg(feature = "onnx")]
 pub fn export(onnx: &[u8], precision: DevicePrecision) -> Result<DeviceExport, ModelError> {
+    use super::edge_model::{EdgeModel, read_onnx};
+    use std::io::Write as _;
+    use tract_onnx::prelude::InferenceModelExt as _;
     let prepare = |e: TractError| ModelError::Prepare(format!("{e:#}"));
-    let mut model = tract_onnx::onnx()
-        .model_for_read(&mut Cursor::new(onnx))
-        .map_err(|e| ModelError::InvalidOnnx(format!("{e:#}")))?;
-    let props = metadata_props(&model.properties);
-    let meta = ModelMetadata::parse(&props)?;
+    let (model, props, meta) = read_onnx(onnx)?;
     let size = meta.imgsz.0 as usize;
-    model
-        .set_input_fact(0, f32::fact([1, 3, size, size]).into())
-        .map_err(prepare)?;
     let mut typed = model
         .into_typed()
         .and_then(|m| m.into_decluttered())

@@ -4,11 +4,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::edge_model::{EdgeModel, ModelError};
-use super::image_decode::decode_oriented;
+use super::image_decode::decode_for_model;
 use super::letterbox::letterbox_tensor;
 use super::postprocess::{PostprocessConfig, postprocess};
 use super::{DAMAGE_CLASSES, DetectError, Detector};
-use crate::detections::{Detection, DetectionSource, Detections, ModelIdentity};
+use crate::detections::{BoundingBox, Detection, DetectionSource, Detections, ModelIdentity};
 
 /// Settings of the edge detector.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,12 +85,19 @@ impl EdgeDetector {
     pub fn detect_timed(&self, encoded: &[u8]) -> Result<(Detections, StageTimings), DetectError> {
         let mut timings = StageTimings::default();
         let t = Instant::now();
-        let image = decode_oriented(encoded)?;
+        let photo = decode_for_model(encoded, self.model.input_size())?;
         timings.decode_ms = ms(t);
         let t = Instant::now();
-        let (tensor, letterbox) = letterbox_tensor(&image, self.model.input_size());
-        let (width, height) = image.dimensions();
-        drop(image);
+        let (tensor, letterbox) = letterbox_tensor(&photo.image, self.model.input_size());
+        // Boxes come out in the decoded pixels (DCT-scaled for big JPEGs) and are reported in
+        // the photo's own.
+        let (decoded_width, decoded_height) = photo.image.dimensions();
+        let (width, height) = (photo.width, photo.height);
+        let (scale_x, scale_y) = (
+            width as f32 / decoded_width as f32,
+            height as f32 / decoded_height as f32,
+        );
+        drop(photo);
         timings.preprocess_ms = ms(t);
         let t = Instant::now();
         let output = self.model.run(tensor).map_err(DetectError::Inference)?;
@@ -102,18 +109,26 @@ impl EdgeDetector {
             self.model.anchors(),
             classes.len(),
             &letterbox,
-            width,
-            height,
+            decoded_width,
+            decoded_height,
             &self.postprocess,
         );
         let detections = raw
             .into_iter()
-            .map(|d| Detection {
-                class_id: d.class_id,
-                label: classes[d.class_id as usize].clone(),
-                score: d.score,
-                bbox: d.bbox,
-                bbox_normalized: d.bbox.normalized(width, height),
+            .map(|d| {
+                let bbox = BoundingBox {
+                    x1: d.bbox.x1 * scale_x,
+                    y1: d.bbox.y1 * scale_y,
+                    x2: d.bbox.x2 * scale_x,
+                    y2: d.bbox.y2 * scale_y,
+                };
+                Detection {
+                    class_id: d.class_id,
+                    label: classes[d.class_id as usize].clone(),
+                    score: d.score,
+                    bbox,
+                    bbox_normalized: bbox.normalized(width, height),
+                }
             })
             .collect();
         timings.postprocess_ms = ms(t);

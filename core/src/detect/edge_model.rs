@@ -4,13 +4,12 @@
 //! reused for every image.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::runtime::RunOptions;
+use tract_nnef::prelude::*;
+use tract_nnef::tract_core::runtime::RunOptions;
 
 use super::device_model;
 use super::model_metadata::{MetadataError, ModelMetadata};
@@ -138,15 +137,7 @@ impl EdgeModel {
             model.optimize().map_err(prepare)?;
             (meta, model)
         } else {
-            let mut model = tract_onnx::onnx()
-                .model_for_read(&mut Cursor::new(bytes))
-                .map_err(|e| ModelError::InvalidOnnx(format!("{e:#}")))?;
-            let meta = checked_metadata(&metadata_props(&model.properties), expected_classes)?;
-            let size = meta.imgsz.0 as usize;
-            model
-                .set_input_fact(0, f32::fact([1, 3, size, size]).into())
-                .map_err(prepare)?;
-            (meta, model.into_optimized().map_err(prepare)?)
+            optimized_onnx(bytes, expected_classes)?
         };
         let height = meta.imgsz.0;
         let expected_rows = 4 + meta.names.len();
@@ -267,8 +258,61 @@ fn checked_metadata(
     Ok(meta)
 }
 
+/// An ONNX model, its metadata checked, optimised for its `1×3×S×S` input.
+#[cfg(feature = "onnx")]
+fn optimized_onnx(
+    bytes: &[u8],
+    expected_classes: Option<&[&str]>,
+) -> Result<(ModelMetadata, TypedModel), ModelError> {
+    use tract_onnx::prelude::InferenceModelExt as _;
+    let (model, props, _) = read_onnx(bytes)?;
+    let meta = checked_metadata(&props, expected_classes)?;
+    let typed = model
+        .into_optimized()
+        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+    Ok((meta, typed))
+}
+
+/// This build reads the device format only.
+#[cfg(not(feature = "onnx"))]
+fn optimized_onnx(
+    _bytes: &[u8],
+    _expected_classes: Option<&[&str]>,
+) -> Result<(ModelMetadata, TypedModel), ModelError> {
+    Err(ModelError::InvalidOnnx(
+        "this build reads the device format only (omni-core without its `onnx` feature)".into(),
+    ))
+}
+
+/// Parses ONNX bytes: the model with its input fixed to `1×3×H×W` from the metadata, the
+/// metadata as key/value pairs, and parsed (not yet checked against expectations).
+#[cfg(feature = "onnx")]
+pub(super) fn read_onnx(
+    bytes: &[u8],
+) -> Result<
+    (
+        tract_onnx::prelude::InferenceModel,
+        HashMap<String, String>,
+        ModelMetadata,
+    ),
+    ModelError,
+> {
+    use tract_onnx::prelude::Framework as _;
+    let mut model = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| ModelError::InvalidOnnx(format!("{e:#}")))?;
+    let props = metadata_props(&model.properties);
+    let meta = ModelMetadata::parse(&props)?;
+    let (height, width) = (meta.imgsz.0 as usize, meta.imgsz.1 as usize);
+    model
+        .set_input_fact(0, f32::fact([1, 3, height, width]).into())
+        .map_err(|e| ModelError::Prepare(format!("{e:#}")))?;
+    Ok((model, props, meta))
+}
+
 /// The ONNX `metadata_props`, as tract keeps them in the model properties.
-pub(super) fn metadata_props(properties: &HashMap<String, Arc<Tensor>>) -> HashMap<String, String> {
+#[cfg(feature = "onnx")]
+fn metadata_props(properties: &HashMap<String, Arc<Tensor>>) -> HashMap<String, String> {
     properties
         .iter()
         .filter_map(|(key, value)| {

@@ -2,6 +2,7 @@
 //! the test helpers instead of one per file, which kept CI's target directory large). The
 //! tests that run the `omni` binary are in the CLI's crate (`cli/tests/integration/`).
 
+mod big_photos;
 mod capture;
 mod common;
 mod crash_safety;
