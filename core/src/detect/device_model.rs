@@ -20,6 +20,9 @@ use super::model_metadata::MetadataError;
 /// string literals do not carry the quotes Ultralytics' values contain).
 pub const METADATA_PROPERTY: &str = "omni_onnx_metadata_b64";
 
+/// The most a device model may inflate to (YOLO11n's f32 tar is ~10.7 MB).
+const MAX_TAR_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Weight precision of a device model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DevicePrecision {
@@ -130,8 +133,14 @@ pub(super) fn read(bytes: &[u8]) -> Result<(TypedModel, HashMap<String, String>)
     let mut tar = Vec::new();
     let tar = if bytes.starts_with(&[0x1f, 0x8b]) {
         flate2::read::GzDecoder::new(bytes)
+            .take(MAX_TAR_BYTES + 1)
             .read_to_end(&mut tar)
             .map_err(|e| ModelError::InvalidDeviceModel(format!("gzip: {e}")))?;
+        if tar.len() as u64 > MAX_TAR_BYTES {
+            return Err(ModelError::InvalidDeviceModel(format!(
+                "inflates to more than {MAX_TAR_BYTES} bytes"
+            )));
+        }
         tar.as_slice()
     } else {
         bytes
