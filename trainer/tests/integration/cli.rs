@@ -93,6 +93,7 @@ fn every_command_has_help() {
         vec!["wait", "--help"],
         vec!["deploy", "--help"],
         vec!["publish", "--help"],
+        vec!["device-model", "--help"],
         vec!["keygen", "--help"],
         vec!["cost", "--help"],
     ] {

@@ -286,3 +286,51 @@ fn keygen_and_a_missing_signing_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn device_model_writes_the_publish_format_and_refuses_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo_path("core/models/edge-model.onnx");
+    let out = dir.path().join("model.nnef.tgz");
+    let (ok, stdout, stderr) = common::cli(
+        &[
+            "--json",
+            "device-model",
+            "--model",
+            demo.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["precision"], "float16");
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(summary["bytes"].as_u64(), Some(written.len() as u64));
+    let expected = device_model::export(&std::fs::read(&demo).unwrap(), DevicePrecision::Float16)
+        .unwrap()
+        .bytes;
+    assert_eq!(written, expected, "the same file publish ships");
+
+    // Garbage in, a missing file, int8: one error line, nothing written.
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let refused = dir.path().join("refused.tgz");
+    for args in [
+        vec!["--model", garbage.to_str().unwrap()],
+        vec!["--model", "/nonexistent/model.onnx"],
+        vec!["--model", demo.to_str().unwrap(), "--precision", "int8"],
+    ] {
+        let mut full = vec!["device-model", "--out", refused.to_str().unwrap()];
+        full.extend(args.iter().copied());
+        let (ok, _, stderr) = common::cli(&full, &[], dir.path());
+        assert!(!ok, "{args:?}");
+        assert!(
+            stderr.starts_with("omni-trainer: error:") && stderr.trim_end().lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+        assert!(!refused.exists(), "{args:?}");
+    }
+}
