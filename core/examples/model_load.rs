@@ -29,9 +29,7 @@ fn time_loads(bytes: &[u8], rounds: usize) -> Result<[f64; 3], Box<dyn std::erro
         let model = EdgeModel::from_bytes(bytes, None, 1)?;
         times[0].push(ms(t));
         let size = model.input_size() as usize;
-        let input: Vec<f32> = (0..3 * size * size)
-            .map(|i| (i % 251) as f32 / 251.0)
-            .collect();
+        let input = device_model::probe_input(size);
         let t = Instant::now();
         model.run(input.clone())?;
         times[1].push(ms(t));

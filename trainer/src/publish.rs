@@ -28,8 +28,7 @@ use crate::keys;
 use crate::s3uri::S3Uri;
 
 /// What `publish` ships to the devices.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum EdgePrecision {
     /// The device format (gzipped NNEF, decluttered) with f16 weights, made from `model.onnx`:
     /// half the download, the fastest start-up (docs/edge-detection.md).
@@ -293,7 +292,14 @@ pub async fn publish(
     })
     .await
     .map_err(|e| TrainerError::Input(format!("model check: {e}")))??;
-    let identity = &checked.identity;
+    let CheckedModel {
+        identity,
+        imgsz,
+        bytes: model_bytes,
+        float,
+        device,
+        export_diff,
+    } = checked;
 
     let latest = latest_uri(settings);
     let previous = match artifacts::get_optional(clients, &latest).await? {
@@ -317,21 +323,19 @@ pub async fn publish(
         )));
     }
     let version = next_version(previous.as_ref().map(|m| &m.version), Some(&model_version))?;
-    let model_bytes = checked.bytes.clone();
     let sha256 = crate::dataset::hex(&Sha256::digest(&model_bytes));
     let file = format!("{version}/{}", precision.file_name());
     let model_uri = S3Uri {
         bucket: settings.bucket.clone(),
         key: format!("{}edge/{file}", settings.models_prefix),
     };
-    let (float, device) = (checked.float.clone(), checked.device.clone());
     let mut metrics = serde_json::Map::new();
     metrics.insert("mAP50".into(), float.map50.into());
     metrics.insert("mAP50-95".into(), float.map50_95.into());
     metrics.insert("device_mAP50".into(), device.map50.into());
     metrics.insert("device_mAP50-95".into(), device.map50_95.into());
     metrics.insert("val_images".into(), device.images.into());
-    if let Some((boxes, scores)) = checked.export_diff {
+    if let Some((boxes, scores)) = export_diff {
         metrics.insert("device_max_box_diff_px".into(), boxes.into());
         metrics.insert("device_max_score_diff".into(), scores.into());
     }
@@ -353,7 +357,7 @@ pub async fn publish(
             .iter()
             .map(|c| (*c).to_owned())
             .collect(),
-        imgsz: checked.imgsz,
+        imgsz,
         precision: precision.as_str().into(),
         metrics,
         created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),

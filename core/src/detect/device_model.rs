@@ -105,9 +105,7 @@ pub fn export(onnx: &[u8], precision: DevicePrecision) -> Result<DeviceExport, M
 
     let reference = EdgeModel::from_bytes(onnx, None, 1)?;
     let device = EdgeModel::from_bytes(&bytes, None, 1)?;
-    let probe: Vec<f32> = (0..3 * size * size)
-        .map(|i| (i % 251) as f32 / 251.0)
-        .collect();
+    let probe = probe_input(size);
     let run = |m: &EdgeModel| m.run(probe.clone()).map_err(ModelError::Prepare);
     let (expected, found) = (run(&reference)?, run(&device)?);
     let box_values = 4 * reference.anchors();
@@ -123,6 +121,14 @@ pub fn export(onnx: &[u8], precision: DevicePrecision) -> Result<DeviceExport, M
         max_score_diff: max_diff(box_values..expected.len().min(found.len())),
         bytes,
     })
+}
+
+/// The deterministic `1×3×S×S` input the export check (and `examples/model_load.rs`) runs:
+/// `(i % 251) / 251`, every value in 0..1.
+pub fn probe_input(size: usize) -> Vec<f32> {
+    (0..3 * size * size)
+        .map(|i| (i % 251) as f32 / 251.0)
+        .collect()
 }
 
 /// Reads a device model: the decluttered graph (f32) and the ONNX metadata it carries.

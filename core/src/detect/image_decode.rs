@@ -53,7 +53,7 @@ pub fn decode_oriented(encoded: &[u8]) -> Result<RgbImage, DecodeError> {
         Some(PhotoFormat::Png) => decode_png(encoded)?,
         None => return Err(DecodeError("not a JPEG or PNG image".to_owned())),
     };
-    Ok(oriented(encoded, image))
+    Ok(oriented(exif_orientation(encoded), image))
 }
 
 /// Decodes a photo for a model of input side `side`: big JPEGs at a DCT scale (see the module
@@ -66,12 +66,13 @@ pub fn decode_for_model(encoded: &[u8], side: u32) -> Result<DecodedPhoto, Decod
         });
     if big_jpeg && let Some((scaled, width, height)) = decode_jpeg_scaled(encoded, side)? {
         // EXIF orientations 5–8 rotate by a quarter turn: the photo's sides swap.
-        let (width, height) = if (5..=8).contains(&exif_orientation(encoded)) {
+        let orientation = exif_orientation(encoded);
+        let (width, height) = if (5..=8).contains(&orientation) {
             (height, width)
         } else {
             (width, height)
         };
-        let image = oriented(encoded, scaled);
+        let image = oriented(orientation, scaled);
         return Ok(DecodedPhoto {
             image,
             width,
@@ -87,10 +88,9 @@ pub fn decode_for_model(encoded: &[u8], side: u32) -> Result<DecodedPhoto, Decod
     })
 }
 
-/// `image` with the EXIF orientation of `encoded` applied.
-fn oriented(encoded: &[u8], image: RgbImage) -> RgbImage {
-    let orientation =
-        Orientation::from_exif(exif_orientation(encoded)).unwrap_or(Orientation::NoTransforms);
+/// `image` with the EXIF `orientation` (1–8) applied.
+fn oriented(orientation: u8, image: RgbImage) -> RgbImage {
+    let orientation = Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms);
     if orientation == Orientation::NoTransforms {
         return image;
     }
