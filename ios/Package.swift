@@ -1,6 +1,7 @@
-// swift-tools-version:5.9
+// swift-tools-version:5.10
 // OmniInspector: the Rust core (omni-ffi) for iOS apps, as the Swift module OmniFFI.
-// Run scripts/build-ios.sh first: it writes OmniFFI.xcframework and Sources/OmniFFI/.
+// Run scripts/build-ios.sh first: it writes OmniFFIFramework.xcframework and Sources/OmniFFI/.
+// 5.10 (Xcode 15.3): the generated Swift uses nonisolated(unsafe).
 import PackageDescription
 
 let package = Package(
@@ -10,9 +11,10 @@ let package = Package(
         .library(name: "OmniFFI", targets: ["OmniFFI"]),
     ],
     targets: [
-        // libomni_ffi.a for device and simulator, with the C header and the module map of the
-        // low-level module (omni_ffiFFI) that the generated Swift imports.
-        .binaryTarget(name: "OmniFFIFramework", path: "OmniFFI.xcframework"),
+        // libomni_ffi.a for device and simulator (arm64, x86_64), with the C header and the
+        // module map of the low-level module (omni_ffiFFI) that the generated Swift imports.
+        // A local binary target's XCFramework is named after the target.
+        .binaryTarget(name: "OmniFFIFramework", path: "OmniFFIFramework.xcframework"),
         // The generated Swift bindings (scripts/build-ios.sh copies them here).
         .target(
             name: "OmniFFI",

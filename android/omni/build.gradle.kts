@@ -1,13 +1,12 @@
-import org.jetbrains.kotlin.gradle.dsl.JvmTarget
-
 plugins {
+    // Kotlin is compiled by AGP itself (built-in Kotlin, AGP 9+).
     id("com.android.library")
-    id("org.jetbrains.kotlin.android")
 }
 
 android {
     namespace = "com.omniinspector.omni"
-    compileSdk = 35
+    // The same as the sample's: AGP 9 refuses a library compiled against a newer SDK than its app.
+    compileSdk = 37
 
     defaultConfig {
         minSdk = 26
@@ -15,34 +14,25 @@ android {
         consumerProguardFiles("consumer-rules.pro")
     }
 
-    sourceSets {
-        getByName("main") {
-            // Both written by scripts/build-android.sh (gitignored):
-            // com/omniinspector/ffi/omni_ffi.kt and <abi>/libomni_ffi.so.
-            java.srcDir("src/main/kotlin")
-            jniLibs.srcDir("src/main/jniLibs")
-        }
-    }
+    // Both written by scripts/build-android.sh (gitignored) into AGP's default directories:
+    // src/main/kotlin/com/omniinspector/ffi/omni_ffi.kt and src/main/jniLibs/<abi>/libomni_ffi.so.
 
     compileOptions {
+        // Kotlin's jvmTarget follows targetCompatibility with built-in Kotlin.
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
 }
 
-kotlin {
-    compilerOptions {
-        jvmTarget.set(JvmTarget.JVM_17)
-    }
-}
-
 dependencies {
-    // "@aar": JNA's Android packaging, with libjnidispatch.so for every ABI.
-    api("net.java.dev.jna:jna:5.17.0@aar")
+    // "@aar": JNA's Android packaging, with libjnidispatch.so for every ABI. 5.18.1 fixes the
+    // Structure.sortFields race (seen crashing UniFFI async foreign callbacks, the path the
+    // async CredentialsProvider takes) and the deadlock that 5.16 introduced.
+    api("net.java.dev.jna:jna:5.18.1@aar")
     // The generated code implements async calls and async foreign traits with coroutines.
-    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.11.0")
     // Used by the generated object cleaner when bindings/uniffi.toml sets android = true.
-    implementation("androidx.annotation:annotation:1.9.1")
+    implementation("androidx.annotation:annotation:1.11.0")
 }
 
 // A missing generated file would otherwise surface as dozens of "unresolved reference" errors.

@@ -1,18 +1,18 @@
-import org.jetbrains.kotlin.gradle.dsl.JvmTarget
-
 plugins {
+    // Kotlin is compiled by AGP itself (built-in Kotlin, AGP 9+).
     id("com.android.application")
-    id("org.jetbrains.kotlin.android")
 }
 
 android {
     namespace = "com.omniinspector.sample"
-    compileSdk = 35
+    compileSdk = 37
 
     defaultConfig {
         applicationId = "com.omniinspector.sample"
         minSdk = 26
-        targetSdk = 35
+        // Google Play: new apps and updates target API 36 (Android 16) from 31 August 2026.
+        // From 35 on the app draws edge to edge; MainActivity applies the system bar insets.
+        targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
         // The ABIs scripts/build-android.sh builds; JNA ships more, which would only be dead weight.
@@ -38,25 +38,21 @@ android {
     }
 
     compileOptions {
+        // Kotlin's jvmTarget follows targetCompatibility with built-in Kotlin.
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
-    }
-}
-
-kotlin {
-    compilerOptions {
-        jvmTarget.set(JvmTarget.JVM_17)
     }
 }
 
 dependencies {
     implementation(project(":omni"))
 
-    implementation("androidx.activity:activity-ktx:1.9.3")
-    implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.8.7")
-    implementation("androidx.work:work-runtime-ktx:2.10.0")
+    implementation("androidx.activity:activity-ktx:1.13.0")
+    implementation("androidx.core:core-ktx:1.19.1")
+    implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.10.0")
+    implementation("androidx.work:work-runtime-ktx:2.12.0")
 
-    val camerax = "1.4.1"
+    val camerax = "1.6.1"
     implementation("androidx.camera:camera-core:$camerax")
     implementation("androidx.camera:camera-camera2:$camerax")
     implementation("androidx.camera:camera-lifecycle:$camerax")

@@ -5,7 +5,8 @@
 #   - pytest over the generated Python (bindings/tests/python),
 #   - the Kotlin suite on the JVM (bindings/tests/kotlin; kotlinc from the npm package
 #     kotlin-compiler, JNA from Debian's libjna-java),
-#   - a C-compiler parse of the generated Swift header (no Swift compiler exists here).
+#   - a C-compiler parse of the generated Swift header (no Swift compiler exists here),
+#   - the phone shells' static checks (scripts/check-mobile.sh) and their test.
 # Each suite starts the servers it talks to (omni-binding-fixtures: the SageMaker-compatible
 # endpoint and a signed model manifest on 127.0.0.1) and stops them.
 # Installs what it needs idempotently. Called by scripts/test.sh; needs .venv (made there).
@@ -43,6 +44,10 @@ printf '#include "omni_ffiFFI.h"\n' > "$out/generated/header_check.c"
 cc -fsyntax-only -Wall -Werror -D_Nonnull= -D_Nullable= -D_Null_unspecified= \
   -I "$out/generated" "$out/generated/header_check.c"
 test -s "$out/generated/OmniFFI.swift" && test -s "$out/generated/omni_ffiFFI.modulemap"
+
+log "phone shells: static checks (android/, ios/, their build scripts) and the checks' test"
+bash scripts/check-mobile.sh . "$out/generated/OmniFFI.swift"
+.venv/bin/python -m pytest -q -p no:cacheprovider scripts/test_check_mobile.py
 
 log "Kotlin bindings on the JVM"
 bash bindings/tests/kotlin/run.sh "$out"

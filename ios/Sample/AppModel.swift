@@ -2,7 +2,8 @@ import Foundation
 import OmniFFI
 
 /// The screen's state. Blocking core calls run in detached tasks; only strings and ids come
-/// back to the main actor.
+/// back to the main actor. While the app is in the foreground the core syncs in the
+/// background (`startSync`); `BackgroundSync` covers the time it is not.
 @MainActor
 final class AppModel: ObservableObject {
     @Published var containerNumber = ""
@@ -14,17 +15,26 @@ final class AppModel: ObservableObject {
 
     let camera = Camera()
     private var core: OmniCore?
+    private var active = false
+    private var sync: TaskHandle?
 
     func start() async {
         guard core == nil else { return }
         do {
             let core = try await CoreStore.shared.core()
             self.core = core
-            status = try describe(core.openReport())
-            // Called on a Rust thread.
-            try? core.setSyncListener(listener: SyncEvents { [weak self] event in
-                Task { @MainActor in self?.handle(event) }
-            })
+            status = describe(core.openReport())
+            do {
+                // Called on a Rust thread. `self` is unwrapped before the main-actor task: a
+                // @Sendable closure must not capture the weak (mutable) reference itself.
+                try core.setSyncListener(listener: SyncEvents { [weak self] event in
+                    guard let self else { return }
+                    Task { @MainActor in self.handle(event) }
+                })
+            } catch {
+                syncLine = "No sync events: " + describe(error)
+            }
+            updateSync()
             await refresh()
         } catch {
             status = "Cannot open the core: " + describe(error)
@@ -32,6 +42,27 @@ final class AppModel: ObservableObject {
         let cameraReady = await camera.start()
         if !cameraReady {
             status = "Camera unavailable or access denied"
+        }
+    }
+
+    /// The scene came to the foreground (true) or left it (false).
+    func setActive(_ active: Bool) {
+        self.active = active
+        updateSync()
+    }
+
+    /// Background sync while active and a cloud endpoint is configured; stopped otherwise.
+    private func updateSync() {
+        guard let core, Integration.cloud != nil else { return }
+        if active, sync == nil {
+            do {
+                sync = try core.startSync()
+            } catch {
+                syncLine = describe(error)
+            }
+        } else if !active, let running = sync {
+            running.cancel()  // requests in flight are abandoned; their photos stay queued
+            sync = nil
         }
     }
 
@@ -91,12 +122,12 @@ final class AppModel: ObservableObject {
 }
 
 /// Runs blocking work (SQLite, file I/O, inference) off the main actor.
-func offMainActor<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+nonisolated func offMainActor<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await Task.detached(priority: .userInitiated, operation: work).value
 }
 
-/// Forwards the core's sync events to a closure.
-final class SyncEvents: SyncListener {
+/// Forwards the core's sync events to a closure. Called on the core's threads.
+nonisolated final class SyncEvents: SyncListener {
     private let handler: @Sendable (SyncEvent) -> Void
 
     init(_ handler: @escaping @Sendable (SyncEvent) -> Void) {

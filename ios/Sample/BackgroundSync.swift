@@ -5,7 +5,7 @@ import OmniFFI
 /// Drains the upload queue (and checks for a model update) in a BGProcessingTask that iOS
 /// runs when the network is available. The identifier is listed in Info.plist under
 /// BGTaskSchedulerPermittedIdentifiers, with UIBackgroundModes "processing".
-enum BackgroundSync {
+nonisolated enum BackgroundSync {
     static let identifier = "com.omniinspector.sample.sync"
 
     /// Must run before the app finishes launching.
@@ -57,7 +57,7 @@ enum BackgroundSync {
 /// Calls setTaskCompleted exactly once: from the work, or from the expiration handler. A Rust
 /// future keeps running after its Swift task is cancelled; the queue is durable, so unfinished
 /// uploads resume on the next run.
-private final class Completion: @unchecked Sendable {
+nonisolated private final class Completion: @unchecked Sendable {
     private let task: BGTask
     private let lock = NSLock()
     private var done = false

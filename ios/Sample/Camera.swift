@@ -2,7 +2,7 @@ import AVFoundation
 
 /// The back camera, capturing JPEG (not the HEIF default: the core decodes JPEG and PNG).
 /// All session state is confined to `queue`.
-final class Camera: @unchecked Sendable {
+nonisolated final class Camera: @unchecked Sendable {
     let session = AVCaptureSession()
     private let output = AVCapturePhotoOutput()
     private let queue = DispatchQueue(label: "com.omniinspector.sample.camera")
@@ -25,10 +25,19 @@ final class Camera: @unchecked Sendable {
                     continuation.resume(throwing: CameraError.notRunning)
                     return
                 }
-                if connection.isVideoOrientationSupported { connection.videoOrientation = .portrait }
+                // A portrait photo: the sensor's landscape picture turned 90° (the JPEG's EXIF
+                // orientation says so; the core reads it).
+                if #available(iOS 17, *) {
+                    if connection.isVideoRotationAngleSupported(90) { connection.videoRotationAngle = 90 }
+                } else if connection.isVideoOrientationSupported {
+                    connection.videoOrientation = .portrait  // iOS 15 and 16 only: deprecated from 17
+                }
                 let settings = AVCapturePhotoSettings(format: [AVVideoCodecKey: AVVideoCodecType.jpeg])
+                // Called on AVFoundation's queue. `self` is unwrapped once: the inner @Sendable
+                // closure captures a constant, not the weak (mutable) capture.
                 let delegate = PhotoCapture(continuation) { [weak self] id in
-                    self?.queue.async { self?.inFlight[id] = nil }
+                    guard let self else { return }
+                    self.queue.async { self.inFlight[id] = nil }
                 }
                 self.inFlight[settings.uniqueID] = delegate
                 self.output.capturePhoto(with: settings, delegate: delegate)
@@ -53,7 +62,7 @@ final class Camera: @unchecked Sendable {
     }
 }
 
-enum CameraError: LocalizedError {
+nonisolated enum CameraError: LocalizedError {
     case notRunning, noPhoto
 
     var errorDescription: String? {
@@ -65,12 +74,13 @@ enum CameraError: LocalizedError {
 }
 
 /// One capture: keeps the processed photo, resumes the caller when the capture finishes.
-private final class PhotoCapture: NSObject, AVCapturePhotoCaptureDelegate {
+/// AVFoundation calls it on its own queue, one callback at a time.
+nonisolated private final class PhotoCapture: NSObject, AVCapturePhotoCaptureDelegate {
     private let continuation: CheckedContinuation<Data, Error>
-    private let finished: (Int64) -> Void
+    private let finished: @Sendable (Int64) -> Void
     private var result: Result<Data, Error> = .failure(CameraError.noPhoto)
 
-    init(_ continuation: CheckedContinuation<Data, Error>, finished: @escaping (Int64) -> Void) {
+    init(_ continuation: CheckedContinuation<Data, Error>, finished: @escaping @Sendable (Int64) -> Void) {
         self.continuation = continuation
         self.finished = finished
     }

@@ -7,13 +7,13 @@ import OmniFFI
 /// signed-in user) and set `Integration.cognitoSession`. Throw `CredentialsError.Denied` when
 /// Cognito refuses (e.g. NotAuthorizedException); any other error reaches the core as
 /// `CredentialsError.Unavailable`, which it retries later.
-protocol CognitoSession: Sendable {
+nonisolated protocol CognitoSession: Sendable {
     func fetch() async throws -> AwsCredentials
 }
 
 /// The core's `CredentialsProvider`, called off the main thread when the core needs
 /// credentials (again when the previous ones near `expiresAtMs`).
-final class CognitoCredentialsProvider: CredentialsProvider {
+nonisolated final class CognitoCredentialsProvider: CredentialsProvider {
     private let session: CognitoSession
 
     init(session: CognitoSession) {

@@ -2,6 +2,7 @@ import SwiftUI
 
 struct ContentView: View {
     @ObservedObject var model: AppModel
+    @Environment(\.scenePhase) private var scenePhase
 
     var body: some View {
         VStack(alignment: .leading, spacing: 8) {
@@ -38,5 +39,10 @@ struct ContentView: View {
         }
         .padding()
         .task { await model.start() }
+        // Runs at first appearance and at every change of phase (iOS 15+; no onChange needed).
+        .task(id: scenePhase) {
+            model.setActive(scenePhase == .active)
+            if scenePhase == .background { BackgroundSync.schedule() }
+        }
     }
 }

@@ -2,9 +2,12 @@ import Foundation
 import OmniFFI
 import os
 
+// Types and functions the core calls, or that run off the main actor, are `nonisolated`: the
+// sample builds with Xcode 26's default MainActor isolation (project.yml) as well as without it.
+
 /// Writes the core's log lines (captures, every sync attempt, model refresh) to the unified
 /// log, subsystem "com.omniinspector", category = the core module. Called on Rust threads.
-final class UnifiedLog: LogSink {
+nonisolated final class UnifiedLog: LogSink {
     func log(record: LogRecord) {
         let logger = Logger(subsystem: "com.omniinspector", category: record.target)
         let type: OSLogType
@@ -39,17 +42,28 @@ actor CoreStore {
         }
     }
 
+    /// Off the main thread (a detached task): the first call into the library, and a blocking open.
     private static func open() throws -> OmniCore {
-        try? setLogSink(sink: UnifiedLog(), level: .info)
+        do {
+            try setLogSink(sink: UnifiedLog(), level: .info)
+        } catch {
+            Logger(subsystem: "com.omniinspector", category: "sample")
+                .error("core logs are not forwarded: \(describe(error), privacy: .public)")
+        }
         // Bundle resources are plain files on iOS: the core reads the model in place.
         guard let model = Bundle.main.path(forResource: "edge-model", ofType: "onnx") else {
             throw SetupError.modelNotBundled
         }
         let files = FileManager.default
-        let dataDir = try files
+        var dataDir = try files
             .url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
             .appendingPathComponent("omni", isDirectory: true)
         try files.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        // The SQLite queue and the photos belong to this install: not in iCloud or computer
+        // backups, nor restored onto another device (a restored queue would sync photos twice).
+        var notBackedUp = URLResourceValues()
+        notBackedUp.isExcludedFromBackup = true
+        try dataDir.setResourceValues(notBackedUp)
         let config = CoreConfig(
             dataDir: dataDir.path,
             bundledModelPath: model,
@@ -63,7 +77,7 @@ actor CoreStore {
     }
 }
 
-enum SetupError: LocalizedError {
+nonisolated enum SetupError: LocalizedError {
     case modelNotBundled
 
     var errorDescription: String? {

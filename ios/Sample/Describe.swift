@@ -1,16 +1,19 @@
 import Foundation
 import OmniFFI
 
-// One-line texts for the sample's views.
+// One-line texts for the sample's views. Called off the main actor too: nonisolated.
 
-func describe(_ error: Error) -> String {
+/// A Rust panic in a blocking call reaches Swift as UniFFI's internal `rustPanic` error (a
+/// `LocalizedError` whose description carries the panic message), not as `OmniError`; a panic
+/// in an async call arrives as `OmniError.Internal` with code `panic`.
+nonisolated func describe(_ error: Error) -> String {
     if let error = error as? OmniError, case let .InvalidInput(_, reason) = error {
         return reason  // e.g. a mistyped container number
     }
     return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
 }
 
-func describe(_ result: DetectionResult) -> String {
+nonisolated func describe(_ result: DetectionResult) -> String {
     let top = result.detections
         .sorted { $0.score > $1.score }
         .prefix(3)
@@ -20,11 +23,11 @@ func describe(_ result: DetectionResult) -> String {
     return top.isEmpty ? head : "\(head) — \(top)"
 }
 
-func describe(_ verdict: Verdict) -> String {
+nonisolated func describe(_ verdict: Verdict) -> String {
     describe(verdict.result) + (verdict.cloudPending ? " (cloud verdict pending)" : "")
 }
 
-func describe(_ photo: PhotoDetail) -> String {
+nonisolated func describe(_ photo: PhotoDetail) -> String {
     if let current = photo.results.first(where: { $0.source == photo.current }) {
         return describe(current)
     }
@@ -34,14 +37,14 @@ func describe(_ photo: PhotoDetail) -> String {
     return "No verdict yet (\(photo.photo.state))"
 }
 
-func describe(_ opened: OpenSummary) -> String {
+nonisolated func describe(_ opened: OpenSummary) -> String {
     let repaired = opened.orphansQuarantined + opened.filesRestored + opened.quarantined
         + opened.tempFilesRemoved + opened.missingFiles
     return repaired == 0 ? "Ready" : "Ready (recovered at open: \(opened))"
 }
 
 /// nil for events the sample does not show.
-func describe(_ event: SyncEvent) -> String? {
+nonisolated func describe(_ event: SyncEvent) -> String? {
     switch event {
     case let .queueCounts(queued, synced, failed, inFlight):
         return "Queue: \(queued) queued, \(inFlight) in flight, \(synced) synced, \(failed) failed"
@@ -55,7 +58,7 @@ func describe(_ event: SyncEvent) -> String? {
 }
 
 /// An inspection with its photos' current verdicts.
-struct InspectionRow: Identifiable {
+nonisolated struct InspectionRow: Identifiable, Sendable {
     let id: String
     let containerNumber: String
     let title: String
@@ -63,7 +66,7 @@ struct InspectionRow: Identifiable {
 }
 
 /// Blocking (SQLite): call off the main actor.
-func loadRows(_ core: OmniCore) throws -> [InspectionRow] {
+nonisolated func loadRows(_ core: OmniCore) throws -> [InspectionRow] {
     let query = InspectionQuery(state: nil, containerNumber: nil, limit: 20, offset: 0)
     return try core.listInspections(query: query).map { summary in
         let inspection = summary.inspection

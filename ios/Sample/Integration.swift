@@ -2,7 +2,7 @@ import OmniFFI
 
 /// What the app integrator fills in. Left empty, the sample runs edge-only: photos are stored
 /// and analysed on the device, nothing is uploaded and no model update is fetched.
-enum Integration {
+nonisolated enum Integration {
     /// SageMaker runtime URL, e.g. "https://runtime.sagemaker.eu-west-1.amazonaws.com".
     static let endpointURL = ""
     /// Name of the SageMaker endpoint serving the cloud detector.

@@ -4,7 +4,7 @@ import OmniFFI
 /// Feeds the network path into the core: online when the path is satisfied (sync pauses
 /// offline); metered when it is expensive (cellular, hotspot) or constrained (Low Data Mode),
 /// which defers model downloads.
-final class NetworkWatcher {
+nonisolated final class NetworkWatcher {
     private var monitor: NWPathMonitor?
 
     /// Idempotent. The monitor reports the current path right after it starts.
@@ -12,8 +12,8 @@ final class NetworkWatcher {
         guard monitor == nil else { return }
         let monitor = NWPathMonitor()
         monitor.pathUpdateHandler = { path in
-            try? core.setOnline(online: path.status == .satisfied)
-            try? core.setNetwork(network: path.isExpensive || path.isConstrained ? .metered : .unmetered)
+            core.setOnline(online: path.status == .satisfied)
+            core.setNetwork(network: path.isExpensive || path.isConstrained ? .metered : .unmetered)
         }
         monitor.start(queue: DispatchQueue(label: "com.omniinspector.sample.network"))
         self.monitor = monitor

@@ -3,7 +3,6 @@ import SwiftUI
 @main
 struct OmniInspectorApp: App {
     @StateObject private var model = AppModel()
-    @Environment(\.scenePhase) private var scenePhase
 
     init() {
         // Before launch finishes, as BGTaskScheduler requires.
@@ -11,11 +10,10 @@ struct OmniInspectorApp: App {
     }
 
     var body: some Scene {
+        // ContentView follows the scene phase: background sync while active, the
+        // BGProcessingTask scheduled when the app goes to the background.
         WindowGroup {
             ContentView(model: model)
-        }
-        .onChange(of: scenePhase) { phase in
-            if phase == .background { BackgroundSync.schedule() }
         }
     }
 }

@@ -270,6 +270,10 @@ fun main() {
             "model update and rollback" to { d -> suite.modelUpdateAndRollback(d) },
             "a Rust panic is an exception" to { d -> suite.panicIsAnException(d) },
             "an inspection reaches the yard office" to { d -> suite.officeSync(d) },
+            // SampleTest.kt: the Android sample's plain-Kotlin logic.
+            "sample: photo, verdict and inspection texts" to { d -> suite.sampleTexts(d) },
+            "sample: sync event lines" to { d -> suite.sampleSyncLines(d) },
+            "sample: coreCall turns failures and panics into a status line" to { d -> suite.sampleCoreCall(d) },
         )
         for ((name, case) in cases) {
             val dir = Files.createTempDirectory("omni-kotlin")

@@ -3,6 +3,7 @@ package com.omniinspector.sample
 import com.omniinspector.ffi.DetectionResult
 import com.omniinspector.ffi.InspectionDetail
 import com.omniinspector.ffi.InspectionSummary
+import com.omniinspector.ffi.InternalException
 import com.omniinspector.ffi.OmniException
 import com.omniinspector.ffi.OpenSummary
 import com.omniinspector.ffi.PhotoDetail
@@ -10,10 +11,14 @@ import com.omniinspector.ffi.SyncEvent
 import com.omniinspector.ffi.Verdict
 import java.util.Locale
 
-// One-line texts for the sample's views.
+// One-line texts for the sample's views. Plain Kotlin (no Android imports): compiled with the
+// generated bindings and tested on the JVM against the real library by bindings/tests/kotlin.
 
 fun describe(e: Throwable): String = when (e) {
     is OmniException.InvalidInput -> e.reason // e.g. a mistyped container number
+    // A Rust panic in a blocking call (UniFFI's InternalException): the call failed, the core
+    // goes on working.
+    is InternalException -> "Internal error in the core: ${e.message}"
     else -> e.message ?: e.toString()
 }
 

@@ -3,12 +3,14 @@ package com.omniinspector.sample
 import android.Manifest
 import android.content.pm.PackageManager
 import android.os.Bundle
+import android.view.View
 import android.widget.ArrayAdapter
 import android.widget.Button
 import android.widget.EditText
 import android.widget.ListView
 import android.widget.TextView
 import androidx.activity.ComponentActivity
+import androidx.activity.enableEdgeToEdge
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageCapture
@@ -17,6 +19,9 @@ import androidx.camera.core.Preview
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
+import androidx.core.view.ViewCompat
+import androidx.core.view.WindowInsetsCompat
+import androidx.core.view.updatePadding
 import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.lifecycleScope
 import androidx.lifecycle.repeatOnLifecycle
@@ -25,19 +30,19 @@ import com.omniinspector.ffi.InspectionQuery
 import com.omniinspector.ffi.InspectionSummary
 import com.omniinspector.ffi.NewInspection
 import com.omniinspector.ffi.OmniCore
-import com.omniinspector.ffi.OmniException
 import com.omniinspector.ffi.SyncEvent
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import java.io.File
-import java.io.IOException
 import kotlin.coroutines.cancellation.CancellationException
 
 /**
  * Create or pick an inspection, photograph the container: the photo is stored (addPhoto), gets
- * an on-device verdict at once (edgeVerdict), then the cloud-or-edge verdict (verdict).
+ * an on-device verdict at once (edgeVerdict), then the cloud-or-edge verdict (verdict). While
+ * the screen is started the core syncs in the background (startSync). Every core call goes
+ * through [coreCall]: a failure, a Rust panic included, becomes the status line.
  */
 class MainActivity : ComponentActivity() {
     private lateinit var status: TextView
@@ -57,8 +62,12 @@ class MainActivity : ComponentActivity() {
         }
 
     override fun onCreate(savedInstanceState: Bundle?) {
+        // targetSdk 35+ draws edge to edge on Android 15+; the same on older versions here, and
+        // the system bars' (and keyboard's) insets become padding of the root view.
+        enableEdgeToEdge()
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_main)
+        padForSystemBars(findViewById(R.id.root))
         status = findViewById(R.id.status)
         syncLine = findViewById(R.id.sync)
         captureButton = findViewById(R.id.capture)
@@ -88,19 +97,43 @@ class MainActivity : ComponentActivity() {
                 return@launch
             }
             core = opened
-            status.text = describe(withContext(Dispatchers.IO) { opened.openReport() })
+            coreCall(::showStatus) { showStatus(describe(withContext(Dispatchers.IO) { opened.openReport() })) }
             updateButtons()
-            // Sync events and a fresh list while the activity is visible.
+            // While the activity is started: sync events, a fresh list, and background sync
+            // (photos go out as soon as they are queued and the device is online; the periodic
+            // SyncWorker covers the time the app is not on screen).
             val app = application as OmniApp
             repeatOnLifecycle(Lifecycle.State.STARTED) {
                 app.syncEvents = { event -> runOnUiThread { onSyncEvent(event) } }
+                val sync = if (Integration.cloud != null) coreCall(::showStatus) { opened.startSync() } else null
                 try {
                     refresh()
                     awaitCancellation()
                 } finally {
+                    sync?.cancel() // requests in flight are abandoned; their photos stay queued
+                    sync?.close()
                     app.syncEvents = null
                 }
             }
+        }
+    }
+
+    private fun showStatus(line: String) {
+        status.text = line
+    }
+
+    private fun padForSystemBars(root: View) {
+        val left = root.paddingLeft
+        val top = root.paddingTop
+        val right = root.paddingRight
+        val bottom = root.paddingBottom
+        ViewCompat.setOnApplyWindowInsetsListener(root) { view, insets ->
+            val bars = insets.getInsets(
+                WindowInsetsCompat.Type.systemBars() or WindowInsetsCompat.Type.displayCutout() or
+                    WindowInsetsCompat.Type.ime(),
+            )
+            view.updatePadding(left + bars.left, top + bars.top, right + bars.right, bottom + bars.bottom)
+            WindowInsetsCompat.CONSUMED
         }
     }
 
@@ -132,17 +165,16 @@ class MainActivity : ComponentActivity() {
     private fun createInspection(containerNumber: String) {
         val core = core ?: return
         lifecycleScope.launch {
-            try {
-                val input = NewInspection(
-                    containerNumber = containerNumber,
-                    inspectorId = null,
-                    notes = null,
-                    location = null,
-                )
-                select(withContext(Dispatchers.IO) { core.createInspection(input) })
+            val input = NewInspection(
+                containerNumber = containerNumber,
+                inspectorId = null,
+                notes = null,
+                location = null,
+            )
+            val created = coreCall(::showStatus) { withContext(Dispatchers.IO) { core.createInspection(input) } }
+            if (created != null) {
+                select(created)
                 refresh()
-            } catch (e: OmniException) {
-                status.text = describe(e)
             }
         }
     }
@@ -184,23 +216,21 @@ class MainActivity : ComponentActivity() {
 
     private suspend fun analyse(core: OmniCore, inspectionId: String, file: File, capturedAtMs: Long) {
         try {
-            val photo = withContext(Dispatchers.IO) {
-                try {
-                    core.addPhoto(inspectionId, file.readBytes(), capturedAtMs)
-                } finally {
-                    file.delete()
+            coreCall(::showStatus) {
+                val photo = withContext(Dispatchers.IO) {
+                    try {
+                        core.addPhoto(inspectionId, file.readBytes(), capturedAtMs)
+                    } finally {
+                        file.delete()
+                    }
                 }
+                status.setText(R.string.analysing)
+                // On-device inference: CPU-bound and blocking.
+                val edge = withContext(Dispatchers.Default) { core.edgeVerdict(photo.id) }
+                showStatus(describe(edge))
+                // Cloud verdict when the endpoint answers within the budget, else the edge one.
+                showStatus(describe(core.verdict(photo.id)))
             }
-            status.setText(R.string.analysing)
-            // On-device inference: CPU-bound and blocking.
-            val edge = withContext(Dispatchers.Default) { core.edgeVerdict(photo.id) }
-            status.text = describe(edge)
-            // Cloud verdict when the endpoint answers within the budget, else the edge one.
-            status.text = describe(core.verdict(photo.id))
-        } catch (e: OmniException) {
-            status.text = describe(e)
-        } catch (e: IOException) {
-            status.text = describe(e)
         } finally {
             analysing = false
             updateButtons()
@@ -211,17 +241,15 @@ class MainActivity : ComponentActivity() {
     /** The latest inspections, each with its photos' current verdicts. */
     private suspend fun refresh() {
         val core = core ?: return
-        try {
-            val rows = withContext(Dispatchers.IO) {
+        val rows = coreCall(::showStatus) {
+            withContext(Dispatchers.IO) {
                 val query = InspectionQuery(state = null, containerNumber = null, limit = 20u, offset = 0u)
                 core.listInspections(query).map { it to core.inspection(it.inspection.id) }
             }
-            listed = rows.map { it.first }
-            adapter.clear()
-            adapter.addAll(rows.map { (summary, detail) -> describe(summary, detail) })
-        } catch (e: OmniException) {
-            status.text = describe(e)
-        }
+        } ?: return
+        listed = rows.map { it.first }
+        adapter.clear()
+        adapter.addAll(rows.map { (summary, detail) -> describe(summary, detail) })
     }
 
     private fun updateButtons() {

@@ -5,6 +5,7 @@ import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
 import android.os.Build
+import android.util.Log
 import com.omniinspector.ffi.NetworkKind
 import com.omniinspector.ffi.OmniCore
 
@@ -26,10 +27,13 @@ class NetworkWatcher(private val core: OmniCore) : ConnectivityManager.NetworkCa
 
     override fun onLost(network: Network) = update(null)
 
+    /** Called on ConnectivityManager's thread: a failure is logged, never thrown there. */
     private fun update(capabilities: NetworkCapabilities?) {
-        core.setOnline(capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true)
-        if (capabilities != null) {
-            core.setNetwork(if (isUnmetered(capabilities)) NetworkKind.UNMETERED else NetworkKind.METERED)
+        coreCall({ Log.w("NetworkWatcher", it) }) {
+            core.setOnline(capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true)
+            if (capabilities != null) {
+                core.setNetwork(if (isUnmetered(capabilities)) NetworkKind.UNMETERED else NetworkKind.METERED)
+            }
         }
     }
 

@@ -24,10 +24,15 @@ class OmniApp : Application() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
     /**
-     * Opened once, off the main thread: [OmniCore.open] blocks (SQLite, crash recovery, model
-     * load). A failure (e.g. OmniException.Busy, Storage) is kept and rethrown by every await.
+     * Opened once, off the main thread: the first call into the bindings loads libomni_ffi.so,
+     * and [OmniCore.open] blocks (SQLite, crash recovery, model load). A failure (e.g.
+     * OmniException.Busy, Storage) is kept and rethrown by every await.
      */
     val core: Deferred<OmniCore> = scope.async(Dispatchers.IO, start = CoroutineStart.LAZY) {
+        // The core's logs (captures, every sync attempt, model refresh) to logcat, tag "omni".
+        coreCall({ Log.w(TAG, "core logs are not forwarded to logcat: $it") }) {
+            setLogSink(Logcat, LogLevel.INFO)
+        }
         openCore()
     }
 
@@ -37,8 +42,8 @@ class OmniApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
-        // The core's logs (captures, every sync attempt, model refresh) to logcat, tag "omni".
-        setLogSink(Logcat, LogLevel.INFO)
+        // Runs at every process start, WorkManager wake-ups included: nothing here touches the
+        // library on the main thread; the log sink and the core are set up on Dispatchers.IO.
         core.start()
         Workers.schedule(this)
     }
@@ -58,11 +63,13 @@ class OmniApp : Application() {
         NetworkWatcher(opened).register(this)
         if (Integration.cloud != null) {
             // Once per process; screens come and go through [syncEvents].
-            opened.setSyncListener(object : SyncListener {
-                override fun onEvent(event: SyncEvent) {
-                    syncEvents?.invoke(event)
-                }
-            })
+            coreCall({ Log.w(TAG, "no sync events: $it") }) {
+                opened.setSyncListener(object : SyncListener {
+                    override fun onEvent(event: SyncEvent) {
+                        syncEvents?.invoke(event)
+                    }
+                })
+            }
         }
         return opened
     }
@@ -100,6 +107,7 @@ class OmniApp : Application() {
 
     private companion object {
         const val MODEL_ASSET = "edge-model.onnx"
+        const val TAG = "OmniApp"
     }
 }
 

@@ -10,6 +10,7 @@ import androidx.work.NetworkType
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
+import com.omniinspector.ffi.InternalException
 import com.omniinspector.ffi.ModelUpdate
 import com.omniinspector.ffi.OmniException
 import java.util.concurrent.TimeUnit
@@ -60,6 +61,9 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
     } catch (e: OmniException) {
         Log.w(TAG, "sync failed", e)
         if (e.isTransient()) Result.retry() else Result.failure()
+    } catch (e: InternalException) {
+        Log.e(TAG, "sync failed: a Rust panic", e)
+        Result.failure()
     }
 }
 
@@ -78,8 +82,8 @@ class ModelRefreshWorker(context: Context, params: WorkerParameters) : Coroutine
     } catch (e: OmniException) {
         Log.w(TAG, "model refresh failed", e)
         if (e.isTransient()) Result.retry() else Result.failure()
+    } catch (e: InternalException) {
+        Log.e(TAG, "model refresh failed: a Rust panic", e)
+        Result.failure()
     }
 }
-
-private fun OmniException.isTransient(): Boolean =
-    this is OmniException.Network || this is OmniException.Credentials || this is OmniException.Busy
