@@ -487,6 +487,8 @@ impl From<CoreStopReason> for StopReason {
 pub struct SyncReport {
     /// Photos whose cloud result was stored.
     pub synced: u64,
+    /// Photos the yard office archived without a cloud verdict (the edge result stands).
+    pub archived: u64,
     /// Photos given up on.
     pub failed: u64,
     /// Failed attempts to be retried.
@@ -501,6 +503,7 @@ impl From<CoreSyncReport> for SyncReport {
     fn from(r: CoreSyncReport) -> Self {
         Self {
             synced: r.synced,
+            archived: r.archived,
             failed: r.failed,
             retried: r.retried,
             requests: r.requests,
@@ -549,6 +552,13 @@ pub enum SyncEvent {
         detections: u64,
         /// Round trip in milliseconds.
         latency_ms: f64,
+    },
+    /// The yard office archived the photo without a cloud verdict: the edge result stands.
+    PhotoArchived {
+        /// The photo.
+        photo_id: String,
+        /// Why there is no cloud verdict.
+        reason: String,
     },
     /// An attempt failed; it will be retried.
     AttemptFailed {
@@ -614,6 +624,10 @@ impl SyncEvent {
                 photo_id: photo_id.to_string(),
                 error,
                 retry_in_ms: millis(retry_in),
+            },
+            CoreSyncEvent::PhotoArchived { photo_id, reason } => Self::PhotoArchived {
+                photo_id: photo_id.to_string(),
+                reason,
             },
             CoreSyncEvent::PhotoFailed { photo_id, reason } => Self::PhotoFailed {
                 photo_id: photo_id.to_string(),

@@ -180,3 +180,14 @@ fn async_runtime() -> CliResult<tokio::runtime::Runtime> {
         .build()
         .map_err(CliError::Runtime)
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand (ids, conflicts, defaults).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -216,8 +216,9 @@ pub fn sync(data_dir: PathBuf, args: SyncArgs) -> CliResult {
         crate::render::print_json(&output)
     } else {
         println!(
-            "synced {} photo(s), {} failed, {} retried attempt(s), {} request(s); queue: {} queued, {} synced, {} failed",
+            "synced {} photo(s), {} archived without a cloud verdict, {} failed, {} retried attempt(s), {} request(s); queue: {} queued, {} synced, {} failed",
             output.report.synced,
+            output.report.archived,
             output.report.failed,
             output.report.retried,
             output.report.requests,

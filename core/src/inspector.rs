@@ -538,6 +538,20 @@ impl Inspector {
         })
     }
 
+    /// The yard office archived a photo without detecting it (it has no endpoint): the
+    /// photo leaves the queue with the edge result standing and `note` saying why, and is
+    /// recorded as acknowledged by the office, in one transaction. False when it was no
+    /// longer queued.
+    pub(crate) fn archive_without_cloud_result(&self, id: PhotoId, note: &str) -> Result<bool> {
+        self.store.write(|tx| {
+            if !photos::mark_synced_without_result(tx, id, note)? {
+                return Ok(false);
+            }
+            office::acknowledge_photo(tx, id, Timestamp::now())?;
+            Ok(true)
+        })
+    }
+
     /// Records a failed cloud attempt and when to try again.
     pub(crate) fn record_sync_failure(
         &self,

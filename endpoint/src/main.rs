@@ -143,3 +143,14 @@ fn run(args: Args) -> Result<(), String> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand (ids, conflicts, defaults).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Args::command().debug_assert();
+    }
+}

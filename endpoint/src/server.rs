@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Incoming};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use omni_core::cloud::{Credentials, SigV4Scope};
+use omni_gateway::body::{Announced, BodyError};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -317,7 +318,7 @@ async fn invoke(
             }
         }
     };
-    let body = match read_body(shared, body).await {
+    let body = match read_body(shared, body, Announced::from_headers(&parts.headers)).await {
         Ok(body) => body,
         Err(message) => return Ok(aws_error(shared, 400, "ValidationError", message)),
     };
@@ -466,43 +467,30 @@ async fn invoke(
     }
 }
 
-/// Reads a request body, at most `MAX_BODY` bytes, counting the bytes read.
-async fn read_body(shared: &Shared, mut body: Incoming) -> Result<Bytes, &'static str> {
-    let hint = usize::try_from(body.size_hint().lower()).unwrap_or(MAX_BODY);
-    let mut buffer = Vec::with_capacity(hint.min(MAX_BODY));
-    let mut read = 0usize;
-    let outcome = loop {
-        match body.frame().await {
-            None => break Ok(()),
-            Some(Err(_)) => break Err("request body unreadable"),
-            Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
-                read += data.len();
-                if read > MAX_BODY {
-                    break Err("request body too large");
-                }
-                buffer.extend_from_slice(&data);
-            }
-        }
+/// Reads a request body, at most `MAX_BODY` bytes, counting the bytes read. A longer body
+/// is read on and thrown away (within the gateway's bounds) before the refusal, so that the
+/// client reads it.
+async fn read_body(
+    shared: &Shared,
+    body: Incoming,
+    announced: Announced,
+) -> Result<Bytes, &'static str> {
+    let read = omni_gateway::body::read_capped(body, announced, MAX_BODY).await;
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge { .. }) => return Err("request body too large"),
+        Err(BodyError::Unreadable(_)) => return Err("request body unreadable"),
     };
-    lock(&shared.stats).body_bytes_read += read as u64;
-    outcome.map(|()| Bytes::from(buffer))
+    lock(&shared.stats).body_bytes_read += bytes.len() as u64;
+    Ok(bytes)
 }
 
-/// Reads and throws away, in the background, the body of a request refused on its headers
-/// (at most `MAX_BODY` bytes): the refusal is answered at once, and the client, which may
-/// still be sending, then reads it instead of a reset connection.
-fn discard_body(shared: Arc<Shared>, mut body: Incoming) {
+/// Reads and throws away, in the background, the body of a request refused on its headers:
+/// the refusal is answered at once, and the client, which may still be sending, then reads
+/// it instead of a reset connection.
+fn discard_body(shared: Arc<Shared>, body: Incoming) {
     tokio::spawn(async move {
-        let mut discarded = 0usize;
-        while discarded < MAX_BODY {
-            match body.frame().await {
-                Some(Ok(frame)) => discarded += frame.data_ref().map_or(0, Bytes::len),
-                Some(Err(_)) | None => break,
-            }
-        }
+        let discarded = omni_gateway::body::drain(body).await;
         lock(&shared.stats).body_bytes_discarded += discarded as u64;
     });
 }

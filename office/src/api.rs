@@ -21,8 +21,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use hmac::{Hmac, Mac};
-use http_body_util::BodyExt;
 use omni_core::{ContainerNumber, Timestamp};
+use omni_gateway::body::{Announced, BodyError};
 use omni_sigv4::{Credentials, SigV4Scope};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -37,6 +37,10 @@ use crate::wire::{
     MAX_REQUEST_BYTES, PHOTO_SHA256_HEADER, Photo, PhotoDetail, PhotoUploaded, PutInspection,
     PutVerdict, VerdictSource,
 };
+
+/// Why a photo asked to be detected on upload has no verdict on an office without an
+/// endpoint (`omni-office serve` without `--endpoint-url`).
+pub const NO_DETECTOR: &str = "detection on upload is not configured on this office: the photo is archived without a cloud verdict";
 
 /// Most inspections one listing returns.
 pub const MAX_LIST: usize = 1000;
@@ -125,17 +129,7 @@ async fn guard(State(app): State<App>, request: Request, next: Next) -> Response
 
 async fn checked(app: &AppConfig, request: Request) -> Result<Request, ApiError> {
     let (parts, body) = request.into_parts();
-    let too_large = || {
-        ApiError::too_large(format!(
-            "request bodies are limited to {MAX_REQUEST_BYTES} bytes"
-        ))
-    };
-    if header_str(&parts.headers, "content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|len| len > MAX_REQUEST_BYTES as u64)
-    {
-        return Err(too_large());
-    }
+    let announced = Announced::from_headers(&parts.headers);
     // Photo URLs carry their own (HMAC) signature.
     let signed = !parts.uri.path().starts_with("/v1/photo-urls/");
     let headers: Vec<(String, String)> = parts
@@ -148,24 +142,23 @@ async fn checked(app: &AppConfig, request: Request) -> Result<Request, ApiError>
         service: SERVICE.to_owned(),
     });
     let check = match (&app.auth, &scope) {
-        (Some(auth), Some(scope)) if signed => Some(
-            omni_sigv4::check_headers(&auth.credentials, scope, &headers, SystemTime::now())
-                .map_err(|e| ApiError::new(e.status(), e.error_type(), e.to_string()))?,
-        ),
+        (Some(auth), Some(scope)) if signed => {
+            match omni_sigv4::check_headers(&auth.credentials, scope, &headers, SystemTime::now()) {
+                Ok(check) => Some(check),
+                Err(e) => {
+                    omni_gateway::body::refuse(body, announced).await;
+                    return Err(ApiError::new(e.status(), e.error_type(), e.to_string()));
+                }
+            }
+        }
         _ => None,
     };
-    let mut body = body;
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| ApiError::validation(format!("cannot read the body: {e}")))?;
-        if let Some(data) = frame.data_ref() {
-            if bytes.len() + data.len() > MAX_REQUEST_BYTES {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(data);
-        }
-    }
+    let bytes = omni_gateway::body::read_capped(body, announced, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { .. } => ApiError::too_large(e.to_string()),
+            BodyError::Unreadable(_) => ApiError::validation(e.to_string()),
+        })?;
     if let Some(check) = check {
         let host = header_str(&parts.headers, "host").unwrap_or_default();
         let path = parts
@@ -399,15 +392,10 @@ async fn put_photo(
             )));
         }
     };
-    let detector = match (detect, &app.detector) {
-        (true, None) => {
-            return Err(ApiError::validation(
-                "detection on upload is not configured on this office",
-            ));
-        }
-        (true, Some(d)) => Some(d),
-        (false, _) => None,
-    };
+    // Asked for detection that this office cannot do: the photo is archived all the same
+    // (it is evidence), and the answer says why it has no verdict.
+    let detector = app.detector.as_ref().filter(|_| detect);
+    let not_detected = (detect && detector.is_none()).then_some(NO_DETECTOR);
     if app.store.inspection(&id).await?.is_none() {
         return Err(ApiError::not_found(format!("no inspection {id}")));
     }
@@ -425,6 +413,13 @@ async fn put_photo(
         DetectStatus::None
     };
     let put = app.store.put_photo(&photo, &body, status).await?;
+    if put == Put::Created
+        && let Some(reason) = not_detected
+    {
+        app.store
+            .set_detect_status(&photo, DetectStatus::None, Some(reason))
+            .await?;
+    }
     if put == Put::Created
         && let Some(detector) = detector
     {

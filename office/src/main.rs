@@ -475,3 +475,14 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
         }
     }
 }
+
+#[cfg(test)]
+mod cli_tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand (ids, conflicts, defaults).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -5,6 +5,7 @@
 //! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests, and
 //! a fault-injecting HTTP proxy ([`fault_proxy`]) for servers without fault knobs.
 
+pub mod doc_commands;
 pub mod fault_proxy;
 pub mod model_publish;
 pub mod model_server;
@@ -366,4 +367,74 @@ impl RedirectTrap {
     pub fn target_hits(&self) -> usize {
         self.hits.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// Sends one HTTP/1.1 request as a plain client does (all of `body` written before anything
+/// is read, as urllib or botocore do) to `addr`, and returns the response's status line and
+/// headers. A server that answers before reading the body and closes makes the write fail
+/// (broken pipe, reset): that is returned as the error.
+pub fn raw_http_request(
+    addr: std::net::SocketAddr,
+    head: &[(String, String)],
+    request_line: &str,
+    body: &[u8],
+) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut text = format!(
+        "{request_line}\r\nhost: {addr}\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in head {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("connection: close\r\n\r\n");
+    stream.write_all(text.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed without an answer",
+            ));
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Sends only the head of a request that announces `length` bytes and
+/// `Expect: 100-continue`, and returns what the server answers before any body is sent.
+pub fn raw_http_expect_continue(
+    addr: std::net::SocketAddr,
+    head: &[(String, String)],
+    request_line: &str,
+    length: usize,
+) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
+    let mut text = format!(
+        "{request_line}\r\nhost: {addr}\r\ncontent-length: {length}\r\nexpect: 100-continue\r\n"
+    );
+    for (name, value) in head {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    stream.write_all(text.as_bytes())?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }

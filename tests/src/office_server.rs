@@ -45,12 +45,6 @@ impl Office {
         endpoint_url: &str,
         endpoint_credentials: &Credentials,
     ) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("office runtime");
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir).expect("office store"));
         let endpoint = ServiceUrl::parse(endpoint_url).expect("endpoint URL");
         let detector = Detector::new(
             RuntimeConfig::new(endpoint, ENDPOINT_NAME, REGION),
@@ -59,13 +53,29 @@ impl Office {
             false,
         )
         .expect("detector");
+        Self::start_with(dir, credentials, Some(detector))
+    }
+
+    /// Starts an office without detection on upload (`omni-office serve` with no endpoint):
+    /// it archives every photo.
+    pub fn start_without_detection(dir: &Path, credentials: &Credentials) -> Self {
+        Self::start_with(dir, credentials, None)
+    }
+
+    fn start_with(dir: &Path, credentials: &Credentials, detector: Option<Detector>) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("office runtime");
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir).expect("office store"));
         let config = AppConfig {
             store: store.clone(),
             auth: Some(Auth {
                 credentials: credentials.clone(),
                 region: REGION.into(),
             }),
-            detector: Some(detector),
+            detector,
             url_key: embedded::url_key(dir).expect("url key"),
             url_ttl: Duration::from_secs(60),
         };

@@ -18,94 +18,67 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// Config file looked for in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "omni-trainer.toml";
 
+/// Declares the settings in groups. Each group is a set of flags (`clap::Args`, shown under
+/// its own help heading) that a command flattens when it reads those settings, so a command's
+/// `--help` lists only what it uses; the config file and [`Settings`] hold every setting.
+/// A field with `= default` resolves to that default, one without stays optional.
 macro_rules! settings {
-    (
-        defaulted { $( $(#[doc = $doc:expr])+ $field:ident : $ty:ty = $default:expr, $env:literal; )* }
-        optional { $( $(#[doc = $odoc:expr])+ $ofield:ident : $oty:ty, $oenv:literal; )* }
-    ) => {
+    (@type $ty:ty) => { Option<$ty> };
+    (@type $ty:ty, $default:expr) => { $ty };
+    (@resolve $value:expr) => { $value };
+    (@resolve $value:expr, $default:expr) => { $value.unwrap_or_else(|| $default.into()) };
+    ( $(
+        $(#[doc = $gdoc:expr])+
+        group $group:ident ($heading:literal) {
+            $( $(#[doc = $doc:expr])+ $field:ident : $ty:ty $(= $default:expr)?, $env:literal; )*
+        }
+    )* ) => {
+        $(
+            $(#[doc = $gdoc])+
+            #[derive(clap::Args, Debug, Default, Clone, PartialEq)]
+            #[command(next_help_heading = $heading)]
+            pub struct $group {
+                $( $(#[doc = $doc])+ #[arg(long, env = $env, hide_env_values = true)]
+                   pub $field: Option<$ty>, )*
+            }
+
+            impl From<$group> for SettingsLayer {
+                fn from(group: $group) -> Self {
+                    SettingsLayer { $( $field: group.$field, )* ..SettingsLayer::default() }
+                }
+            }
+        )*
+
         /// One layer of settings (flags + environment, or the config file): unset = `None`.
-        #[derive(clap::Args, serde::Deserialize, Debug, Default, Clone, PartialEq)]
+        #[derive(serde::Deserialize, Debug, Default, Clone, PartialEq)]
         #[serde(deny_unknown_fields, rename_all = "snake_case")]
         pub struct SettingsLayer {
-            $( $(#[doc = $doc])+ #[arg(long, env = $env, global = true, hide_env_values = true)]
-               pub $field: Option<$ty>, )*
-            $( $(#[doc = $odoc])+ #[arg(long, env = $oenv, global = true, hide_env_values = true)]
-               pub $ofield: Option<$oty>, )*
+            $( $( $(#[doc = $doc])+ pub $field: Option<$ty>, )* )*
         }
 
         /// The resolved settings.
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
         pub struct Settings {
-            $( $(#[doc = $doc])+ pub $field: $ty, )*
-            $( $(#[doc = $odoc])+ pub $ofield: Option<$oty>, )*
+            $( $( $(#[doc = $doc])+ pub $field: settings!(@type $ty $(, $default)?), )* )*
         }
 
         impl SettingsLayer {
             /// This layer, with `lower`'s values where this one has none.
             pub fn over(self, lower: SettingsLayer) -> SettingsLayer {
-                SettingsLayer {
-                    $( $field: self.$field.or(lower.$field), )*
-                    $( $ofield: self.$ofield.or(lower.$ofield), )*
-                }
+                SettingsLayer { $( $( $field: self.$field.or(lower.$field), )* )* }
             }
 
             /// Fills what is still unset with the defaults.
             pub fn resolve(self) -> Settings {
-                Settings {
-                    $( $field: self.$field.unwrap_or_else(|| $default.into()), )*
-                    $( $ofield: self.$ofield, )*
-                }
+                Settings { $( $( $field: settings!(@resolve self.$field $(, $default)?), )* )* }
             }
         }
     };
 }
 
 settings! {
-    defaulted {
-        /// S3 bucket for data sets, code, checkpoints and models.
-        bucket: String = DEFAULT_BUCKET, "OMNI_BUCKET";
-        /// IAM role SageMaker assumes for training and the endpoint.
-        role_arn: String = DEFAULT_ROLE, "OMNI_ROLE_ARN";
-        /// Key prefix of the data set in the bucket (the `training` channel).
-        dataset_prefix: String = "datasets/talos-v1/", "OMNI_DATASET_PREFIX";
-        /// Key prefix of training outputs (`<prefix><job>/output/model.tar.gz`).
-        output_prefix: String = "models/yolo-finetuned/", "OMNI_OUTPUT_PREFIX";
-        /// Key prefix of published models (`<prefix>edge/latest.json`) and deployed bundles.
-        models_prefix: String = "models/", "OMNI_MODELS_PREFIX";
-        /// Key prefix of the packaged entry scripts (`<prefix><job>/sourcedir.tar.gz`).
-        code_prefix: String = "code/", "OMNI_CODE_PREFIX";
-        /// Key prefix of spot checkpoints (`<prefix><job>/`).
-        checkpoint_prefix: String = "checkpoints/", "OMNI_CHECKPOINT_PREFIX";
-        /// Prefix of training job and model names.
-        job_prefix: String = "omni-yolo11n", "OMNI_JOB_PREFIX";
-        /// Serverless endpoint name.
-        endpoint_name: String = "omni-inspector-yolo", "OMNI_ENDPOINT_NAME";
-        /// Training instance type.
-        instance_type: String = "ml.g4dn.xlarge", "OMNI_INSTANCE_TYPE";
-        /// PyTorch framework version of the SageMaker containers.
-        framework_version: String = "2.0.0", "OMNI_FRAMEWORK_VERSION";
-        /// Python version tag of the SageMaker containers.
-        py_version: String = "py310", "OMNI_PY_VERSION";
-        /// Serverless endpoint memory, MB.
-        serverless_memory_mb: i32 = 2048, "OMNI_SERVERLESS_MEMORY_MB";
-        /// Serverless endpoint maximum concurrency.
-        serverless_max_concurrency: i32 = 5, "OMNI_SERVERLESS_MAX_CONCURRENCY";
-        /// Training epochs.
-        epochs: u32 = 100u32, "OMNI_EPOCHS";
-        /// Training batch size.
-        batch: u32 = 16u32, "OMNI_BATCH";
-        /// Training image size.
-        imgsz: u32 = 640u32, "OMNI_IMGSZ";
-        /// Input size of the exported ONNX models (the edge model; 320 as the bundled one).
-        export_imgsz: u32 = 320u32, "OMNI_EXPORT_IMGSZ";
-        /// Managed spot: most seconds of training (`MaxRuntimeInSeconds`).
-        max_runtime_s: i32 = 14_400, "OMNI_MAX_RUNTIME_S";
-        /// Managed spot: most seconds including waits for capacity (`MaxWaitTimeInSeconds`).
-        max_wait_s: i32 = 18_000, "OMNI_MAX_WAIT_S";
-        /// Name of the published edge model.
-        model_name: String = "yolo11n-omni-damage", "OMNI_MODEL_NAME";
-    }
-    optional {
+    /// Where the AWS APIs are and which bucket holds data sets, code and models.
+    group AwsArgs ("AWS") {
         /// AWS region (default: the SDK's resolution, else us-east-1).
         region: String, "OMNI_REGION";
         /// AWS profile (default: the SDK's resolution).
@@ -116,10 +89,73 @@ settings! {
         sagemaker_endpoint_url: String, "OMNI_SAGEMAKER_ENDPOINT_URL";
         /// Endpoint URL of SageMaker Runtime (`InvokeEndpoint`) only.
         runtime_endpoint_url: String, "OMNI_RUNTIME_ENDPOINT_URL";
+        /// S3 bucket for data sets, code, checkpoints and models.
+        bucket: String = DEFAULT_BUCKET, "OMNI_BUCKET";
+    }
+    /// Where the data set lives in the bucket.
+    group DatasetArgs ("Data set in S3") {
+        /// Key prefix of the data set in the bucket (the `training` channel).
+        dataset_prefix: String = "datasets/talos-v1/", "OMNI_DATASET_PREFIX";
+    }
+    /// What training jobs and deployed models share: the role, names, the PyTorch containers.
+    group JobArgs ("SageMaker jobs") {
+        /// IAM role SageMaker assumes for training and the endpoint.
+        role_arn: String = DEFAULT_ROLE, "OMNI_ROLE_ARN";
+        /// Prefix of training job and model names.
+        job_prefix: String = "omni-yolo11n", "OMNI_JOB_PREFIX";
+        /// PyTorch framework version of the SageMaker containers.
+        framework_version: String = "2.0.0", "OMNI_FRAMEWORK_VERSION";
+        /// Python version tag of the SageMaker containers.
+        py_version: String = "py310", "OMNI_PY_VERSION";
+    }
+    /// The training instance (what `train` runs on and `cost` prices).
+    group InstanceArgs ("Training instance") {
+        /// Training instance type.
+        instance_type: String = "ml.g4dn.xlarge", "OMNI_INSTANCE_TYPE";
+    }
+    /// Managed spot time limits (`train` sets them, `wait` gives up after them).
+    group SpotArgs ("Managed spot") {
+        /// Managed spot: most seconds of training (`MaxRuntimeInSeconds`).
+        max_runtime_s: i32 = 14_400, "OMNI_MAX_RUNTIME_S";
+        /// Managed spot: most seconds including waits for capacity (`MaxWaitTimeInSeconds`).
+        max_wait_s: i32 = 18_000, "OMNI_MAX_WAIT_S";
+    }
+    /// A training job: hyperparameters, image, where its code, checkpoints and output go.
+    group TrainingArgs ("Training") {
+        /// Training epochs.
+        epochs: u32 = 100u32, "OMNI_EPOCHS";
+        /// Training batch size.
+        batch: u32 = 16u32, "OMNI_BATCH";
+        /// Training image size.
+        imgsz: u32 = 640u32, "OMNI_IMGSZ";
+        /// Input size of the exported ONNX models (the edge model; 320 as the bundled one).
+        export_imgsz: u32 = 320u32, "OMNI_EXPORT_IMGSZ";
+        /// Name of the edge model (written into the exported models' metadata).
+        model_name: String = "yolo11n-omni-damage", "OMNI_MODEL_NAME";
         /// Training image URI (default: the PyTorch training image of the region).
         training_image: String, "OMNI_TRAINING_IMAGE";
+        /// Key prefix of training outputs (`<prefix><job>/output/model.tar.gz`).
+        output_prefix: String = "models/yolo-finetuned/", "OMNI_OUTPUT_PREFIX";
+        /// Key prefix of the packaged entry scripts (`<prefix><job>/sourcedir.tar.gz`).
+        code_prefix: String = "code/", "OMNI_CODE_PREFIX";
+        /// Key prefix of spot checkpoints (`<prefix><job>/`).
+        checkpoint_prefix: String = "checkpoints/", "OMNI_CHECKPOINT_PREFIX";
+    }
+    /// The serverless endpoint `deploy` creates or updates.
+    group EndpointArgs ("Serverless endpoint") {
+        /// Serverless endpoint name.
+        endpoint_name: String = "omni-inspector-yolo", "OMNI_ENDPOINT_NAME";
+        /// Serverless endpoint memory, MB.
+        serverless_memory_mb: i32 = 2048, "OMNI_SERVERLESS_MEMORY_MB";
+        /// Serverless endpoint maximum concurrency.
+        serverless_max_concurrency: i32 = 5, "OMNI_SERVERLESS_MAX_CONCURRENCY";
         /// Inference image URI (default: the PyTorch CPU inference image of the region).
         inference_image: String, "OMNI_INFERENCE_IMAGE";
+    }
+    /// Where published edge models and deployed bundles go.
+    group ModelsArgs ("Published models") {
+        /// Key prefix of published models (`<prefix>edge/latest.json`) and deployed bundles.
+        models_prefix: String = "models/", "OMNI_MODELS_PREFIX";
     }
 }
 

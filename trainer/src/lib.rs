@@ -2,7 +2,7 @@
 //! uploads them incrementally to S3, trains YOLO11n on SageMaker managed spot, deploys the
 //! model to the serverless endpoint and publishes its signed int8 copy for the phones.
 //!
-//! Every command is a library function here; `src/main.rs` is the command-line front.
+//! Every command is a library function here; `src/bin/omni-trainer/` is the command-line front.
 
 pub mod artifacts;
 pub mod aws;

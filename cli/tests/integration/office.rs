@@ -278,3 +278,151 @@ fn an_insecure_office_url_is_one_clear_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("omni: error:"), "{stderr}");
 }
+
+/// `omni sync --office` to an office without detection on upload (`omni-office serve` with
+/// no endpoint): every photo is archived there (status none, with the office's reason), the
+/// edge verdicts are delivered, none fails, and the phone keeps its edge verdicts.
+#[test]
+fn an_office_without_detection_archives_every_photo_and_fails_none() {
+    let phone = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let inspector = Inspector::open(phone.path(), InspectorConfig::default()).unwrap();
+    let edge = bundled_model::detector(&Default::default()).unwrap();
+    let inspection = inspector
+        .create_inspection(NewInspection::new(
+            ContainerNumber::parse("CSQU3054383").unwrap(),
+        ))
+        .unwrap();
+    for seed in 0..4 {
+        let photo = inspector
+            .add_photo(
+                inspection.id,
+                &omni_e2e::jpeg(96, 64, seed),
+                Timestamp::now(),
+            )
+            .unwrap();
+        inspector.detect_photo(&edge, photo.id).unwrap();
+    }
+    inspector.close_inspection(inspection.id).unwrap();
+    drop(inspector);
+    let creds = test_credentials(Some("office-token"));
+    let office = Office::start_without_detection(office_dir.path(), &creds);
+    let output = omni(phone.path(), &creds)
+        .args(["sync", "--office", &office.url(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_output(&output);
+    assert_eq!(report["archived"], 4, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["queue"]["failed"], 0, "{report}");
+    assert_eq!(report["queue"]["queued"], 0, "{report}");
+
+    let id = inspection.id.to_string();
+    let photos = office.block_on(office.store.photos(&id)).unwrap();
+    assert_eq!(photos.len(), 4);
+    for photo in &photos {
+        assert_eq!(photo.detect_status, DetectStatus::None);
+        assert_eq!(
+            photo.detect_error.as_deref(),
+            Some(omni_office::api::NO_DETECTOR)
+        );
+    }
+    let verdicts = office.block_on(office.store.verdicts(&id)).unwrap();
+    assert_eq!(verdicts.len(), 4, "one edge verdict per photo");
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| v.source == omni_office::wire::VerdictSource::Edge)
+    );
+
+    // The phone: every photo out of the queue, its edge verdict standing, the reason shown.
+    let shown = omni(phone.path(), &creds)
+        .args(["show", &id, "--json"])
+        .output()
+        .unwrap();
+    let shown = json_output(&shown);
+    for photo in shown["photos"].as_array().unwrap() {
+        assert_eq!(photo["state"], "synced", "{photo}");
+        assert!(
+            photo["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not configured")),
+            "{photo}"
+        );
+    }
+    // A second run has nothing left to send.
+    let again = omni(phone.path(), &creds)
+        .args(["sync", "--office", &office.url(), "--json"])
+        .output()
+        .unwrap();
+    let again = json_output(&again);
+    assert_eq!(again["requests"], 0, "{again}");
+}
+
+/// A refusal that is about the office, not the photo (a base URL the office does not serve,
+/// a key it does not know), pauses the lane with the office's message and fails no photo.
+#[test]
+fn a_refusal_about_the_office_pauses_and_fails_no_photo() {
+    let phone = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let inspector = Inspector::open(phone.path(), InspectorConfig::default()).unwrap();
+    let inspection = inspector
+        .create_inspection(NewInspection::new(
+            ContainerNumber::parse("CSQU3054383").unwrap(),
+        ))
+        .unwrap();
+    for seed in 0..3 {
+        inspector
+            .add_photo(
+                inspection.id,
+                &omni_e2e::jpeg(64, 48, seed),
+                Timestamp::now(),
+            )
+            .unwrap();
+    }
+    drop(inspector);
+    let creds = test_credentials(Some("office-token"));
+    let office = Office::start_without_detection(office_dir.path(), &creds);
+    let stranger = omni_core::cloud::Credentials {
+        access_key_id: "AKIDSTRANGER".into(),
+        secret_access_key: "not-the-office-secret".into(),
+        session_token: None,
+        expires_at: None,
+    };
+    for (url, who, what) in [
+        (
+            format!("{}/not-the-office", office.url()),
+            &creds,
+            "office refused the requests",
+        ),
+        (office.url(), &stranger, "office unreachable"),
+    ] {
+        let output = omni(phone.path(), who)
+            .args(["sync", "--office", &url, "--give-up-after", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(what), "{url}: {stderr}");
+        let stats = omni(phone.path(), &creds)
+            .args(["stats", "--json"])
+            .output()
+            .unwrap();
+        let stats = json_output(&stats);
+        assert_eq!(stats["photos"]["failed"], 0, "{url}: {stats}");
+        assert_eq!(stats["photos"]["queued"], 3, "{url}: {stats}");
+    }
+    let listed = office
+        .block_on(office.store.list(&ListQuery {
+            limit: 10,
+            ..ListQuery::default()
+        }))
+        .unwrap();
+    assert!(listed.is_empty(), "nothing reached the office");
+}

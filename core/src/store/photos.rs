@@ -238,6 +238,22 @@ pub fn mark_synced(tx: &Transaction<'_>, id: PhotoId) -> Result<bool, StoreError
     Ok(changed == 1)
 }
 
+/// Moves a queued photo to `synced` without a cloud result: its target (a yard office
+/// without detection on upload) archived it and gives no verdict, so the edge result stands;
+/// `note` says why, in `last_error`. Returns false when it was not queued.
+pub fn mark_synced_without_result(
+    tx: &Transaction<'_>,
+    id: PhotoId,
+    note: &str,
+) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET state = 'synced', attempt_count = attempt_count + 1, \
+         next_attempt_at = NULL, last_error = ?2 WHERE id = ?1 AND state = 'queued'",
+        params![id.to_string(), note],
+    )?;
+    Ok(changed == 1)
+}
+
 /// Puts failed photos back in the queue (a retry by hand), except those whose file is
 /// missing; `only` restricts it to one photo. Returns how many were re-queued.
 pub fn requeue_failed(tx: &Transaction<'_>, only: Option<PhotoId>) -> Result<u64, StoreError> {

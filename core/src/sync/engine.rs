@@ -24,7 +24,7 @@ use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
 use crate::detect::Detector;
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
-use crate::inspection::{Photo, PhotoId};
+use crate::inspection::{Photo, PhotoId, PhotoState};
 use crate::inspector::{DetectOutcome, Inspector};
 use crate::listener::ListenerSlot;
 use crate::timestamp::Timestamp;
@@ -109,6 +109,9 @@ pub enum StopReason {
 pub struct SyncReport {
     /// Photos whose cloud result was stored.
     pub synced: u64,
+    /// Photos the yard office archived without a cloud verdict (it does not detect on
+    /// upload): their edge results stand.
+    pub archived: u64,
     /// Photos given up on (until retried by hand).
     pub failed: u64,
     /// Failed attempts that will be retried.
@@ -128,13 +131,15 @@ pub struct SyncReport {
 pub struct Verdict {
     /// The result the inspector sees now.
     pub result: DetectionResult,
-    /// True when the edge result stands and the cloud result is still to come.
+    /// True when the edge result stands and the cloud result is still to come (false once
+    /// the photo failed, or a yard office without detection archived it).
     pub cloud_pending: bool,
 }
 
 #[derive(Clone, Copy, Default)]
 struct Counters {
     synced: u64,
+    archived: u64,
     failed: u64,
     retried: u64,
     requests: u64,
@@ -216,6 +221,8 @@ pub struct SyncEngine {
 /// How one photo's attempt ended.
 enum AttemptOutcome {
     Synced(Box<DetectionResult>),
+    /// The office archived it without a cloud verdict.
+    Archived,
     AlreadySynced,
     WillRetry,
     Failed,
@@ -360,6 +367,7 @@ impl SyncEngine {
         let now = lock(&inner.state).counters;
         Ok(SyncReport {
             synced: now.synced - before.synced,
+            archived: now.archived - before.archived,
             failed: now.failed - before.failed,
             retried: now.retried - before.retried,
             requests: now.requests - before.requests,
@@ -437,9 +445,13 @@ impl SyncEngine {
                     .ok_or(Error::PhotoUnreadable(photo_id))?
             }
         };
+        // Pending while the photo is queued: not once it failed or the office archived it
+        // without a verdict.
+        let inspector = self.inner.inspector.clone();
+        let state = blocking(move || inspector.photo(photo_id)).await?.state;
         Ok(Verdict {
             result: edge_result,
-            cloud_pending: true,
+            cloud_pending: state == PhotoState::Queued,
         })
     }
 
@@ -525,7 +537,9 @@ impl SyncEngine {
         };
         lock(&self.inner.state).in_flight.remove(&id);
         self.wake();
-        if let Ok(AttemptOutcome::Synced(_) | AttemptOutcome::Failed) = &outcome {
+        if let Ok(AttemptOutcome::Synced(_) | AttemptOutcome::Archived | AttemptOutcome::Failed) =
+            &outcome
+        {
             self.emit_counts().await;
         }
         outcome

@@ -21,6 +21,14 @@ pub enum SyncEvent {
         /// Round trip of the successful request, in milliseconds.
         latency_ms: f64,
     },
+    /// The yard office archived the photo without a cloud verdict (it does not detect on
+    /// upload): the edge result stands.
+    PhotoArchived {
+        /// The photo.
+        photo_id: PhotoId,
+        /// Why there is no cloud verdict, as the office said.
+        reason: String,
+    },
     /// An attempt failed; the photo will be tried again.
     AttemptFailed {
         /// The photo.
@@ -68,6 +76,9 @@ impl SyncEvent {
                 detections,
                 latency_ms,
             } => tracing::info!(%photo_id, detections, latency_ms, "photo synced"),
+            Self::PhotoArchived { photo_id, reason } => {
+                tracing::info!(%photo_id, %reason, "photo archived without a cloud verdict")
+            }
             Self::AttemptFailed {
                 photo_id,
                 error,

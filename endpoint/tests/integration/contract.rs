@@ -469,3 +469,37 @@ async fn post_concurrently(url: &str, n: usize) -> Vec<(u16, Option<String>)> {
     }
     answers
 }
+
+/// A body well over the endpoint's 8 MiB cap (24 MiB), sent whole before the answer is read
+/// (as a plain client does), gets its refusal read, not a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_cap_is_refused_in_a_way_the_client_reads() {
+    let key = credentials("AKIDCONTRACT");
+    let endpoint = start_with(ModelChoice::Null, FaultConfig::default(), Some(key.clone())).await;
+    let path = format!("/endpoints/{NAME}/invocations");
+    let url = format!("{}{path}", endpoint.url());
+    let mut big = jpeg(16, 16);
+    big.resize(24 * 1024 * 1024, 0);
+    let mut head = sign(
+        &url,
+        &key,
+        &SigV4Scope::sagemaker(REGION),
+        &big,
+        SystemTime::now(),
+    );
+    head.push(("content-type".into(), "image/jpeg".into()));
+    let addr = endpoint.addr();
+    let answer = tokio::task::spawn_blocking(move || {
+        omni_e2e::raw_http_request(addr, &head, &format!("POST {path} HTTP/1.1"), &big)
+    })
+    .await
+    .unwrap()
+    .expect("the client reads an answer, not a broken pipe");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer
+            .to_lowercase()
+            .contains("x-amzn-errortype: validationerror"),
+        "{answer}"
+    );
+}

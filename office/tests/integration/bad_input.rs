@@ -244,3 +244,58 @@ async fn bad_verdicts_and_queries_are_refused() {
         .assert_error(404, "UnknownOperationException");
     assert!(office.store.verdicts("insp-1").await.unwrap().is_empty());
 }
+
+/// A plain client (all of the body written before anything is read, as botocore over urllib
+/// does) uploading 11 MB reads the 413 instead of a broken pipe; one that asks
+/// `Expect: 100-continue` gets the 413 before it sends a byte. Nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_upload_is_refused_in_a_way_the_client_reads() {
+    let office = office_with_one_inspection().await;
+    let body = vec![0u8; 11 * 1024 * 1024];
+    let sha = hex::encode(Sha256::digest(&body));
+    let url = format!("http://{}/v1/inspections/insp-1/photos/p1", office.addr);
+    let scope = omni_sigv4::SigV4Scope {
+        region: crate::common::REGION.into(),
+        service: "execute-api".into(),
+    };
+    let signed_headers = [("x-omni-photo-sha256", sha.as_str())];
+    let mut head: Vec<(String, String)> = omni_sigv4::test_sign::signature_headers(
+        &scope,
+        &crate::common::credentials(),
+        "PUT",
+        &url,
+        &signed_headers,
+        &body,
+        std::time::SystemTime::now(),
+    );
+    head.push(("x-omni-photo-sha256".into(), sha.clone()));
+    let addr = office.addr;
+    let (full, early) = tokio::task::spawn_blocking(move || {
+        let full = omni_e2e::raw_http_request(
+            addr,
+            &head,
+            "PUT /v1/inspections/insp-1/photos/p1 HTTP/1.1",
+            &body,
+        );
+        let early = omni_e2e::raw_http_expect_continue(
+            addr,
+            &head,
+            "PUT /v1/inspections/insp-1/photos/p1 HTTP/1.1",
+            body.len(),
+        );
+        (full, early)
+    })
+    .await
+    .unwrap();
+    let full = full.expect("the client reads an answer, not a broken pipe");
+    assert!(full.starts_with("HTTP/1.1 413"), "{full}");
+    assert!(
+        full.to_lowercase()
+            .contains("x-amzn-errortype: requestentitytoolargeexception"),
+        "{full}"
+    );
+    let early = early.unwrap();
+    assert!(early.starts_with("HTTP/1.1 413"), "{early}");
+    assert!(!early.contains("100 Continue"), "{early}");
+    assert_eq!(count(&office).await, (1, 0));
+}

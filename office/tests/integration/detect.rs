@@ -233,3 +233,54 @@ async fn the_embedded_store_claims_a_stale_detection_once() {
         .await;
     assert_stale_claims(office.store.as_ref(), "insp-1").await;
 }
+
+/// An office without an endpoint archives a photo it is asked to detect: 201, status `none`,
+/// the reason in the answer and in what it stores; the photo's bytes are kept and a repeat
+/// answers the same.
+#[tokio::test]
+async fn an_office_without_detection_archives_what_it_is_asked_to_detect() {
+    let office = TestOffice::start(None).await;
+    let client = office.client();
+    assert_eq!(
+        client
+            .put_inspection("insp-1", &inspection(CONTAINER, 1_000, 1))
+            .await
+            .status,
+        201
+    );
+    let photo = jpeg(3);
+    for (attempt, status) in [(1, 201), (2, 200)] {
+        let answer = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
+        assert_eq!(
+            answer.status,
+            status,
+            "attempt {attempt}: {:?}",
+            answer.json()
+        );
+        let body = answer.json();
+        assert_eq!(body["detect_status"], "none", "{body}");
+        assert_eq!(
+            body["detect_error"],
+            omni_office::api::NO_DETECTOR,
+            "{body}"
+        );
+        assert!(body.get("verdict").is_none(), "{body}");
+    }
+    let stored = office.store.photo("insp-1", "p1").await.unwrap().unwrap();
+    assert_eq!(
+        office.store.photo_bytes(&stored.photo).await.unwrap(),
+        photo
+    );
+    let detail = client.get("/v1/inspections/insp-1").await.json();
+    assert_eq!(detail["photos"][0]["detect_status"], "none", "{detail}");
+    assert_eq!(
+        detail["photos"][0]["detect_error"],
+        omni_office::api::NO_DETECTOR
+    );
+    // Not asked: archived without a reason to give.
+    let answer = client
+        .put_photo("insp-1", "p2", &jpeg(4), Some(false))
+        .await;
+    assert_eq!(answer.status, 201);
+    assert!(answer.json().get("detect_error").is_none());
+}

@@ -46,13 +46,23 @@ fn flags_beat_env_beat_config_file_beat_defaults() {
 }
 
 #[test]
-fn cost_uses_the_plan_prices_and_takes_overrides() {
+fn cost_tells_the_plan_from_the_product() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, stdout, _) = common::cli(&["--json", "cost"], &[], dir.path());
     assert!(ok);
     let c: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert!((c["training_spot"].as_f64().unwrap() - 0.8832).abs() < 1e-9);
-    assert!((c["monthly_total"].as_f64().unwrap() - 4.28).abs() < 1e-9);
+    assert!((c["plan_monthly_total"].as_f64().unwrap() - 4.28).abs() < 1e-9);
+    assert!((c["product_monthly_total"].as_f64().unwrap() - 0.52).abs() < 0.01);
+    let bedrock = c["monthly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["service"] == "Bedrock (Nova)")
+        .unwrap();
+    assert_eq!(bedrock["plan"], 2.0);
+    assert_eq!(bedrock["product"], 0.0);
+    assert_eq!(bedrock["basis"], "not-used");
     let (ok, stdout, _) = common::cli(
         &[
             "--json",
@@ -70,12 +80,27 @@ fn cost_uses_the_plan_prices_and_takes_overrides() {
     assert!(ok);
     let c: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert!((c["training_spot"].as_f64().unwrap() - 0.6).abs() < 1e-9);
-    assert!((c["monthly_total"].as_f64().unwrap() - 21.4).abs() < 1e-9);
-    let (ok, _, stderr) = common::cli(&["cost", "--spot-discount", "1.5"], &[], dir.path());
+    assert!((c["plan_monthly_total"].as_f64().unwrap() - 21.4).abs() < 1e-9);
+    // The text says which column is whose.
+    let (ok, stdout, _) = common::cli(&["cost"], &[], dir.path());
+    assert!(ok);
+    let bedrock = stdout.lines().find(|l| l.contains("Bedrock")).unwrap();
     assert!(
-        !ok && stderr.starts_with("omni-trainer: error:"),
-        "{stderr}"
+        bedrock.contains("$2.00") && bedrock.contains("not used"),
+        "{stdout}"
     );
+    assert!(stdout.contains("the seed plan's own estimate"), "{stdout}");
+    for bad in [
+        vec!["cost", "--spot-discount", "1.5"],
+        vec!["cost", "--photos=-1"],
+        vec!["cost", "--inspections", "NaN"],
+    ] {
+        let (ok, _, stderr) = common::cli(&bad, &[], dir.path());
+        assert!(
+            !ok && stderr.starts_with("omni-trainer: error:"),
+            "{bad:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -88,7 +113,14 @@ fn every_command_has_help() {
         vec!["dataset", "split", "--help"],
         vec!["dataset", "import-roboflow", "--help"],
         vec!["dataset", "import-groundtruth", "--help"],
+        vec!["dataset", "merge", "--help"],
         vec!["dataset", "upload", "--help"],
+        vec!["labeling", "--help"],
+        vec!["labeling", "select", "--help"],
+        vec!["labeling", "export-labelstudio", "--help"],
+        vec!["labeling", "import-labelstudio", "--help"],
+        vec!["labeling", "export-roboflow", "--help"],
+        vec!["labeling", "export-groundtruth", "--help"],
         vec!["train", "--help"],
         vec!["wait", "--help"],
         vec!["deploy", "--help"],
@@ -96,8 +128,93 @@ fn every_command_has_help() {
         vec!["device-model", "--help"],
         vec!["keygen", "--help"],
         vec!["cost", "--help"],
+        vec!["config", "--help"],
     ] {
         let (ok, stdout, stderr) = common::cli(&args, &[], dir.path());
         assert!(ok && stdout.contains("Usage:"), "{args:?}: {stderr}");
     }
+}
+
+/// Each command's help lists the settings it reads, and no others: selection shows no
+/// SageMaker flags, training shows its hyperparameters under their own heading.
+#[test]
+fn help_shows_only_the_settings_a_command_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let (ok, stdout, stderr) = common::cli(args, &[], dir.path());
+        assert!(ok, "{args:?}: {stderr}");
+        stdout
+    };
+    let select = help(&["labeling", "select", "--help"]);
+    for flag in [
+        "--instance-type",
+        "--epochs",
+        "--batch",
+        "--role-arn",
+        "--bucket",
+        "--training-image",
+    ] {
+        assert!(
+            !select.contains(flag),
+            "labeling select shows {flag}:\n{select}"
+        );
+    }
+    assert!(
+        select.contains("--phone") && select.contains("--max"),
+        "{select}"
+    );
+    let train = help(&["train", "--help"]);
+    for needed in [
+        "Training:",
+        "--epochs",
+        "--batch",
+        "Managed spot:",
+        "--max-wait-s",
+        "AWS:",
+        "--bucket",
+    ] {
+        assert!(train.contains(needed), "train lacks {needed}:\n{train}");
+    }
+    assert!(!train.contains("--serverless-memory-mb"), "{train}");
+    let deploy = help(&["deploy", "--help"]);
+    assert!(
+        deploy.contains("--serverless-memory-mb") && !deploy.contains("--epochs"),
+        "{deploy}"
+    );
+    let cost = help(&["cost", "--help"]);
+    assert!(
+        cost.contains("--instance-type") && !cost.contains("--bucket"),
+        "{cost}"
+    );
+    let top = help(&["--help"]);
+    assert!(
+        !top.contains("--epochs") && !top.contains("--bucket"),
+        "{top}"
+    );
+}
+
+/// The positional BATCH of the exports is not the training batch size (the two once shared
+/// one clap id and every export panicked before doing anything).
+#[test]
+fn exports_take_their_batch_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = common::cli(
+        &[
+            "labeling",
+            "export-labelstudio",
+            "no-such-batch",
+            "--out",
+            "ls",
+        ],
+        &[],
+        dir.path(),
+    );
+    assert!(!ok, "a missing batch is an error");
+    assert!(
+        stderr.starts_with("omni-trainer: error:") && stderr.contains("no-such-batch"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (ok, _, stderr) = common::cli(&["train", "--batch", "sixteen"], &[], dir.path());
+    assert!(!ok && stderr.contains("--batch"), "{stderr}");
 }

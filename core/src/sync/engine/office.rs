@@ -33,7 +33,7 @@ use crate::error::Result;
 use crate::inspection::{Inspection, InspectionId};
 use crate::inspector::OfficeRecord;
 use crate::store::office::RecordKind;
-use crate::sync::events::PauseCause;
+use crate::sync::events::{PauseCause, SyncEvent};
 
 /// What the office said of a photo's detection.
 struct OfficeDetection {
@@ -237,8 +237,10 @@ impl SyncEngine {
                     .await
             }
             (DetectStatus::None, _) => {
-                let error = "the office has the photo without detection";
-                self.fail(photo, error, error).await
+                let reason = answer.error.unwrap_or_else(|| {
+                    "the office archived the photo without detection".to_owned()
+                });
+                self.archived(photo, reason).await
             }
             (DetectStatus::Pending | DetectStatus::Done, _) => {
                 let error = "detection pending on the office";
@@ -254,6 +256,23 @@ impl SyncEngine {
                 self.retry(photo, error, attempt, None).await
             }
         }
+    }
+
+    /// The office keeps the photo and gives no cloud verdict: the edge result stands.
+    async fn archived(&self, photo: &Photo, reason: String) -> Result<AttemptOutcome> {
+        let inspector = self.inner.inspector.clone();
+        let (id, note) = (photo.id, reason.clone());
+        match blocking(move || inspector.archive_without_cloud_result(id, &note)).await {
+            Ok(false) => return Ok(AttemptOutcome::AlreadySynced),
+            Ok(true) => {}
+            Err(e) => return self.storage_failed(&e),
+        }
+        lock(&self.inner.state).counters.archived += 1;
+        self.emit(SyncEvent::PhotoArchived {
+            photo_id: photo.id,
+            reason,
+        });
+        Ok(AttemptOutcome::Archived)
     }
 
     /// Puts the photo's inspection on the office unless it knows it already. `Some`: the

@@ -12,7 +12,7 @@ use omni_trainer::labeling::{batch, export, labelstudio};
 use omni_trainer::s3uri::S3Uri;
 use serde_json::json;
 
-use super::print_json;
+use crate::output::print_json;
 
 /// The labeling loop: select photos, export them with pre-annotations, import the labels.
 #[derive(Subcommand, Debug)]
