@@ -241,7 +241,7 @@ pub struct TokenUsage {
 
 impl TokenUsage {
     /// The sum of two usages.
-    pub fn add(self, other: TokenUsage) -> TokenUsage {
+    pub fn plus(self, other: TokenUsage) -> TokenUsage {
         TokenUsage {
             input_tokens: self.input_tokens.saturating_add(other.input_tokens),
             output_tokens: self.output_tokens.saturating_add(other.output_tokens),

@@ -7,13 +7,16 @@
 pub mod answer;
 pub mod request;
 
+/// Static AWS credentials (for [`NovaWriter::with_credentials`]).
+pub use aws_sdk_bedrockruntime::config::Credentials;
+
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Region};
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::types::{
@@ -316,7 +319,7 @@ fn record_usage(out: &ConverseOutput, written: &mut WrittenBy) {
             output_tokens: as_u32(u.output_tokens()),
             total_tokens: as_u32(u.total_tokens()),
         };
-        written.usage = Some(written.usage.unwrap_or_default().add(this));
+        written.usage = Some(written.usage.unwrap_or_default().plus(this));
     }
 }
 
