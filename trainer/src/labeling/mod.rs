@@ -3,11 +3,15 @@
 //! a batch folder with a `batch.json` saying why each was chosen ([`batch`]), export them with
 //! the model's boxes as pre-annotations to Label Studio ([`labelstudio`]), Roboflow or
 //! SageMaker Ground Truth ([`export`]), and import the labels back ([`labelstudio::import`];
-//! Roboflow and Ground Truth through the existing [`crate::dataset`] imports). `dataset
+//! Roboflow and Ground Truth through the existing [`crate::dataset`] imports). A Ground Truth
+//! labeling job is started and followed from here too ([`groundtruth_job`]), its output
+//! imported back ([`groundtruth_import`]). `dataset
 //! merge` ([`crate::dataset::merge`]) then adds them to the versioned data set.
 
 pub mod batch;
 pub mod export;
+pub mod groundtruth_import;
+pub mod groundtruth_job;
 pub mod labelstudio;
 pub mod phash;
 pub mod select;

@@ -1,5 +1,9 @@
 //! The `labeling` commands and `dataset merge` of the command line (`docs/labeling.md`).
 
+// Ground Truth labeling jobs (start-groundtruth, wait-groundtruth), beside this file.
+#[path = "groundtruth_cmd.rs"]
+mod groundtruth_cmd;
+
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -69,6 +73,12 @@ pub enum LabelingCommand {
         #[arg(long, default_value_t = 0.25)]
         min_score: f32,
     },
+    /// Start a SageMaker Ground Truth bounding-box labeling job on a batch (the plan's option
+    /// B): prints what goes where and the cost; --yes uploads and starts it.
+    StartGroundtruth(Box<groundtruth_cmd::StartArgs>),
+    /// Follow a Ground Truth labeling job to its end, then import its labels into a pool
+    /// (--merge-into: and merge them into the data set).
+    WaitGroundtruth(Box<groundtruth_cmd::WaitArgs>),
 }
 
 /// `labeling select`.
@@ -328,6 +338,8 @@ pub fn run(command: &LabelingCommand, json: bool) -> Result<(), TrainerError> {
                 json,
             )
         }
+        LabelingCommand::StartGroundtruth(args) => groundtruth_cmd::start(args, json),
+        LabelingCommand::WaitGroundtruth(args) => groundtruth_cmd::wait(args, json),
     }
 }
 
