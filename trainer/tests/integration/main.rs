@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod dataset;
+mod groundtruth_job;
 mod inference_handler;
 mod labeling;
 mod publish;

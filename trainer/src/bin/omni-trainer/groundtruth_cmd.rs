@@ -205,10 +205,10 @@ fn print_plan(plan: &JobPlan, batch: &std::path::Path) {
         ("cost", cost_text(plan)),
     ];
     for (what, text) in rows {
-        println!("  {what:<11}{text}");
+        println!("  {what:<12}{text}");
     }
     for note in &plan.notes {
-        println!("  {:<11}{note}", "note");
+        println!("  {:<12}{note}", "note");
     }
 }
 
