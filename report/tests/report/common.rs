@@ -149,16 +149,7 @@ pub const SAMPLE_DAMAGES: [&str; 4] = ["p-right/d0", "p-right/d1", "p-door/d0", 
 /// `n` damaged photos of 4000 x 3000 (12 MP, as phones take them), one dent each.
 pub fn damaged_photos(n: usize) -> ReportInput {
     let mut input = sample_input();
-    let faces = [
-        Face::Front,
-        Face::Door,
-        Face::Left,
-        Face::Right,
-        Face::Roof,
-        Face::Understructure,
-        Face::Interior,
-        Face::Whole,
-    ];
+    let faces = Face::ALL;
     input.photos = (0..n)
         .map(|i| {
             let mut p = photo(
