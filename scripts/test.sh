@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh Debian machine with the Rust toolchain.
 # Installs what the tests need first, idempotently: the Python test venv (.venv) from
-# tools/requirements-test.txt. Services the tests talk to are started on 127.0.0.1 by the
+# tools/requirements-test.txt, and poppler-utils from Debian. Services the tests talk to are started on 127.0.0.1 by the
 # tests themselves and stopped when they end: the trainer's tests start moto (S3, SageMaker,
 # SageMaker Runtime; trainer/tests/servers/moto_ext.py, from moto[server] in the venv) and a
 # job-states server, one per test binary, each on a free port. The binding tests
@@ -11,6 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
+
+# --- Debian tools the tests call: poppler's pdftotext reads the EIR PDFs back ---------------
+if ! command -v pdftotext >/dev/null 2>&1; then
+  log "installing poppler-utils"
+  apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null
+fi
 
 # --- Python venv for reference checks (onnxruntime, botocore, moto) ------------------------
 source scripts/test-venv.sh

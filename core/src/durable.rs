@@ -17,13 +17,22 @@ pub fn write_atomic_via(path: &Path, temp: &Path, bytes: &[u8]) -> io::Result<()
         file.sync_all()?;
         drop(file);
         fs::rename(temp, path)?;
-        sync_dir(path.parent().unwrap_or(Path::new(".")))
+        sync_dir(parent_dir(path))
     })();
     if written.is_err() {
         // Best effort: whoever reconciles the directory removes what is left.
         let _ = fs::remove_file(temp);
     }
     written
+}
+
+/// The directory holding `path`: `.` for a bare file name (whose `parent()` is the empty
+/// path, which cannot be opened).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Writes `bytes` to `path` atomically and durably through `.<name>.tmp` beside it.
@@ -74,6 +83,15 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bare file name (`-o inspections.csv`) is written in the working directory: its
+    /// directory to sync is `.`, not the empty path.
+    #[test]
+    fn a_bare_file_name_lives_in_the_working_directory() {
+        assert_eq!(parent_dir(Path::new("inspections.csv")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("out/x.csv")), Path::new("out"));
+        assert_eq!(parent_dir(Path::new("/x.csv")), Path::new("/"));
+    }
 
     #[test]
     fn replaces_the_target_and_leaves_no_temporary() {

@@ -187,7 +187,7 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("omni-office: {message}");
+    eprintln!("omni-office: error: {message}");
     ExitCode::FAILURE
 }
 

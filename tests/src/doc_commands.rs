@@ -55,9 +55,10 @@ pub fn code_blocks(markdown: &str) -> Vec<String> {
     for event in Parser::new(markdown) {
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
-                // Fenced blocks tagged as data (json, yaml, …) hold no commands.
+                // Fenced blocks tagged as anything but a shell (json, yaml, text for
+                // diagrams and trees, …) hold no commands.
                 let data = matches!(&kind, CodeBlockKind::Fenced(lang)
-                    if !lang.is_empty() && !matches!(lang.as_ref(), "sh" | "bash" | "console" | "shell" | "text"));
+                    if !lang.is_empty() && !matches!(lang.as_ref(), "sh" | "bash" | "console" | "shell"));
                 current = (!data).then(String::new);
             }
             Event::Text(text) => {
@@ -265,6 +266,134 @@ pub fn argv(text: &str, vars: &[(&str, &str)], cwd: &Path) -> Vec<String> {
     args
 }
 
+/// Runs a binary's documented commands through the binary itself and, at
+/// [`finish`](Self::finish), asserts that it ran exactly the commands the pages show.
+pub struct DocRun {
+    bin: String,
+    path: PathBuf,
+    cwd: PathBuf,
+    shown: Vec<DocCommand>,
+    ran: BTreeSet<String>,
+    env: Vec<(String, String)>,
+    removed: Vec<String>,
+}
+
+impl DocRun {
+    /// Commands of `bin` (the executable at `path`), run in `cwd`.
+    pub fn new(bin: &str, path: &Path, cwd: &Path) -> Self {
+        Self {
+            bin: bin.to_owned(),
+            path: path.to_owned(),
+            cwd: cwd.to_owned(),
+            shown: documented(bin),
+            ran: BTreeSet::new(),
+            env: Vec::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    /// Sets `name=value` in the environment of every later command (test credentials, an
+    /// emulator's URL), under the page's own assignments.
+    pub fn env(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes `name` from the environment of every later command (a setting of the
+    /// machine that would change what the command does).
+    pub fn env_remove(&mut self, name: &str) -> &mut Self {
+        self.removed.push(name.to_owned());
+        self
+    }
+
+    /// The command a page shows as `text`, with `vars` substituted, ready to run (its
+    /// environment: this run's, then the page's assignments). Recorded as run.
+    pub fn command(&mut self, text: &str, vars: &[(&str, &str)]) -> std::process::Command {
+        let Some(doc) = self.shown.iter().find(|c| c.text == text) else {
+            panic!(
+                "{text:?} is not a command any page shows; the pages show: {:#?}",
+                self.shown.iter().map(|c| &c.text).collect::<Vec<_>>()
+            );
+        };
+        let mut command = std::process::Command::new(&self.path);
+        for name in &self.removed {
+            command.env_remove(name);
+        }
+        command
+            .args(argv(text, vars, &self.cwd))
+            .current_dir(&self.cwd)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(doc.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.ran.insert(text.to_owned());
+        command
+    }
+
+    /// Runs the command a page shows as `text` to its end and returns what it printed;
+    /// panics with its output unless it exits 0.
+    pub fn run(&mut self, text: &str, vars: &[(&str, &str)]) -> String {
+        let output = self
+            .command(text, vars)
+            .output()
+            .unwrap_or_else(|e| panic!("{text}: cannot run {}: {e}", self.path.display()));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{text}: exit {:?}\nstdout: {stdout}\nstderr: {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// Starts a page's server command (stdout piped, stderr inherited) and reads the first
+    /// line it prints, which must start with `announce` (`listening on `): the rest is its
+    /// base URL.
+    pub fn serve(&mut self, text: &str, vars: &[(&str, &str)], announce: &str) -> Served {
+        let mut child = self
+            .command(text, vars)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        }
+        let Some(url) = line.trim().strip_prefix(announce).map(str::to_owned) else {
+            let _ = child.kill();
+            panic!("{text}: printed {line:?}, not {announce:?}…");
+        };
+        Served { child, url }
+    }
+
+    /// Asserts that every command the pages show for this binary was run, and nothing else.
+    pub fn finish(self) {
+        self.finish_with(&[]);
+    }
+
+    /// As [`finish`](Self::finish), counting `elsewhere`: the pages' commands another test
+    /// runs through the real binary (one that needs a stand-in this run does not start).
+    pub fn finish_with(self, elsewhere: &[&str]) {
+        let mut ran: Vec<&str> = self.ran.iter().map(String::as_str).collect();
+        ran.extend_from_slice(elsewhere);
+        assert_all_run(&self.bin, &ran);
+    }
+}
+
+/// A server a page's command started, and the base URL it printed; killed on drop.
+pub struct Served {
+    child: std::process::Child,
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,7 +437,7 @@ mod tests {
 
     #[test]
     fn data_blocks_and_prose_are_not_commands() {
-        let page = "Run `omni list`.\n\n```json\n{\"omni\": 1}\n```\n\n    omni stats\n\n```sh\nomni show X\n```\n";
+        let page = "Run `omni list`.\n\n```json\n{\"omni\": 1}\n```\n\n    omni stats\n\n```sh\nomni show X\n```\n\n```text\nomni CLI (cli/)\n```\n";
         assert_eq!(code_blocks(page), ["omni stats\n", "omni show X\n"]);
     }
 }

@@ -3,6 +3,7 @@
 //! `CARGO_BIN_EXE_omni` to the tests of the package that owns it; no test runs cargo.
 
 mod commands;
+mod doc_commands;
 mod logs;
 mod model;
 mod office;

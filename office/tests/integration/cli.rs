@@ -136,7 +136,10 @@ fn errors_are_one_line_and_a_failure_exit() {
         let (ok, _, err) = office(&args);
         assert!(!ok);
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with("omni-office: no office store in"), "{err}");
+        assert!(
+            err.starts_with("omni-office: error: no office store in"),
+            "{err}"
+        );
     }
     // A bad --since on an existing store.
     EmbeddedStore::open(dir.path()).unwrap();
@@ -157,7 +160,7 @@ fn errors_are_one_line_and_a_failure_exit() {
     );
     let (ok, _, err) = office(&["inspections", "show", "nope", "--data-dir", data]);
     assert!(!ok);
-    assert_eq!(err.trim(), "omni-office: no inspection nope");
+    assert_eq!(err.trim(), "omni-office: error: no inspection nope");
     // serve without credentials.
     let out = Command::new(env!("CARGO_BIN_EXE_omni-office"))
         .args(["serve", "--data-dir", data, "--listen", "127.0.0.1:0"])

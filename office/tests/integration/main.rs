@@ -11,6 +11,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod detect;
+mod doc_commands;
 #[cfg(feature = "lambda")]
 mod lambda;
 mod template;

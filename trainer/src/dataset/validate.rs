@@ -18,7 +18,7 @@ use crate::error::Result;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    /// No `train/images` (or no split at all), or an unreadable directory.
+    /// No `train/images` or no `val/images` (or no split at all), or an unreadable directory.
     Layout,
     /// `data.yaml` missing names or with names other than ours.
     DataYaml,
@@ -133,6 +133,19 @@ pub fn validate(root: &Path, progress: &Progress<'_>) -> Result<Report> {
             line: None,
             message: "no train/images directory (expected <split>/images and <split>/labels)"
                 .into(),
+        });
+    }
+    if present.contains(&"train") && !present.iter().any(|s| matches!(*s, "val" | "valid")) {
+        // train.py evaluates every epoch and the exported models on val: a set without one
+        // would start a paid job that fails, and `publish` has nothing to gate on.
+        problems.push(Problem {
+            rule: Rule::Layout,
+            file: root.join("val/images"),
+            line: None,
+            message: format!(
+                "no val/images directory: training and publish evaluate on it (omni-trainer dataset split {})",
+                root.display()
+            ),
         });
     }
     for split in &present {
@@ -385,10 +398,10 @@ mod tests {
             ]
         }
 
-        /// A 2x2 PNG (validation decodes every image).
-        fn png() -> Vec<u8> {
+        /// A `side`x`side` PNG (validation decodes every image).
+        fn png(side: u32) -> Vec<u8> {
             let mut bytes = std::io::Cursor::new(Vec::new());
-            image::RgbImage::new(2, 2)
+            image::RgbImage::new(side, side)
                 .write_to(&mut bytes, image::ImageFormat::Png)
                 .unwrap();
             bytes.into_inner()
@@ -399,9 +412,16 @@ mod tests {
             let split = root.join("train");
             std::fs::create_dir_all(split.join("images")).unwrap();
             std::fs::create_dir_all(split.join("labels")).unwrap();
-            std::fs::write(split.join("images/img.png"), png()).unwrap();
+            std::fs::write(split.join("images/img.png"), png(2)).unwrap();
             let label = split.join("labels/img.txt");
             std::fs::write(&label, text).unwrap();
+            // The val split training needs: one negative (another image: a copy would be a
+            // duplicate across splits).
+            let val = root.join("val");
+            std::fs::create_dir_all(val.join("images")).unwrap();
+            std::fs::create_dir_all(val.join("labels")).unwrap();
+            std::fs::write(val.join("images/neg.png"), png(3)).unwrap();
+            std::fs::write(val.join("labels/neg.txt"), "").unwrap();
             label
         }
 
@@ -448,6 +468,24 @@ mod tests {
                 let negative = lines.iter().all(|l| matches!(l, Line::Blank(_)));
                 prop_assert_eq!(report.splits["train"].negatives, usize::from(negative));
             }
+        }
+
+        /// A set with train but no val (a Roboflow export without a valid split) is refused
+        /// before upload: train.py would fail on the paid instance.
+        #[test]
+        fn a_set_without_val_is_a_layout_problem() {
+            let tmp = tempfile::tempdir().unwrap();
+            write_dataset(tmp.path(), "0 0.5 0.5 0.2 0.2\n");
+            assert!(validate(tmp.path(), &|_, _| {}).unwrap().ok());
+            std::fs::remove_dir_all(tmp.path().join("val")).unwrap();
+            let report = validate(tmp.path(), &|_, _| {}).unwrap();
+            let problems: Vec<_> = report
+                .problems
+                .iter()
+                .map(|p| (p.rule, p.file.clone()))
+                .collect();
+            assert_eq!(problems, [(Rule::Layout, tmp.path().join("val/images"))]);
+            assert!(report.problems[0].message.contains("dataset split"));
         }
     }
 }

@@ -289,7 +289,7 @@ fn roboflow_unknown_classes_and_polygons_are_refused() {
 
 /// Zips the export directory under a top-level folder (as downloads often are), then lets
 /// `extra` add entries.
-fn zip_export(
+pub(crate) fn zip_export(
     export: &Path,
     zip_path: &Path,
     extra: impl FnOnce(&mut zip::ZipWriter<std::fs::File>),

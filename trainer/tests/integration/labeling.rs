@@ -177,7 +177,7 @@ fn fixtures() -> Vec<Fixture> {
 }
 
 /// A phone store with the fixtures, open; and photo id by fixture name (fillers numbered).
-fn phone_store(dir: &Path) -> (PhoneSource, BTreeMap<String, String>) {
+pub(crate) fn phone_store(dir: &Path) -> (PhoneSource, BTreeMap<String, String>) {
     let inspector = Inspector::open(dir, InspectorConfig::default()).unwrap();
     let inspection = inspector
         .create_inspection(NewInspection::new(
@@ -461,7 +461,7 @@ fn response(boxes: &[B]) -> Box<serde_json::value::RawValue> {
 }
 
 /// Stores the fixtures in an office store through its trait; returns photo id by name.
-async fn fill_office(store: &dyn Store) -> BTreeMap<String, String> {
+pub(crate) async fn fill_office(store: &dyn Store) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
     for (i, (name, seed, noise, edge, cloud)) in fixtures().into_iter().enumerate() {
         // Two inspections share a millisecond: the paging must not lose or repeat them.
@@ -686,7 +686,7 @@ fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], tol: f64, what: &str) {
 /// `predictions`): each task's annotation accepts the predictions, except that the first
 /// task is labelled background (no regions) and the second gets one box moved and
 /// relabelled.
-fn labelled_export(tasks: &[Value]) -> Vec<Value> {
+pub(crate) fn labelled_export(tasks: &[Value]) -> Vec<Value> {
     tasks
         .iter()
         .enumerate()

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod dataset;
+mod doc_commands;
 mod groundtruth_job;
 mod inference_handler;
 mod labeling;

@@ -47,7 +47,7 @@ async fn endpoint_config_in_use(c: &omni_trainer::aws::Clients, endpoint: &str) 
         .to_owned()
 }
 
-async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) {
+pub(crate) async fn complete_job(c: &omni_trainer::aws::Clients, job: &str, map50_95: f64) {
     let uri = omni_trainer::artifacts::artifacts_uri(c, job)
         .await
         .unwrap();
@@ -414,7 +414,7 @@ fn post_json(url: &str, body: &str) {
 }
 
 /// The handler's own response builder (trainer/sagemaker/inference.py) for the sample photo.
-fn handler_response(python: &std::path::Path) -> String {
+pub(crate) fn handler_response(python: &std::path::Path) -> String {
     let script = format!(
         "import json, sys; sys.path.insert(0, {dir:?}); import inference\n\
          r = inference.build_response({{'name': 'yolo11n-omni-damage', 'version': '0.2.0', 'sha256': 'ab' * 32}}, 1001, 667, 12.5,\n\
@@ -429,7 +429,7 @@ fn handler_response(python: &std::path::Path) -> String {
 }
 
 /// Queues `body` as moto's next InvokeEndpoint answers.
-fn queue_endpoint_results(moto_url: &str, body: &str, times: usize) {
+pub(crate) fn queue_endpoint_results(moto_url: &str, body: &str, times: usize) {
     let results: Vec<serde_json::Value> = (0..times)
         .map(|_| serde_json::json!({"Body": body, "ContentType": "application/json", "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}))
         .collect();

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use clap::{Args, Parser};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use omni_trainer::config::{AwsArgs, SettingsLayer};
 use omni_trainer::labeling::groundtruth_import::{self, ImportOptions};
@@ -127,13 +127,6 @@ pub struct WaitArgs {
     aws: AwsArgs,
 }
 
-/// The options every command takes (the labeling commands are handed `--json` only).
-fn global(json: bool) -> crate::Global {
-    crate::Cli::try_parse()
-        .map(|cli| cli.global)
-        .unwrap_or(crate::Global { config: None, json })
-}
-
 fn workforce_text(plan: &JobPlan) -> String {
     if plan.public_crowd {
         format!(
@@ -213,13 +206,13 @@ fn print_plan(plan: &JobPlan, batch: &std::path::Path) {
 }
 
 /// Runs `labeling start-groundtruth`.
-pub fn start(args: &StartArgs, json: bool) -> Result<(), TrainerError> {
-    let global = global(json);
+pub fn start(args: &StartArgs, global: &crate::Global) -> Result<(), TrainerError> {
+    let json = global.json;
     let role = SettingsLayer {
         role_arn: args.role_arn.clone(),
         ..SettingsLayer::default()
     };
-    let settings = settings(&global, [role, args.aws.clone().into()])?;
+    let settings = settings(global, [role, args.aws.clone().into()])?;
     let t = &args.task;
     let task = TaskOptions {
         title: t.task_title.clone(),
@@ -323,9 +316,9 @@ fn counts(p: &JobProgress) -> String {
 }
 
 /// Runs `labeling wait-groundtruth`.
-pub fn wait(args: &WaitArgs, json: bool) -> Result<(), TrainerError> {
-    let global = global(json);
-    let settings = settings(&global, [args.aws.clone().into()])?;
+pub fn wait(args: &WaitArgs, global: &crate::Global) -> Result<(), TrainerError> {
+    let json = global.json;
+    let settings = settings(global, [args.aws.clone().into()])?;
     let backoff = Backoff {
         initial: args.poll.poll_initial,
         max: args.poll.poll_max.max(args.poll.poll_initial),

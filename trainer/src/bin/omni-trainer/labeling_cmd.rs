@@ -279,7 +279,8 @@ fn select(args: &SelectArgs, json: bool) -> Result<(), TrainerError> {
 }
 
 /// Runs a `labeling` command.
-pub fn run(command: &LabelingCommand, json: bool) -> Result<(), TrainerError> {
+pub fn run(command: &LabelingCommand, global: &crate::Global) -> Result<(), TrainerError> {
+    let json = global.json;
     match command {
         LabelingCommand::Select(args) => select(args, json),
         LabelingCommand::ExportLabelstudio {
@@ -338,8 +339,8 @@ pub fn run(command: &LabelingCommand, json: bool) -> Result<(), TrainerError> {
                 json,
             )
         }
-        LabelingCommand::StartGroundtruth(args) => groundtruth_cmd::start(args, json),
-        LabelingCommand::WaitGroundtruth(args) => groundtruth_cmd::wait(args, json),
+        LabelingCommand::StartGroundtruth(args) => groundtruth_cmd::start(args, global),
+        LabelingCommand::WaitGroundtruth(args) => groundtruth_cmd::wait(args, global),
     }
 }
 

@@ -85,7 +85,7 @@ fn run(cli: Cli) -> Result<(), TrainerError> {
     let global = &cli.global;
     match cli.command {
         Command::Dataset(command) => dataset_cmd::run(command, global),
-        Command::Labeling(command) => labeling_cmd::run(&command, global.json),
+        Command::Labeling(command) => labeling_cmd::run(&command, global),
         Command::Train(args) => train_cmd::train(args, global),
         Command::Wait(args) => train_cmd::wait(args, global),
         Command::Deploy(args) => deploy_cmd::run(args, global),
