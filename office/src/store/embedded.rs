@@ -4,7 +4,8 @@
 //! Layout of the data directory: `office.sqlite3`, `photos/<photo id>.<sha256>`. A photo's
 //! file is written (and fsync'd) before its row is committed, in one critical section with
 //! the duplicate check, so a row always names a complete file and a retried upload finds
-//! either nothing or the finished photo.
+//! either nothing or the finished photo. Photo rows are keyed by (inspection, photo id); the
+//! same id and SHA-256 under two inspections name the same bytes, so they share one file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ use crate::wire::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_detect_claim.sql"),
+    include_str!("../../migrations/003_photo_ids_per_inspection.sql"),
 ];
 
 /// SQLite + photo files under one directory.
@@ -107,8 +109,7 @@ const INSPECTION_COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.cr
      i.updated_at_ms, i.latitude, i.longitude, i.accuracy_m, i.state, i.revision, \
      i.received_at_ms, \
      (SELECT COUNT(*) FROM photos p WHERE p.inspection_id = i.id), \
-     EXISTS (SELECT 1 FROM verdicts v JOIN photos p ON v.photo_id = p.id \
-             WHERE p.inspection_id = i.id AND v.has_damage = 1)";
+     EXISTS (SELECT 1 FROM verdicts v WHERE v.inspection_id = i.id AND v.has_damage = 1)";
 
 fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
     let state: String = row.get(8)?;
@@ -229,10 +230,14 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
 const PHOTO_COLUMNS: &str = "id, inspection_id, sha256, size_bytes, content_type, \
                              received_at_ms, detect_status, detect_error";
 
-fn read_photo(tx: &Transaction<'_>, id: &str) -> Result<Option<StoredPhoto>, StoreError> {
+fn read_photo(
+    tx: &Transaction<'_>,
+    inspection_id: &str,
+    id: &str,
+) -> Result<Option<StoredPhoto>, StoreError> {
     tx.query_row(
-        &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = ?1"),
-        [id],
+        &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE inspection_id = ?1 AND id = ?2"),
+        [inspection_id, id],
         photo_from_row,
     )
     .optional()
@@ -262,33 +267,21 @@ fn insert_photo(
     Ok(())
 }
 
-fn verdict_from_row(row: &Row<'_>) -> rusqlite::Result<VerdictRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ))
-}
-
-type VerdictRow = (String, String, String, String, String, bool, String, i64);
-
-fn verdict(row: VerdictRow) -> Result<Verdict, StoreError> {
-    let (photo_id, source, model_name, model_version, model_sha256, has_damage, response, at) = row;
+fn verdict_from_row(row: &Row<'_>) -> rusqlite::Result<Verdict> {
+    let text = |i: usize, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
+    };
+    let source: String = row.get(1)?;
     Ok(Verdict {
-        photo_id,
+        photo_id: row.get(0)?,
         source: VerdictSource::parse(&source)
-            .ok_or_else(|| backend(format!("stored verdict has source {source:?}")))?,
-        model_name,
-        model_version,
-        model_sha256,
-        has_damage,
-        response: RawValue::from_string(response).map_err(backend)?,
-        received_at_ms: at,
+            .ok_or_else(|| text(1, format!("stored verdict has source {source:?}").into()))?,
+        model_name: row.get(2)?,
+        model_version: row.get(3)?,
+        model_sha256: row.get(4)?,
+        has_damage: row.get(5)?,
+        response: RawValue::from_string(row.get(6)?).map_err(|e| text(6, e.into()))?,
+        received_at_ms: row.get(7)?,
     })
 }
 
@@ -301,28 +294,25 @@ fn write_verdict(
     inspection_id: &str,
     v: &Verdict,
 ) -> Result<Put, StoreError> {
-    match read_photo(tx, &v.photo_id)? {
-        Some(p) if p.photo.inspection_id == inspection_id => {}
-        _ => {
-            return Err(StoreError::NotFound(format!(
-                "inspection {inspection_id} has no photo {}",
-                v.photo_id
-            )));
-        }
+    if read_photo(tx, inspection_id, &v.photo_id)?.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "inspection {inspection_id} has no photo {}",
+            v.photo_id
+        )));
     }
     let existing = tx
         .query_row(
             &format!(
                 "SELECT {VERDICT_COLUMNS} FROM verdicts v \
-                 WHERE v.photo_id = ?1 AND v.source = ?2 AND v.model_sha256 = ?3"
+                 WHERE v.inspection_id = ?1 AND v.photo_id = ?2 AND v.source = ?3 \
+                 AND v.model_sha256 = ?4"
             ),
-            params![v.photo_id, v.source.as_str(), v.model_sha256],
+            params![inspection_id, v.photo_id, v.source.as_str(), v.model_sha256],
             verdict_from_row,
         )
         .optional()
         .map_err(backend)?;
-    if let Some(row) = existing {
-        let old = verdict(row)?;
+    if let Some(old) = existing {
         return if old.response.get() == v.response.get() {
             Ok(Put::Unchanged)
         } else {
@@ -335,9 +325,11 @@ fn write_verdict(
         };
     }
     tx.execute(
-        "INSERT INTO verdicts (photo_id, source, model_name, model_version, model_sha256, \
-         has_damage, response, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO verdicts (inspection_id, photo_id, source, model_name, model_version, \
+         model_sha256, has_damage, response, received_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
+            inspection_id,
             v.photo_id,
             v.source.as_str(),
             v.model_name,
@@ -405,12 +397,12 @@ impl Store for EmbeddedStore {
                 .map_err(backend)?;
             let mut out = Vec::new();
             for row in rows {
+                if out.len() >= query.limit {
+                    break;
+                }
                 let summary = row.map_err(backend)?;
                 if query.matches(&summary) {
                     out.push(summary);
-                    if out.len() >= query.limit {
-                        break;
-                    }
                 }
             }
             Ok(out)
@@ -434,10 +426,8 @@ impl Store for EmbeddedStore {
                     photo.inspection_id
                 )));
             }
-            if let Some(old) = read_photo(&tx, &photo.id)? {
-                return if old.photo.sha256 == photo.sha256
-                    && old.photo.inspection_id == photo.inspection_id
-                {
+            if let Some(old) = read_photo(&tx, &photo.inspection_id, &photo.id)? {
+                return if old.photo.sha256 == photo.sha256 {
                     Ok(Put::Unchanged)
                 } else {
                     Err(StoreError::Conflict(format!(
@@ -462,7 +452,7 @@ impl Store for EmbeddedStore {
         let (inspection_id, photo_id) = (inspection_id.to_owned(), photo_id.to_owned());
         self.with(move |conn, _| {
             let tx = conn.transaction().map_err(backend)?;
-            Ok(read_photo(&tx, &photo_id)?.filter(|p| p.photo.inspection_id == inspection_id))
+            read_photo(&tx, &inspection_id, &photo_id)
         })
         .await
     }
@@ -497,14 +487,21 @@ impl Store for EmbeddedStore {
         status: DetectStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let id = photo.id.clone();
+        let (inspection_id, id) = (photo.inspection_id.clone(), photo.id.clone());
         let error = error.map(str::to_owned);
         self.with(move |conn, _| {
-            conn.execute(
-                "UPDATE photos SET detect_status = ?2, detect_error = ?3 WHERE id = ?1",
-                params![id, status.as_str(), error],
-            )
-            .map_err(backend)?;
+            let updated = conn
+                .execute(
+                    "UPDATE photos SET detect_status = ?3, detect_error = ?4 \
+                     WHERE inspection_id = ?1 AND id = ?2",
+                    params![inspection_id, id, status.as_str(), error],
+                )
+                .map_err(backend)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "inspection {inspection_id} has no photo {id}"
+                )));
+            }
             Ok(())
         })
         .await
@@ -516,14 +513,14 @@ impl Store for EmbeddedStore {
         stale_before_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let id = photo.id.clone();
+        let (inspection_id, id) = (photo.inspection_id.clone(), photo.id.clone());
         self.with(move |conn, _| {
             let claimed = conn
                 .execute(
-                    "UPDATE photos SET detect_claimed_at_ms = ?3 \
-                     WHERE id = ?1 AND detect_status = 'pending' \
-                     AND coalesce(detect_claimed_at_ms, received_at_ms) < ?2",
-                    params![id, stale_before_ms, now_ms],
+                    "UPDATE photos SET detect_claimed_at_ms = ?4 \
+                     WHERE inspection_id = ?1 AND id = ?2 AND detect_status = 'pending' \
+                     AND coalesce(detect_claimed_at_ms, received_at_ms) < ?3",
+                    params![inspection_id, id, stale_before_ms, now_ms],
                 )
                 .map_err(backend)?;
             Ok(claimed == 1)
@@ -548,14 +545,14 @@ impl Store for EmbeddedStore {
         self.with(move |conn, _| {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {VERDICT_COLUMNS} FROM verdicts v JOIN photos p ON v.photo_id = p.id \
-                     WHERE p.inspection_id = ?1 ORDER BY v.received_at_ms, v.source"
+                    "SELECT {VERDICT_COLUMNS} FROM verdicts v WHERE v.inspection_id = ?1 \
+                     ORDER BY v.received_at_ms, v.photo_id, v.source, v.model_sha256"
                 ))
                 .map_err(backend)?;
             let rows = stmt
                 .query_map([inspection_id], verdict_from_row)
                 .map_err(backend)?;
-            rows.map(|r| r.map_err(backend).and_then(verdict)).collect()
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }

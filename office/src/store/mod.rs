@@ -4,10 +4,16 @@
 //! Every write is idempotent and never loses newer data: a repeat of a stored write is
 //! [`Put::Unchanged`]; a different write to the same key, or an inspection update older than
 //! the stored one, is [`StoreError::Conflict`] and changes nothing.
+//!
+//! A photo is addressed by its inspection and its id: a photo id is unique within its
+//! inspection only (docs/office.md, "Ids"), so the same id under two inspections is two
+//! photos, and a verdict's key is (inspection, photo, source, model SHA-256). Both stores are
+//! held to this contract by one conformance suite (`office/tests/integration/store_contract`).
 
 pub mod aws;
 pub mod embedded;
 
+use std::cmp::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -83,6 +89,36 @@ impl ListQuery {
     }
 }
 
+/// The order of a listing: newest first (`created_at_ms`), then by id.
+pub(crate) fn newest_first(a: &InspectionSummary, b: &InspectionSummary) -> Ordering {
+    let (a, b) = (&a.inspection, &b.inspection);
+    b.created_at_ms
+        .cmp(&a.created_at_ms)
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// The order of an inspection's photos: oldest first (`received_at_ms`), then by id.
+pub(crate) fn oldest_first(a: &StoredPhoto, b: &StoredPhoto) -> Ordering {
+    let (a, b) = (&a.photo, &b.photo);
+    (a.received_at_ms, &a.id).cmp(&(b.received_at_ms, &b.id))
+}
+
+/// The order of an inspection's verdicts: by receive time, then photo id, source and model.
+pub(crate) fn verdict_order(a: &Verdict, b: &Verdict) -> Ordering {
+    (
+        a.received_at_ms,
+        &a.photo_id,
+        a.source.as_str(),
+        &a.model_sha256,
+    )
+        .cmp(&(
+            b.received_at_ms,
+            &b.photo_id,
+            b.source.as_str(),
+            &b.model_sha256,
+        ))
+}
+
 /// The office's storage.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -93,12 +129,12 @@ pub trait Store: Send + Sync + 'static {
     /// One inspection, with whether any verdict found damage.
     async fn inspection(&self, id: &str) -> Result<Option<InspectionSummary>, StoreError>;
 
-    /// Inspections matching `query`, newest first.
+    /// Inspections matching `query`, newest first (ties by id), at most `query.limit`.
     async fn list(&self, query: &ListQuery) -> Result<Vec<InspectionSummary>, StoreError>;
 
     /// Stores a photo's bytes durably, then its record with `detect_status`. The same id
     /// with the same SHA-256 is [`Put::Unchanged`] (whatever the status asked); another
-    /// SHA-256 is a conflict. The inspection must exist.
+    /// SHA-256 is a conflict. The inspection must exist; a refused write stores nothing.
     async fn put_photo(
         &self,
         photo: &Photo,
@@ -113,13 +149,14 @@ pub trait Store: Send + Sync + 'static {
         photo_id: &str,
     ) -> Result<Option<StoredPhoto>, StoreError>;
 
-    /// The photos of an inspection, oldest first.
+    /// The photos of an inspection, oldest first (`received_at_ms`, then id).
     async fn photos(&self, inspection_id: &str) -> Result<Vec<StoredPhoto>, StoreError>;
 
     /// A photo's bytes.
     async fn photo_bytes(&self, photo: &Photo) -> Result<Vec<u8>, StoreError>;
 
-    /// Records where detection on upload stands for a photo.
+    /// Records where detection on upload stands for a photo (`error: None` clears the
+    /// stored reason). [`StoreError::NotFound`] for a photo the store does not hold.
     async fn set_detect_status(
         &self,
         photo: &Photo,
@@ -142,7 +179,8 @@ pub trait Store: Send + Sync + 'static {
     /// the same key a conflict.
     async fn put_verdict(&self, inspection_id: &str, verdict: &Verdict) -> Result<Put, StoreError>;
 
-    /// The verdicts of an inspection's photos.
+    /// The verdicts of an inspection's photos, by receive time, then photo id, source and
+    /// model SHA-256.
     async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError>;
 
     /// A presigned URL (and its expiry, ms since the epoch) for a photo, where the store

@@ -9,7 +9,7 @@ use omni_office::api::Auth;
 use omni_office::detect::Detector;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
-use omni_office::wire::{DetectStatus, InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection};
+use omni_office::wire::{InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection};
 use omni_sigv4::test_sign::signature_headers;
 use omni_sigv4::{Credentials, SigV4Scope};
 use sha2::{Digest, Sha256};
@@ -256,54 +256,4 @@ pub fn photo_record(inspection_id: &str, id: &str, bytes: &[u8], received_at_ms:
         content_type: "image/jpeg".into(),
         received_at_ms,
     }
-}
-
-/// The claim of a pending detection on `store` (which holds inspection `inspection_id`):
-/// refused while fresh, granted once stale, to one caller only; never for another status.
-pub async fn assert_stale_claims(store: &dyn Store, inspection_id: &str) {
-    let bytes = jpeg(77);
-    let photo = photo_record(inspection_id, "pending-photo", &bytes, 1_700_000_000_000);
-    store
-        .put_photo(&photo, &bytes, DetectStatus::Pending)
-        .await
-        .unwrap();
-    let uploaded = photo.received_at_ms;
-    // The upload's own claim is not stale yet.
-    assert!(
-        !store
-            .claim_stale_detection(&photo, uploaded, uploaded + 10)
-            .await
-            .unwrap()
-    );
-    // Stale: claimed by the first caller only.
-    assert!(
-        store
-            .claim_stale_detection(&photo, uploaded + 1, uploaded + 20)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .claim_stale_detection(&photo, uploaded + 1, uploaded + 21)
-            .await
-            .unwrap()
-    );
-    // The new claim goes stale in its turn.
-    assert!(
-        store
-            .claim_stale_detection(&photo, uploaded + 21, uploaded + 30)
-            .await
-            .unwrap()
-    );
-    // Done photos are never claimed.
-    store
-        .set_detect_status(&photo, DetectStatus::Done, None)
-        .await
-        .unwrap();
-    assert!(
-        !store
-            .claim_stale_detection(&photo, i64::MAX, i64::MAX)
-            .await
-            .unwrap()
-    );
 }

@@ -14,7 +14,7 @@ use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
 use omni_sigv4::Credentials;
 
-use crate::common::{CONTAINER, REGION, TestOffice, assert_stale_claims, inspection, jpeg};
+use crate::common::{CONTAINER, REGION, TestOffice, inspection, jpeg};
 
 const ENDPOINT: &str = "omni-inspector-yolo";
 
@@ -222,16 +222,6 @@ async fn a_detection_cut_off_by_a_restart_runs_again_once_its_lease_ends() {
     let again = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
     assert_eq!(again.json()["detect_status"], "done");
     assert_eq!(endpoint.stats().invocations, 2);
-}
-
-#[tokio::test]
-async fn the_embedded_store_claims_a_stale_detection_once() {
-    let office = TestOffice::start(None).await;
-    office
-        .client()
-        .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 1))
-        .await;
-    assert_stale_claims(office.store.as_ref(), "insp-1").await;
 }
 
 /// An office without an endpoint archives a photo it is asked to detect: 201, status `none`,

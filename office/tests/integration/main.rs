@@ -1,6 +1,7 @@
 //! The office API on real sockets on 127.0.0.1: the embedded store end to end, detection on
 //! upload through omni-endpoint, SigV4 refusals, each bad input, the AWS store on moto
-//! server, the CLI, and the deploy template under cfn-lint.
+//! server, one store contract run on both stores, the CLI, and the deploy template under
+//! cfn-lint.
 
 #![allow(clippy::unwrap_used, missing_docs)] // Test code: a panic is the failure report.
 
@@ -12,6 +13,8 @@ mod cli;
 mod common;
 mod detect;
 mod doc_commands;
+mod embedded_migration;
 #[cfg(feature = "lambda")]
 mod lambda;
+mod store_contract;
 mod template;

@@ -1,0 +1,210 @@
+//! The embedded store's migration 003 (photo ids scoped to their inspection) on a database
+//! that the previous schema (version 2, photo ids global) wrote: every row comes back through
+//! the store as it was, and a database it cannot copy whole is left as it was.
+
+use std::path::Path;
+
+use omni_office::store::embedded::EmbeddedStore;
+use omni_office::store::{Put, Store};
+use omni_office::wire::DetectStatus;
+use rusqlite::{Connection, params};
+
+use crate::common::{CONTAINER, OTHER_CONTAINER, jpeg, photo_record};
+
+const T0: i64 = 1_700_000_000_000;
+
+/// A version-2 database in `dir`: two inspections; photos p1 (pending, claimed at T0 + 50),
+/// p2 (failed, with its reason) of insp-1 and p3 of insp-2, their files; an edge verdict on
+/// p1 and a damaging cloud one on p3.
+fn version_2(dir: &Path) -> Connection {
+    let conn = Connection::open(dir.join("office.sqlite3")).unwrap();
+    conn.execute_batch(include_str!("../../migrations/001_init.sql"))
+        .unwrap();
+    conn.execute_batch(include_str!("../../migrations/002_detect_claim.sql"))
+        .unwrap();
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    for (id, container, state, revision, lat) in [
+        ("insp-1", CONTAINER, "open", 1, Some(36.13)),
+        ("insp-2", OTHER_CONTAINER, "closed", 3, None),
+    ] {
+        conn.execute(
+            "INSERT INTO inspections VALUES (?1, ?2, 'inspector-7', ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, ?10)",
+            params![
+                id,
+                container,
+                T0,
+                T0 + 60_000,
+                lat,
+                lat.map(|_| -5.35),
+                lat.map(|_| 8.0),
+                state,
+                revision,
+                T0 + 1000
+            ],
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    for (n, (id, inspection, status, error, claim)) in [
+        ("p1", "insp-1", "pending", None, Some(T0 + 50)),
+        ("p2", "insp-1", "failed", Some("endpoint down"), None),
+        ("p3", "insp-2", "none", None, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = jpeg(n as u32);
+        let p = photo_record(inspection, id, &bytes, T0 + n as i64);
+        std::fs::write(dir.join(format!("photos/{id}.{}", p.sha256)), &bytes).unwrap();
+        conn.execute(
+            "INSERT INTO photos VALUES (?1, ?2, ?3, ?4, 'image/jpeg', ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                inspection,
+                p.sha256,
+                bytes.len() as i64,
+                p.received_at_ms,
+                status,
+                error,
+                claim
+            ],
+        )
+        .unwrap();
+    }
+    for (photo, source, damage) in [("p1", "edge", false), ("p3", "cloud", true)] {
+        conn.execute(
+            "INSERT INTO verdicts VALUES (?1, ?2, 'yolo11n', '7', 'aa', ?3, ?4, ?5)",
+            params![photo, source, damage, format!("{{\"{photo}\":1}}"), T0 + 9],
+        )
+        .unwrap();
+    }
+    conn
+}
+
+#[tokio::test]
+async fn migration_003_keeps_every_row_of_a_version_2_database() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(version_2(dir.path()));
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+
+    let one = store.inspection("insp-1").await.unwrap().unwrap();
+    assert_eq!((one.photo_count, one.has_damage), (2, false));
+    let location = one.inspection.location.unwrap();
+    assert_eq!(
+        (location.latitude, location.longitude, location.accuracy_m),
+        (36.13, -5.35, Some(8.0))
+    );
+    let two = store.inspection("insp-2").await.unwrap().unwrap();
+    assert_eq!((two.photo_count, two.has_damage), (1, true));
+    assert_eq!(
+        (two.inspection.revision, two.inspection.location),
+        (3, None)
+    );
+
+    let photos = store.photos("insp-1").await.unwrap();
+    let states: Vec<_> = photos
+        .iter()
+        .map(|p| {
+            (
+                p.photo.id.as_str(),
+                p.detect_status,
+                p.detect_error.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("p1", DetectStatus::Pending, None),
+            ("p2", DetectStatus::Failed, Some("endpoint down"))
+        ]
+    );
+    for (n, p) in photos
+        .iter()
+        .chain(&store.photos("insp-2").await.unwrap())
+        .enumerate()
+    {
+        assert_eq!(
+            p.photo,
+            photo_record(
+                &p.photo.inspection_id,
+                &p.photo.id,
+                &jpeg(n as u32),
+                T0 + n as i64
+            )
+        );
+        assert_eq!(store.photo_bytes(&p.photo).await.unwrap(), jpeg(n as u32));
+    }
+    // p1's claim (T0 + 50) came along: not stale before it, stale after.
+    let p1 = &photos[0].photo;
+    assert!(
+        !store
+            .claim_stale_detection(p1, T0 + 50, T0 + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_stale_detection(p1, T0 + 61, T0 + 70)
+            .await
+            .unwrap()
+    );
+
+    let mut read = store.verdicts("insp-1").await.unwrap();
+    read.extend(store.verdicts("insp-2").await.unwrap());
+    let read: Vec<_> = read
+        .iter()
+        .map(|v| {
+            (
+                v.photo_id.as_str(),
+                v.source.as_str(),
+                v.has_damage,
+                v.response.get(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("p1", "edge", false, r#"{"p1":1}"#),
+            ("p3", "cloud", true, r#"{"p3":1}"#)
+        ]
+    );
+
+    // The new scope: p3's id under insp-1 is another photo; reopening migrates nothing more.
+    let bytes = jpeg(2);
+    let again = photo_record("insp-1", "p3", &bytes, T0 + 99);
+    let put = store.put_photo(&again, &bytes, DetectStatus::None).await;
+    assert_eq!(put.unwrap(), Put::Created);
+    drop(store);
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.photos("insp-1").await.unwrap().len(), 3);
+    let conn = Connection::open(dir.path().join("office.sqlite3")).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+}
+
+/// A verdict whose photo row is gone (written with foreign keys off) cannot be given an
+/// inspection: the migration fails and the database stays at version 2 with every row.
+#[test]
+fn a_database_the_migration_cannot_copy_whole_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = version_2(dir.path());
+    conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+    conn.execute(
+        "INSERT INTO verdicts VALUES ('gone', 'edge', 'm', '1', 'aa', 0, '{}', 1)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let opened = EmbeddedStore::open(dir.path());
+    assert!(opened.is_err());
+    let conn = Connection::open(dir.path().join("office.sqlite3")).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(count("PRAGMA user_version"), 2);
+    assert_eq!(count("SELECT COUNT(*) FROM verdicts"), 3);
+    assert_eq!(count("SELECT COUNT(*) FROM photos"), 3);
+}
