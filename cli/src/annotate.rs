@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use image::{Rgb, RgbImage};
 use omni_core::Detections;
 use omni_core::detect::DecodeError;
-use omni_core::detect::image_decode::decode_oriented;
+use omni_photo::decode::decode_oriented;
 
 /// Why an annotated copy could not be made.
 #[derive(Debug, thiserror::Error)]

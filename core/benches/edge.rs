@@ -18,8 +18,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use image::imageops::FilterType;
-use omni_core::detect::image_decode::decode_oriented;
 use omni_core::detect::{EdgeDetector, EdgeDetectorConfig};
+use omni_photo::decode::decode_oriented;
 use serde_json::{Value, json};
 
 const MODELS: [&str; 4] = [

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use omni_core::ModelIdentity;
-use omni_core::detect::image_decode::{decode_for_model, decode_oriented};
 use omni_core::detect::{
     DetectError, Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig,
 };
 use omni_core::detections::{DetectionSource, Detections};
 use omni_core::evaluation;
+use omni_photo::decode::{decode_for_model, decode_oriented};
 
 /// The edge detector fed the fully decoded photo (as a PNG, so it is not decoded again at a
 /// DCT scale).

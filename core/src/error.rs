@@ -3,11 +3,11 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::container_number::ContainerNumberError;
 use crate::detect::{DetectError, ModelError};
 use crate::inspection::{InspectionId, PhotoId};
-use crate::photo_probe::PhotoError;
 use crate::store::StoreError;
+use omni_photo::probe::PhotoError;
+use omni_protocol::container_number::ContainerNumberError;
 
 /// Everything the core's operations can fail with.
 #[derive(Debug, thiserror::Error)]

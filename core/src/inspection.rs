@@ -6,9 +6,9 @@ use std::str::FromStr;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::container_number::ContainerNumber;
-use crate::photo_probe::PhotoFormat;
-use crate::timestamp::Timestamp;
+use omni_photo::probe::PhotoFormat;
+use omni_protocol::container_number::ContainerNumber;
+use omni_protocol::timestamp::Timestamp;
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -215,7 +215,7 @@ impl Photo {
     pub(crate) fn queued(
         id: PhotoId,
         inspection_id: InspectionId,
-        header: &crate::photo_probe::PhotoHeader,
+        header: &omni_photo::probe::PhotoHeader,
         bytes: &[u8],
         sha256: String,
         captured_at: Timestamp,

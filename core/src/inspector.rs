@@ -1,4 +1,5 @@
-//! The core's front door: one data directory, its store and its photo files.
+//! The inspector: one data directory, its store and its photo files (captures, queries,
+//! reconciliation, quarantine). Hosts reach it through the front door, `OmniCore` (`app/`).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -7,20 +8,19 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::container_number::ContainerNumber;
 use crate::detect::{DetectError, Detector};
 use crate::detections::{DetectionResult, DetectionSource};
-use crate::digest::sha256_hex;
-use crate::durable;
 use crate::error::{Error, Result};
 use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId};
 use crate::photo_files::{ORPHANS_DIR, PhotoFileEntry, PhotoFiles};
-use crate::photo_probe::{self, PhotoFormat, PhotoLimits};
 use crate::store::inspections::{self, InspectionFilter, InspectionSummary};
 use crate::store::office::{self, InspectionAck, OfficeCounts, RecordKind};
 use crate::store::photos::{self, PhotoFileRow, StateCounts};
 use crate::store::{Store, detection_results};
-use crate::timestamp::Timestamp;
+use omni_photo::probe::{self as photo_probe, PhotoFormat, PhotoLimits};
+use omni_protocol::container_number::ContainerNumber;
+use omni_protocol::digest::sha256_hex;
+use omni_protocol::timestamp::Timestamp;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "inspections.sqlite3";
@@ -235,7 +235,7 @@ impl Inspector {
             data_dir.display()
         )))?;
         let lock_path = data_dir.join(LOCK_FILE);
-        let Some(lock) = durable::try_lock(&lock_path)
+        let Some(lock) = omni_durable::try_lock(&lock_path)
             .map_err(Error::io(format!("cannot lock {}", lock_path.display())))?
         else {
             return Err(Error::DataDirLocked { path: data_dir });

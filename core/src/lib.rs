@@ -3,6 +3,11 @@
 //! Hosts (the CLI, the mobile bindings, tests) open an [`OmniCore`]: the front door over
 //! one data directory, with one config and one error type ([`ApiError`]).
 //!
+//! What every side speaks (container numbers, timestamps, detections, the response schema) is
+//! `omni-protocol`; photo headers and decoding are `omni-photo`; the online clients are
+//! `omni-cloud` (re-exported as [`cloud`]); atomic files are `omni-durable`. This crate adds
+//! what only the phone has: the store, the sync engine, model refresh and the edge runtime.
+//!
 //! Inside, an [`Inspector`] owns the data directory: the SQLite queue of inspections and photos
 //! (`inspections.sqlite3`) and the untouched originals (`photos/`). Captures are durable
 //! once acknowledged; later stages (edge detection, cloud sync, model refresh) read from
@@ -11,12 +16,8 @@
 pub mod app;
 #[cfg(feature = "bundled-model")]
 pub mod bundled_model;
-pub mod cloud;
-pub mod container_number;
 pub mod detect;
 pub mod detections;
-pub mod digest;
-pub mod durable;
 pub mod error;
 pub mod evaluation;
 pub mod inspection;
@@ -25,13 +26,16 @@ mod listener;
 pub mod model_manifest;
 pub mod model_refresh;
 pub mod photo_files;
-pub mod photo_probe;
 pub(crate) mod store;
 pub mod sync;
-pub mod timestamp;
+
+/// The online path (`omni-cloud`): hosts configure [`OmniConfig`]'s cloud target with its
+/// credentials provider, service URLs and client settings.
+pub use omni_cloud as cloud;
+/// Photo header checks and limits (`omni-photo`), which a capture answers with.
+pub use omni_photo::probe as photo_probe;
 
 pub use app::{ApiError, ApiResult, CloudConfig, CloudTarget, OmniConfig, OmniCore};
-pub use container_number::{ContainerNumber, ContainerNumberError};
 pub use detections::{
     BoundingBox, Detection, DetectionResult, DetectionSource, Detections, ModelIdentity,
 };
@@ -43,9 +47,9 @@ pub use inspector::{
     DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail,
     QuarantinedFile, RecoverReport, Recovery, SkippedFile, Stats,
 };
-pub use photo_probe::{PhotoError, PhotoFormat, PhotoLimits};
+pub use omni_photo::{PhotoError, PhotoFormat, PhotoLimits};
+pub use omni_protocol::{ContainerNumber, ContainerNumberError, Timestamp};
 pub use store::StoreError;
 pub use store::inspections::{InspectionFilter, InspectionSummary};
 pub use store::office::{InspectionAck, OfficeCounts};
 pub use store::photos::StateCounts;
-pub use timestamp::Timestamp;

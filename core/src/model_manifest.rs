@@ -296,7 +296,7 @@ mod tests {
             file: "0.2.0/model.onnx".into(),
             sha256: "ab".repeat(32),
             size: 3_000_000,
-            classes: crate::detect::DAMAGE_CLASSES
+            classes: omni_protocol::DAMAGE_CLASSES
                 .iter()
                 .map(|c| c.to_string())
                 .collect(),

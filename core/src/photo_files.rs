@@ -5,9 +5,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::durable::{sync_dir, write_atomic_via};
 use crate::inspection::{PhotoId, photo_file_name};
-use crate::photo_probe::PhotoFormat;
+use omni_durable::{sync_dir, write_atomic_via};
+use omni_photo::probe::PhotoFormat;
 
 /// Prefix of in-flight temporary files; anything carrying it after a crash is garbage.
 const TEMP_PREFIX: &str = ".incoming-";

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use omni_core::cloud::response::DetectionResponse;
 use omni_core::detect::{Detector, EdgeDetector, EdgeDetectorConfig};
-use omni_core::detections::{DetectionSource, Detections, ModelIdentity};
-use omni_core::photo_probe::{self, PhotoLimits};
+use omni_photo::probe::{self as photo_probe, PhotoLimits};
+use omni_protocol::detections::{DetectionSource, Detections, ModelIdentity};
+use omni_protocol::response::DetectionResponse;
 use sha2::{Digest, Sha256};
 
 /// Which model the endpoint runs.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use omni_core::cloud::EnvCredentialsProvider;
+use omni_cloud::EnvCredentialsProvider;
 use omni_endpoint::{EndpointConfig, FaultConfig, Malformed, ModelChoice, ServerlessConfig};
 
 /// A SageMaker-compatible detection endpoint for development and tests.

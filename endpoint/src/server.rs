@@ -13,8 +13,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use omni_core::cloud::{Credentials, SigV4Scope};
 use omni_gateway::body::{Announced, BodyError};
+use omni_sigv4::{Credentials, SigV4Scope};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -429,7 +429,7 @@ async fn invoke(
         })
         .map(str::to_owned);
     if let Some(kind) = faults.malformed {
-        let (width, height) = omni_core::photo_probe::probe(&body, Default::default())
+        let (width, height) = omni_photo::probe::probe(&body, Default::default())
             .map(|h| h.oriented_size())
             .unwrap_or((1, 1));
         return Ok(response(

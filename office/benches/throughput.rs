@@ -9,15 +9,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use omni_core::ContainerNumber;
-use omni_core::cloud::office_client::{OfficeClient, OfficeConfig};
-use omni_core::cloud::payload::Payload;
-use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl, SigV4Scope};
+use omni_cloud::office_client::{OfficeClient, OfficeConfig};
+use omni_cloud::payload::Payload;
+use omni_cloud::{CachedCredentials, Credentials, ServiceUrl, SigV4Scope};
 use omni_office::AppConfig;
 use omni_office::api::Auth;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
 use omni_office::wire::{Inspection, InspectionState, Location, PutInspection};
+use omni_protocol::ContainerNumber;
 use omni_sigv4::test_sign::signature_headers;
 
 const REGION: &str = "us-east-1";

@@ -15,11 +15,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use omni_core::cloud::payload;
-use omni_core::cloud::response::{self as cloud_response, DetectionResponse};
-use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
-use omni_core::cloud::{CachedCredentials, Credentials};
-use omni_core::photo_probe::PhotoHeader;
+use omni_cloud::payload;
+use omni_cloud::runtime_client::{RuntimeClient, RuntimeConfig};
+use omni_cloud::{CachedCredentials, Credentials};
+use omni_photo::probe::PhotoHeader;
+use omni_protocol::response::{self as cloud_response, DetectionResponse};
 use serde_json::value::RawValue;
 
 use crate::store::{Store, StoreError, StoredPhoto};
@@ -80,7 +80,7 @@ impl Detector {
         store: &Arc<dyn Store>,
         photos: &[StoredPhoto],
     ) -> Result<bool, StoreError> {
-        let now = omni_core::Timestamp::now().as_millis();
+        let now = omni_protocol::Timestamp::now().as_millis();
         let stale_before =
             now.saturating_sub(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX));
         let mut resumed = tokio::task::JoinSet::new();
@@ -205,6 +205,6 @@ async fn invoke(
         model_sha256: detections.model.sha256,
         has_damage: !detections.detections.is_empty(),
         response,
-        received_at_ms: omni_core::Timestamp::now().as_millis(),
+        received_at_ms: omni_protocol::Timestamp::now().as_millis(),
     })
 }

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use omni_core::ContainerNumber;
-use omni_core::cloud::runtime_client::RuntimeConfig;
-use omni_core::cloud::{EnvCredentialsProvider, ServiceUrl};
+use omni_cloud::runtime_client::RuntimeConfig;
+use omni_cloud::{EnvCredentialsProvider, ServiceUrl};
 use omni_office::api::Auth;
 use omni_office::detect::Detector;
 use omni_office::store::aws::AwsStore;
@@ -19,6 +18,7 @@ use omni_office::store::embedded::{self, EmbeddedStore};
 use omni_office::store::{ListQuery, Store};
 use omni_office::wire::{InspectionState, InspectionSummary};
 use omni_office::{AppConfig, api};
+use omni_protocol::ContainerNumber;
 
 /// The yard office: inspections, photos and verdicts from the phones.
 #[derive(Debug, Parser)]
@@ -466,7 +466,7 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                 }
             };
             match output {
-                Some(path) => omni_core::durable::write_atomic(&path, text.as_bytes())
+                Some(path) => omni_durable::write_atomic(&path, text.as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", path.display())),
                 None => std::io::stdout()
                     .write_all(text.as_bytes())

@@ -1,11 +1,11 @@
 //! Checks of client input that the wire types cannot express. The container number rule is
-//! the core's (`omni_core::ContainerNumber`), the photo rules the core's probe with the
+//! the core's (`omni_protocol::ContainerNumber`), the photo rules the core's probe with the
 //! serverless endpoint's 4 MB limit.
 
-use omni_core::ContainerNumber;
-use omni_core::cloud::payload::MAX_PAYLOAD_BYTES;
-use omni_core::cloud::response::{self as cloud_response, DetectionResponse};
-use omni_core::photo_probe::{self, PhotoError, PhotoHeader, PhotoLimits};
+use omni_cloud::payload::MAX_PAYLOAD_BYTES;
+use omni_photo::probe::{self as photo_probe, PhotoError, PhotoHeader, PhotoLimits};
+use omni_protocol::ContainerNumber;
+use omni_protocol::response::{self as cloud_response, DetectionResponse};
 
 use crate::error::ApiError;
 use serde_json::value::RawValue;

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use omni_core::cloud::{Credentials, SigV4Scope};
+use crate::{Credentials, SigV4Scope};
 
 /// The SigV4 headers (`authorization`, `x-amz-date`, and `x-amz-security-token` when the
 /// credentials carry one; names in lower case) for a request of `method` to `url` with the

@@ -3,11 +3,12 @@
 //! session token, `X-Amz-Date`, a credential scope that names this date, region and service,
 //! and a fresh timestamp), so that a request that can never pass is refused before its body
 //! is read; then, with the body, the signature itself ([`HeaderCheck::verify_signature`],
-//! recomputed with `omni-core`'s signer over the headers the client signed and the payload).
+//! recomputed with the phones' signer, [`crate::signing`], over the headers the client signed
+//! and the payload).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use omni_core::cloud::{Credentials, SigV4Scope};
+use crate::{Credentials, SigV4Scope};
 
 /// Largest clock difference accepted (AWS allows 15 minutes; we are stricter).
 pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);

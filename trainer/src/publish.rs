@@ -112,7 +112,7 @@ pub fn write_device_model(
         .map_err(|e| TrainerError::Input(format!("{}: {e}", model.display())))?;
     let export = device_model::export(&onnx, device_precision)
         .map_err(|e| TrainerError::Input(format!("{}: {e}", model.display())))?;
-    omni_core::durable::write_atomic(out, &export.bytes)
+    omni_durable::write_atomic(out, &export.bytes)
         .map_err(|e| TrainerError::Input(format!("{}: {e}", out.display())))?;
     Ok(DeviceModelSummary {
         out: out.display().to_string(),

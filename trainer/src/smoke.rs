@@ -2,7 +2,7 @@
 //! `docs/endpoint-response.md`), done by the core's parser, the one the phones run.
 
 use omni_core::Detections;
-use omni_core::cloud::response;
+use omni_protocol::response;
 
 use crate::error::{Result, TrainerError};
 
@@ -10,7 +10,7 @@ use crate::error::{Result, TrainerError};
 pub const SAMPLE_JPEG: &[u8] = include_bytes!("../../core/tests/fixtures/images/yard-1001x667.jpg");
 
 /// Parses and checks a response to a `width`×`height` image with the phones' own parser
-/// (`omni_core::cloud::response`): a deploy passes its smoke test exactly when the phones
+/// (`omni_protocol::response`): a deploy passes its smoke test exactly when the phones
 /// would accept the answer.
 pub fn check_response(body: &[u8], width: u32, height: u32) -> Result<Detections> {
     response::parse(body, (width, height), (width, height)).map_err(|e| {

@@ -2,12 +2,12 @@
 //! code and the human message, mapped from the core's rich errors here and nowhere else
 //! (Mozilla application-services' `ApiError` pattern).
 
-use crate::cloud::{CredentialsError, ServiceUrlError};
 use crate::error::Error;
 use crate::model_manifest::ManifestError;
 use crate::model_refresh::{ConfigError, NoModel, RefreshError};
-use crate::photo_probe::PhotoError;
 use crate::store::StoreError;
+use omni_cloud::{CredentialsError, ServiceUrlError};
+use omni_photo::probe::PhotoError;
 
 /// What went wrong, for a host. `code` is stable (log it, branch on it); `message` is for
 /// people and may change.

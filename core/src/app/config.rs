@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cloud::CredentialsProvider;
-use crate::cloud::office_client::OfficeConfig;
-use crate::cloud::runtime_client::RuntimeConfig;
 use crate::detect::{EdgeDetectorConfig, PostprocessConfig};
 use crate::inspector::InspectorConfig;
 use crate::model_refresh::{BundledModel, RefreshConfig};
 use crate::sync::SyncConfig;
+use omni_cloud::CredentialsProvider;
+use omni_cloud::office_client::OfficeConfig;
+use omni_cloud::runtime_client::RuntimeConfig;
 
 /// Everything [`OmniCore::open`](super::OmniCore::open) needs.
 #[derive(Clone)]

@@ -16,9 +16,6 @@ use std::sync::{Arc, RwLock};
 pub use api_error::ApiError;
 pub use config::{CloudConfig, CloudTarget, OmniConfig};
 
-use crate::cloud::CachedCredentials;
-use crate::cloud::office_client::OfficeClient;
-use crate::cloud::runtime_client::RuntimeClient;
 use crate::detect::{Detector, EdgeDetector, EdgeDetectorConfig};
 use crate::detections::{DetectionResult, DetectionSource, ModelIdentity};
 use crate::error::Error;
@@ -32,10 +29,13 @@ use crate::model_refresh::{
     CheckOutcome, Fallback, ModelEvent, ModelRefreshListener, ModelStatus, ModelStore,
     ModelUpdater, Network, RolledBack, Slot, UpdateOutcome, model_status, rollback,
 };
-use crate::photo_probe::PhotoError;
 use crate::store::inspections::{InspectionFilter, InspectionSummary};
 use crate::sync::{SyncEngine, SyncListener, SyncReport, Verdict};
-use crate::timestamp::Timestamp;
+use omni_cloud::CachedCredentials;
+use omni_cloud::office_client::OfficeClient;
+use omni_cloud::runtime_client::RuntimeClient;
+use omni_photo::probe::PhotoError;
+use omni_protocol::timestamp::Timestamp;
 
 /// The result of a front-door call.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -104,11 +104,10 @@ impl OmniCore {
             .map(|cloud| Arc::new(CachedCredentials::new(cloud.credentials.clone())));
         let sync = match (&config.cloud, &credentials) {
             (Some(cloud), Some(credentials)) => {
-                let http_error =
-                    |e: crate::cloud::runtime_client::InvokeError| ApiError::Internal {
-                        code: "http_client",
-                        message: e.to_string(),
-                    };
+                let http_error = |e: omni_cloud::runtime_client::InvokeError| ApiError::Internal {
+                    code: "http_client",
+                    message: e.to_string(),
+                };
                 Some(match &cloud.target {
                     CloudTarget::SageMaker(runtime) => SyncEngine::new(
                         inspector.clone(),

@@ -4,11 +4,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::edge_model::{EdgeModel, ModelError};
-use super::image_decode::decode_for_model;
 use super::letterbox::letterbox_tensor;
 use super::postprocess::{PostprocessConfig, postprocess};
 use super::{DAMAGE_CLASSES, DetectError, Detector};
 use crate::detections::{BoundingBox, Detection, DetectionSource, Detections, ModelIdentity};
+use omni_photo::decode::decode_for_model;
 
 /// Settings of the edge detector.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,7 +14,7 @@ use tract_nnef::tract_core::runtime::RunOptions;
 use super::device_model;
 use super::model_metadata::{MetadataError, ModelMetadata};
 use crate::detections::ModelIdentity;
-use crate::digest::sha256_hex;
+use omni_protocol::digest::sha256_hex;
 
 /// Why a model was refused.
 #[derive(Debug, thiserror::Error)]

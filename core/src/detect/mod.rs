@@ -1,11 +1,11 @@
-//! Damage detection: one pipeline (decode → letterbox → YOLO11 → NMS → original pixels)
-//! shared by the edge path and every tool that checks it, behind the [`Detector`] trait the
-//! cloud path implements too.
+//! Damage detection: one pipeline (decode with `omni-photo` → letterbox → YOLO11 → NMS →
+//! original pixels) shared by the edge path and every tool that checks it, behind the
+//! [`Detector`] trait the cloud path implements too. This is the edge runtime (tract): the
+//! crates that run on a server without it (the office, its Lambda) do not depend on `omni-core`.
 
 pub mod device_model;
 pub mod edge_detector;
 pub mod edge_model;
-pub mod image_decode;
 pub mod letterbox;
 pub mod model_metadata;
 pub mod postprocess;
@@ -14,11 +14,9 @@ use crate::detections::{DetectionSource, Detections, ModelIdentity};
 
 pub use edge_detector::{EdgeDetector, EdgeDetectorConfig};
 pub use edge_model::{EdgeModel, ModelError};
-pub use image_decode::DecodeError;
+pub use omni_photo::DecodeError;
+pub use omni_protocol::DAMAGE_CLASSES;
 pub use postprocess::PostprocessConfig;
-
-/// The damage classes, in class-id order.
-pub const DAMAGE_CLASSES: [&str; 6] = ["dent", "dirt", "rust", "scratch", "spoiled", "mold"];
 
 /// Why detection on one image failed.
 #[derive(Debug, thiserror::Error)]

@@ -159,7 +159,7 @@ mod tests {
             ("description", "Ultralytics YOLO11n model"),
         ]))
         .expect("parse");
-        assert_eq!(meta.names, crate::detect::DAMAGE_CLASSES);
+        assert_eq!(meta.names, omni_protocol::DAMAGE_CLASSES);
         assert_eq!((meta.imgsz, meta.stride), ((640, 640), 32));
         assert_eq!(meta.model_name, "Ultralytics YOLO11n model");
         assert_eq!(meta.model_version, "0");

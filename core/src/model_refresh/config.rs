@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::cloud::{ServiceUrl, ServiceUrlError};
-use crate::detect::DAMAGE_CLASSES;
 use crate::model_manifest::TrustedKey;
+use omni_cloud::{ServiceUrl, ServiceUrlError};
+use omni_protocol::DAMAGE_CLASSES;
 
 /// The `omni-core` version a manifest's `min_core_version` is compared with.
 pub const CORE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,7 +1,7 @@
 //! Why an update was refused ([`RejectReason`]) or could not run ([`RefreshError`]).
 
-use crate::cloud::{CredentialsError, SigningError};
 use crate::model_manifest::ManifestError;
+use omni_cloud::{CredentialsError, SigningError};
 
 /// Why a published manifest or model was refused. The active model is never touched.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

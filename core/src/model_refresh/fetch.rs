@@ -12,8 +12,8 @@ use reqwest::{StatusCode, Url};
 
 use super::config::RefreshConfig;
 use super::error::{RefreshError, RejectReason};
-use crate::cloud::{CachedCredentials, SigV4Scope};
 use crate::model_manifest::ManifestError;
+use omni_cloud::{CachedCredentials, SigV4Scope};
 
 /// Largest manifest accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -71,7 +71,7 @@ impl Fetcher {
             (Some(region), Some(credentials)) => Some((SigV4Scope::s3(region), credentials)),
             (Some(_), None) => {
                 return Err(RefreshError::Credentials(
-                    crate::cloud::CredentialsError::Missing(
+                    omni_cloud::CredentialsError::Missing(
                         "an s3:// manifest URL needs AWS credentials".into(),
                     ),
                 ));

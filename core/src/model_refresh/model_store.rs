@@ -25,11 +25,14 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RefreshError;
 use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
-pub(crate) use crate::digest::sha256_hex;
-use crate::durable::{sync_dir, try_lock, write_atomic};
 use crate::model_manifest::ModelManifest;
+use omni_durable::{sync_dir, try_lock, write_atomic};
+pub(crate) use omni_protocol::digest::sha256_hex;
 
-/// The model file inside a slot.
+/// The model file inside a slot, in either format the edge runtime reads, told apart by its
+/// bytes (`device_model::is_device_model`): the device format (a gzipped NNEF tar, what
+/// `publish` ships) or ONNX (an int8 model). The name predates the device format; it stays so
+/// that the models phones have installed keep loading.
 pub const MODEL_FILE: &str = "model.onnx";
 /// The verified manifest inside a slot (the signed payload, as JSON).
 pub const MANIFEST_FILE: &str = "manifest.json";

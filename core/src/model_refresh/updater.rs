@@ -13,10 +13,10 @@ use super::fetch::{Fetcher, ManifestResponse};
 use super::model_store::{
     DownloadMeta, ModelStore, RefreshState, Slot, check_identity, sha256_hex,
 };
-use crate::cloud::CachedCredentials;
 use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
 use crate::listener::ListenerSlot;
 use crate::model_manifest::{self, ModelManifest};
+use omni_cloud::CachedCredentials;
 
 /// Something the host may show or log.
 #[derive(Clone, Debug, PartialEq, Serialize)]

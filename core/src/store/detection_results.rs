@@ -7,7 +7,7 @@ use crate::detections::{
     BoundingBox, Detection, DetectionResult, DetectionSource, Detections, ModelIdentity,
 };
 use crate::inspection::PhotoId;
-use crate::timestamp::Timestamp;
+use omni_protocol::timestamp::Timestamp;
 
 /// Stores `result` unless the same model already has a result of the same source for the
 /// photo; returns whether it was inserted. Re-running a model is therefore idempotent.

@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::photos::StateCounts;
-use crate::container_number::ContainerNumber;
 use crate::inspection::{Inspection, InspectionId, Location, PhotoState};
-use crate::timestamp::Timestamp;
+use omni_protocol::container_number::ContainerNumber;
+use omni_protocol::timestamp::Timestamp;
 
 /// Which inspections to list, newest first.
 #[derive(Clone, Debug, Default, PartialEq)]

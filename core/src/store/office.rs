@@ -8,7 +8,7 @@ use super::StoreError;
 use super::photos;
 use crate::detections::DetectionSource;
 use crate::inspection::{InspectionId, Photo, PhotoId};
-use crate::timestamp::Timestamp;
+use omni_protocol::timestamp::Timestamp;
 
 /// What the office has acknowledged, over the whole store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -429,9 +429,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::container_number::ContainerNumber;
     use crate::inspection::Inspection;
     use crate::store::{Store, inspections};
+    use omni_protocol::container_number::ContainerNumber;
 
     fn store_with_inspection() -> (tempfile::TempDir, Store, InspectionId) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::StoreError;
 use crate::inspection::{InspectionId, Photo, PhotoId, PhotoState};
-use crate::photo_probe::PhotoFormat;
-use crate::timestamp::Timestamp;
+use omni_photo::probe::PhotoFormat;
+use omni_protocol::timestamp::Timestamp;
 
 /// Number of photos in each state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

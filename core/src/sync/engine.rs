@@ -17,17 +17,17 @@ use tokio::time::Instant;
 
 use super::backoff::Backoff;
 use super::events::{PauseCause, SyncEvent, SyncListener};
-use crate::cloud::office_client::OfficeClient;
-use crate::cloud::payload::{self, Payload, PayloadError};
-use crate::cloud::response;
-use crate::cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
 use crate::detect::Detector;
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
 use crate::inspection::{Photo, PhotoId, PhotoState};
 use crate::inspector::{DetectOutcome, Inspector};
 use crate::listener::ListenerSlot;
-use crate::timestamp::Timestamp;
+use omni_cloud::office_client::OfficeClient;
+use omni_cloud::payload::{self, Payload, PayloadError};
+use omni_cloud::runtime_client::{FailureClass, InvokeError, RuntimeClient};
+use omni_protocol::response;
+use omni_protocol::timestamp::Timestamp;
 
 mod office;
 
@@ -948,7 +948,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A payload encoder (`payload::prepare` for inference, `payload::archive` for the office).
 type Encoder = fn(
     Vec<u8>,
-    crate::photo_probe::PhotoFormat,
+    omni_photo::probe::PhotoFormat,
     u32,
     u32,
     u8,

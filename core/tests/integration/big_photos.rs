@@ -9,10 +9,10 @@ use std::io::Cursor;
 
 use common::fixture;
 use image::imageops::FilterType;
-use omni_core::detect::image_decode::{DCT_SCALE_MIN_FACTOR, decode_for_model, decode_oriented};
 use omni_core::detect::{
     DetectError, Detector, EdgeDetector, EdgeDetectorConfig, PostprocessConfig,
 };
+use omni_photo::decode::{DCT_SCALE_MIN_FACTOR, decode_for_model, decode_oriented};
 
 /// The yard fixture photo upscaled to 4000x3000 and encoded at quality 92, with the APP1
 /// (EXIF) segment of `exif_from` spliced in after the SOI marker when given.

@@ -7,13 +7,13 @@ use std::fs;
 use std::time::SystemTime;
 
 use common::fixture;
-use omni_core::detect::image_decode::decode_oriented;
 use omni_core::detect::letterbox::{letterbox_rgb, letterbox_tensor};
 use omni_core::detect::postprocess::{PostprocessConfig, postprocess};
 use omni_core::detect::{
     DAMAGE_CLASSES, Detector, EdgeDetector, EdgeDetectorConfig, EdgeModel, ModelError,
 };
 use omni_core::{ContainerNumber, DetectOutcome, Error, Inspector, InspectorConfig, NewInspection};
+use omni_photo::decode::decode_oriented;
 
 /// The fixture photos: sizes, aspect ratios, PNG, EXIF orientations.
 pub(crate) const IMAGES: [&str; 8] = [

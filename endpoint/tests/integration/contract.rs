@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageBuffer, Rgb};
-use omni_core::cloud::{Credentials, SigV4Scope, response};
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, ServerlessConfig};
+use omni_protocol::response;
 use omni_sigv4::test_sign::signature_headers;
+use omni_sigv4::{Credentials, SigV4Scope};
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = ImageBuffer::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 40]));

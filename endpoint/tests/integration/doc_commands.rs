@@ -5,9 +5,10 @@
 
 use std::time::SystemTime;
 
-use omni_core::cloud::{Credentials, SigV4Scope, response};
 use omni_e2e::doc_commands::DocRun;
+use omni_protocol::response;
 use omni_sigv4::test_sign::signature_headers;
+use omni_sigv4::{Credentials, SigV4Scope};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_endpoint_command_runs() {

@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use omni_core::cloud::runtime_client::RuntimeConfig;
-use omni_core::cloud::{EnvCredentialsProvider, ServiceUrl};
+use omni_cloud::runtime_client::RuntimeConfig;
+use omni_cloud::{EnvCredentialsProvider, ServiceUrl};
 use omni_office::detect::Detector;
 use omni_office::store::aws::AwsStore;
 use omni_office::{AppConfig, router};

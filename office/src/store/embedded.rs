@@ -1,5 +1,5 @@
 //! The embedded store: SQLite (WAL, `.sql` migrations on `user_version`) and a photo
-//! directory of fsync'd files written atomically (`omni_core::durable`).
+//! directory of fsync'd files written atomically (`omni_durable`).
 //!
 //! Layout of the data directory: `office.sqlite3`, `photos/<photo id>.<sha256>`. A photo's
 //! file is written (and fsync'd) before its row is committed, in one critical section with
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use omni_core::durable;
+use omni_durable as durable;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde_json::value::RawValue;
 

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use omni_core::cloud::ServiceUrl;
-use omni_core::cloud::runtime_client::RuntimeConfig;
+use omni_cloud::ServiceUrl;
+use omni_cloud::runtime_client::RuntimeConfig;
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint};
 use omni_office::detect::Detector;
 use omni_office::store::Store;
@@ -71,7 +71,7 @@ async fn an_upload_with_detect_returns_and_stores_the_cloud_verdict() {
     assert_eq!(verdict["source"], "cloud");
     // The response is schema v1, readable by the phones' parser, boxes in the photo's pixels.
     let response = serde_json::to_vec(&verdict["response"]).unwrap();
-    let parsed = omni_core::cloud::response::parse(&response, (320, 240), (320, 240)).unwrap();
+    let parsed = omni_protocol::response::parse(&response, (320, 240), (320, 240)).unwrap();
     assert_eq!(parsed.model.name, verdict["model_name"].as_str().unwrap());
     assert_eq!(endpoint.stats().answered, 1);
 

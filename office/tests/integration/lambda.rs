@@ -42,7 +42,7 @@ async fn next(State(emulator): State<Arc<Emulator>>) -> impl IntoResponse {
         // The test is over: the function waits for ever, as on Lambda between events.
         return std::future::pending().await;
     };
-    let deadline = omni_core::Timestamp::now().as_millis() + 30_000;
+    let deadline = omni_protocol::Timestamp::now().as_millis() + 30_000;
     (
         [
             ("lambda-runtime-aws-request-id", id),

@@ -1,8 +1,8 @@
 //! The yard office API's wire types, `/v1` (documented in `docs/office.md`).
 //!
-//! Serde only, and no dependency on `omni-core`, so the phone core can depend on this crate
-//! for its office lane without a cycle (`omni-office` depends on `omni-core`) and without the
-//! server's dependencies. Requests refuse unknown fields; times are milliseconds since the
+//! Serde only, with no dependency on the other Omni-Inspector crates, so the phone's office
+//! client (`omni-cloud`) and the office server both depend on it without the server's
+//! dependencies. Requests refuse unknown fields; times are milliseconds since the
 //! Unix epoch (UTC).
 
 use serde::{Deserialize, Serialize};

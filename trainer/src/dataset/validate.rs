@@ -323,7 +323,7 @@ fn hash_and_decode(images: &[(String, PathBuf)], progress: &Progress<'_>) -> Vec
                     let outcome = std::fs::read(path)
                         .map_err(|e| format!("unreadable: {e}"))
                         .and_then(|bytes| {
-                            omni_core::detect::image_decode::decode_oriented(&bytes)
+                            omni_photo::decode::decode_oriented(&bytes)
                                 .map_err(|e| format!("does not decode: {e}"))?;
                             Ok(hex(&Sha256::digest(&bytes)))
                         });

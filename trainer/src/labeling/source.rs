@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use omni_core::cloud::response::DetectionResponse;
 use omni_core::{
     DetectionResult, DetectionSource, InspectionFilter, Inspector, InspectorConfig, PhotoId,
 };
 use omni_office::store::{ListQuery, Store};
 use omni_office::wire::{Verdict, VerdictSource};
+use omni_protocol::response::DetectionResponse;
 
 use super::{PhotoRecord, PredictedBox, Prediction};
 use crate::error::{Result, TrainerError};

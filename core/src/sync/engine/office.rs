@@ -24,16 +24,16 @@ use super::{
     AttemptOutcome, EngineState, Photo, StopReason, SyncEngine, Timestamp, blocking, encode_photo,
     instant_at, lock,
 };
-use crate::cloud::office_client::OfficeClient;
-use crate::cloud::payload::{self, Payload};
-use crate::cloud::response::{self, DetectionResponse};
-use crate::cloud::runtime_client::{FailureClass, InvokeError};
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::Result;
 use crate::inspection::{Inspection, InspectionId};
 use crate::inspector::OfficeRecord;
 use crate::store::office::RecordKind;
 use crate::sync::events::{PauseCause, SyncEvent};
+use omni_cloud::office_client::OfficeClient;
+use omni_cloud::payload::{self, Payload};
+use omni_cloud::runtime_client::{FailureClass, InvokeError};
+use omni_protocol::response::{self, DetectionResponse};
 
 /// What the office said of a photo's detection.
 struct OfficeDetection {
@@ -181,7 +181,7 @@ impl SyncEngine {
         photo: &Photo,
         payload: &Payload,
         detect: bool,
-    ) -> std::result::Result<crate::cloud::office_client::UploadOutput, InvokeError> {
+    ) -> std::result::Result<omni_cloud::office_client::UploadOutput, InvokeError> {
         self.count_request();
         office
             .upload_photo(

@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::DAMAGE_CLASSES;
-use crate::detections::{BoundingBox, Detection, DetectionSource, Detections, ModelIdentity};
+use crate::detections::{
+    BoundingBox, DAMAGE_CLASSES, Detection, DetectionSource, Detections, ModelIdentity,
+};
 
-/// The only schema version this core reads and writes.
+/// The only schema version the phones, the endpoint and the office read and write.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How far (pixels) a box may stick out of the image before it is refused.
@@ -396,7 +397,7 @@ mod tests {
                     .map(|(class, score, x, y, w, h)| {
                         format!(
                             r#"{{"class_id":{class},"label":"{}","score":{score},"box":{{"x1":{x},"y1":{y},"x2":{},"y2":{}}}}}"#,
-                            crate::detect::DAMAGE_CLASSES[*class],
+                            DAMAGE_CLASSES[*class],
                             x + w,
                             y + h
                         )

@@ -1,4 +1,6 @@
-//! AWS Signature Version 4 for the core's own HTTP requests (`aws-sigv4`, no full SDK).
+//! AWS Signature Version 4 for the requests Omni-Inspector makes by itself (`aws-sigv4`, no
+//! full SDK): the phones' calls to SageMaker, S3 and the yard office, and the signature a
+//! server recomputes to verify one.
 
 use std::time::SystemTime;
 
@@ -9,7 +11,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use tracing::subscriber::NoSubscriber;
 
-use super::credentials::Credentials;
+use crate::credentials::Credentials;
 
 /// Signing scope and service rules for one AWS service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +71,7 @@ impl SigV4Scope {
             &credentials.secret_access_key,
             credentials.session_token.clone(),
             credentials.expires_at,
-            "omni-core",
+            "omni-sigv4",
         )
         .into();
         let mut settings = SigningSettings::default();

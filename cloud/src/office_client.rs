@@ -17,7 +17,7 @@ use super::payload::Payload;
 use super::runtime_client::{InvokeError, MAX_RESPONSE_BYTES};
 use super::service_url::ServiceUrl;
 use super::signed_http::SignedHttp;
-use super::signing::SigV4Scope;
+use omni_sigv4::SigV4Scope;
 
 /// Where and how to call the office.
 #[derive(Clone, Debug)]
@@ -119,7 +119,7 @@ impl OfficeClient {
         payload: &Payload,
         detect: bool,
     ) -> Result<UploadOutput, InvokeError> {
-        let sha256 = crate::digest::sha256_hex(&payload.bytes);
+        let sha256 = omni_protocol::digest::sha256_hex(&payload.bytes);
         let headers = [
             ("content-type", payload.content_type),
             ("accept", "application/json"),

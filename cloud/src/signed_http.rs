@@ -12,7 +12,7 @@ use super::runtime_client::{
     CLOCK_SKEW_THRESHOLD, FailureClass, InvokeError, service_error, truncate,
 };
 use super::service_url::ServiceUrl;
-use super::signing::SigV4Scope;
+use omni_sigv4::SigV4Scope;
 
 /// Largest error body read; its message is kept to
 /// [`super::runtime_client::MAX_ERROR_MESSAGE_CHARS`].

@@ -6,8 +6,8 @@ use std::io::Cursor;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 
-use crate::detect::image_decode::{DecodeError, decode_oriented};
-use crate::photo_probe::PhotoFormat;
+use omni_photo::PhotoFormat;
+use omni_photo::decode::{DecodeError, decode_oriented};
 
 /// Serverless endpoints accept at most 4 MB per request; stay a little under it.
 pub const MAX_PAYLOAD_BYTES: usize = 4_000_000;

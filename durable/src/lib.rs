@@ -1,7 +1,7 @@
-//! Durable files, the one implementation the photo store and the model store share: atomic
-//! writes (a temporary file beside the target, fsync, rename over the target, fsync the
-//! directory: after a crash the target holds the old bytes or the new ones, never a mix) and
-//! the advisory lock files that keep a second process out.
+//! Durable files, the one implementation the phone's photo and model stores and the yard
+//! office's embedded store share: atomic writes (a temporary file beside the target, fsync,
+//! rename over the target, fsync the directory: after a crash the target holds the old bytes
+//! or the new ones, never a mix) and the advisory lock files that keep a second process out.
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};

@@ -10,7 +10,7 @@ use super::credentials::{CachedCredentials, CredentialsError};
 use super::payload::Payload;
 use super::service_url::ServiceUrl;
 use super::signed_http::SignedHttp;
-use super::signing::{SigV4Scope, SigningError};
+use omni_sigv4::{SigV4Scope, SigningError};
 
 /// Header that carries the photo id so a retried request is recognisable server-side.
 pub const CUSTOM_ATTRIBUTES_HEADER: &str = "x-amzn-sagemaker-custom-attributes";

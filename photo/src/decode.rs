@@ -17,7 +17,7 @@ use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-use crate::photo_probe::{PhotoFormat, exif_orientation, sniff_format};
+use crate::probe::{PhotoFormat, exif_orientation, sniff_format};
 
 /// Why a photo cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,46 +13,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+pub use omni_sigv4::Credentials;
+
 /// How long before expiry credentials are refreshed.
 pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
-/// One set of AWS credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// Access key id (`AKIA…`/`ASIA…`).
-    pub access_key_id: String,
-    /// Secret access key.
-    pub secret_access_key: String,
-    /// Session token of temporary credentials.
-    pub session_token: Option<String>,
-    /// When temporary credentials stop working.
-    pub expires_at: Option<SystemTime>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"** redacted **")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "** redacted **"),
-            )
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-impl Credentials {
-    /// Whether these credentials are expired or will be within `margin` of `now`.
-    pub fn expires_within(&self, now: SystemTime, margin: Duration) -> bool {
-        self.expires_at.is_some_and(|at| at <= now + margin)
-    }
-}
-
 /// Why credentials could not be had.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Exhaustive on purpose: omni-core maps every variant to a stable code for hosts (`ApiError`), and a new variant must be mapped there.
 pub enum CredentialsError {
     /// No credentials are configured.
     #[error("no AWS credentials: {0}")]

@@ -1,0 +1,24 @@
+//! What every Omni-Inspector side speaks: the phone core, the local endpoint, the yard office
+//! and the trainer. Plain data types and their parsers, with no file or network I/O and no
+//! policy of their own:
+//!
+//! - [`container_number`]: ISO 6346 container numbers (check digit validated);
+//! - [`timestamp`]: milliseconds since the Unix epoch, shown as RFC 3339;
+//! - [`digest`]: SHA-256 as lowercase hex, as the stores, manifests and wire spell it;
+//! - [`detections`]: what a model found in one image, and the damage classes in class-id order;
+//! - [`response`]: the endpoint's JSON response, schema version 1 (`docs/endpoint-response.md`).
+//!
+//! The yard office's own request and answer types are `omni-office-wire`; SigV4 (credentials,
+//! signing, verification) is `omni-sigv4`.
+
+pub mod container_number;
+pub mod detections;
+pub mod digest;
+pub mod response;
+pub mod timestamp;
+
+pub use container_number::{ContainerNumber, ContainerNumberError};
+pub use detections::{
+    BoundingBox, DAMAGE_CLASSES, Detection, DetectionSource, Detections, ModelIdentity,
+};
+pub use timestamp::Timestamp;
