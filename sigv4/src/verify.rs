@@ -132,37 +132,18 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, AuthError> {
     })
 }
 
-/// Parses `YYYYMMDDTHHMMSSZ`.
+/// Parses `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC) with the `time` crate: a real calendar
+/// date (no 31 April, 29 February only in leap years), seconds `00`–`59`, from 1970 on.
 fn parse_amz_date(value: &str) -> Option<SystemTime> {
-    let b = value.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' || !value.is_ascii() {
+    const BASIC: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    // `[year]` also takes a leading sign, which the basic form has not.
+    if !value.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| {
-        let digits = value.get(r)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse::<i64>().ok()
-    };
-    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if mo <= 2 {
-        (y - 1, mo + 9)
-    } else {
-        (y, mo - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+    let time = time::PrimitiveDateTime::parse(value, BASIC).ok()?;
+    let secs = u64::try_from(time.assume_utc().unix_timestamp()).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -334,8 +315,10 @@ pub fn verify(
     check_headers(expected, scope, headers, now)?.verify_signature(method, url, body)
 }
 
+/// Equal, in time independent of where they differ (`subtle`; the length is not secret).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
@@ -584,6 +567,54 @@ mod tests {
         );
         assert_eq!(parse_amz_date("2015-08-30T12:36:00Z"), None);
         assert_eq!(parse_amz_date("20151330T123600Z"), None);
+        // The calendar's edges: 29 February in leap years only, 1970 onwards.
+        assert_eq!(
+            parse_amz_date("20240229T000000Z"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_709_164_800))
+        );
+        assert_eq!(parse_amz_date("19700101T000000Z"), Some(UNIX_EPOCH));
+        assert_eq!(
+            parse_amz_date("99991231T235959Z"),
+            Some(UNIX_EPOCH + Duration::from_secs(253_402_300_799))
+        );
+        for malformed in [
+            "19691231T235959Z", // before the epoch
+            "20230229T120000Z", // not a leap year
+            "20240431T120000Z", // 30 days hath April
+            "20240101T240000Z",
+            "20240101T236000Z",
+            "20240101T235960Z", // no leap seconds (the hand-written parser rolled them over)
+            "+2024010T120000Z", // a sign `[year]` alone would take
+            "+20240101T120000Z",
+            "20240101T120000z",
+            "20240101T120000Z ",
+            "2024011T120000Z",
+            "20240101T1200000Z",
+            "",
+        ] {
+            assert_eq!(parse_amz_date(malformed), None, "{malformed:?}");
+        }
+    }
+
+    /// A date the library refuses, that the hand-written parser took (an impossible calendar
+    /// day, a leap second), is refused as before any malformed date: `Incomplete`, 400.
+    #[test]
+    fn impossible_dates_are_incomplete_signatures() {
+        let now = SystemTime::now();
+        for date in ["20240230T120000Z", "20240229T115960Z", "+20240229T120000Z"] {
+            let mut headers = signed_request(&creds(None), now);
+            for (name, value) in &mut headers {
+                if name.eq_ignore_ascii_case("x-amz-date") {
+                    *value = date.to_owned();
+                }
+            }
+            let refused = check(&creds(None), &headers);
+            assert!(
+                matches!(&refused, Err(AuthError::Incomplete(m)) if m.contains("ISO-8601")),
+                "{date}: {refused:?}"
+            );
+            assert_eq!(refused.unwrap_err().status(), 400);
+        }
     }
 
     mod properties {

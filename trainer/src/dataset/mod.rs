@@ -64,12 +64,22 @@ pub fn label_path_for(image: &Path) -> PathBuf {
     split.join("labels").join(format!("{stem}.txt"))
 }
 
-/// Lowercase hex.
+/// Lowercase hex (the `hex` crate).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// Creates a directory and its parents.
 pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(TrainerError::io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The file names and digests written before the `hex` crate: lowercase, two digits a byte.
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(super::hex(&[]), "");
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+    }
 }
