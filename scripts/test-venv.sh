@@ -1,6 +1,7 @@
 # Sourced by scripts/test.sh and scripts/test-training.sh: makes the Python test venv (.venv)
 # from tools/requirements-test.txt unless its stamp says it is current, then exports
-# OMNI_TEST_PYTHON and OMNI_REQUIRE_PYTHON_TESTS=1 (a missing venv fails the Python tests).
+# OMNI_TEST_PYTHON. (The tests find .venv/bin/python without it too; a missing venv fails
+# them unless OMNI_SKIP_PYTHON_TESTS=1 says to skip: docs/testing.md.)
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   log "installing python3-venv"
   apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
@@ -14,4 +15,3 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 export OMNI_TEST_PYTHON="$PWD/.venv/bin/python"
-export OMNI_REQUIRE_PYTHON_TESTS=1

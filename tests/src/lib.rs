@@ -3,12 +3,16 @@
 //! thread, stores filled with generated photos, `omni` commands, a tmpfs that fills up, a
 //! redirect trap, and the model refresh tests' static server ([`model_server`]) and publisher
 //! ([`model_publish`]), used by the core's updater tests and the CLI's `omni model` tests, and
-//! a fault-injecting HTTP proxy ([`fault_proxy`]) for servers without fault knobs.
+//! a fault-injecting HTTP proxy ([`fault_proxy`]) for servers without fault knobs, the rule
+//! for what a test needs from outside cargo ([`needs`]: missing is a failure unless a named
+//! variable says to skip), and waits on a condition with a deadline ([`wait_until`],
+//! [`wait_until_async`]) for the tests' synchronisation.
 
 pub mod doc_commands;
 pub mod fault_proxy;
 pub mod model_publish;
 pub mod model_server;
+pub mod needs;
 pub mod office_server;
 
 use std::io::Cursor;
@@ -162,19 +166,51 @@ fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
     bytes
 }
 
-/// The Python of the test venv (onnxruntime, numpy, moto, pillow), or `None` when it is not
-/// set up. Under `scripts/test.sh` (`OMNI_REQUIRE_PYTHON_TESTS=1`) a missing venv is a failure.
+/// The Python of the test venv (onnxruntime, numpy, moto, botocore, Pillow, cfn-lint):
+/// `OMNI_TEST_PYTHON`, or `<workspace>/.venv/bin/python` (`bash scripts/test.sh` makes it).
+/// A missing venv fails the calling test unless `OMNI_SKIP_PYTHON_TESTS` is set; then this
+/// prints what is skipped and returns `None` (the test returns). See [`needs`].
 pub fn test_python() -> Option<PathBuf> {
-    let python = std::env::var_os("OMNI_TEST_PYTHON").map(PathBuf::from);
-    match python {
-        Some(p) if p.exists() => Some(p),
-        _ if std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some() => {
-            panic!("OMNI_TEST_PYTHON must point at the test venv's python (scripts/test.sh)")
-        }
-        _ => {
-            eprintln!("skipping: OMNI_TEST_PYTHON not set (run scripts/test.sh)");
-            None
-        }
+    needs::test_python_or_skip(&[])
+}
+
+/// Waits until `done()` holds, checking every `every`; panics with `what` (what was awaited)
+/// when it still does not hold after `timeout`. The synchronisation of the tests: a sleep
+/// that guesses how long something takes is flaky on a busy machine and slow on an idle one.
+pub fn wait_until(
+    what: &str,
+    timeout: std::time::Duration,
+    every: std::time::Duration,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(every);
+    }
+}
+
+/// [`wait_until`] for async tests: awaits `done()` until it yields `true`, every `every`, and
+/// panics with `what` after `timeout`.
+pub async fn wait_until_async<F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    every: std::time::Duration,
+    mut done: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -252,27 +288,30 @@ pub struct SmallFs {
 
 impl SmallFs {
     /// Mounts a tmpfs of `bytes`. Needs the right to mount (root, as in CI): without it the
-    /// test is skipped with a note, unless `OMNI_REQUIRE_MOUNT_TESTS` is set (the README's
-    /// test command sets it), where it fails.
+    /// test fails, unless `OMNI_SKIP_MOUNT_TESTS` is set, where it is skipped (`None`) with
+    /// a note. See [`needs`].
     pub fn mount(bytes: u64) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let status = Command::new("mount")
+        let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o"])
             .arg(format!("size={bytes},mode=0700"))
             .arg("tmpfs")
             .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status();
-        match status {
-            Ok(s) if s.success() => Some(Self { dir }),
-            _ if std::env::var_os("OMNI_REQUIRE_MOUNT_TESTS").is_some() => {
-                panic!("cannot mount a tmpfs (needed for the full-disk tests)")
-            }
-            _ => {
-                eprintln!("skipped: cannot mount a tmpfs here (not root?)");
-                None
-            }
-        }
+            .output();
+        let mounted = match mounted {
+            Ok(out) if out.status.success() => Ok(Self { dir }),
+            Ok(out) => Err(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Err(format!("cannot run mount: {e}")),
+        };
+        needs::require(
+            mounted,
+            "the right to mount a small tmpfs (the full-disk tests)",
+            "run the tests as root, as scripts/test.sh does in CI",
+            &[needs::SKIP_MOUNT],
+        )
     }
 
     /// The mount point.

@@ -11,7 +11,7 @@ use omni_e2e::model_server as server;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use omni_core::detect::EdgeDetectorConfig;
 use omni_core::model_refresh::{
@@ -689,10 +689,12 @@ fn a_second_update_on_the_same_data_directory_is_refused_while_one_runs() {
     std::thread::scope(|scope| {
         let running = scope.spawn(|| block_on(first.update()));
         // Wait until the first one is downloading.
-        let started = Instant::now();
-        while server.log().is_empty() && started.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        omni_e2e::wait_until(
+            "the first update to start downloading",
+            Duration::from_secs(20),
+            Duration::from_millis(5),
+            || !server.log().is_empty(),
+        );
         assert!(matches!(block_on(second.update()), Err(RefreshError::Busy)));
         assert!(matches!(second.rollback(), Err(RefreshError::Busy)));
         assert!(matches!(

@@ -162,6 +162,7 @@ async fn model_not_ready_window_then_answers() {
         not_ready_for: Duration::from_millis(400),
         ..FaultConfig::default()
     };
+    let started = std::time::Instant::now();
     let endpoint = start(ModelChoice::Null, faults).await;
     let url = format!("{}/invocations", endpoint.url());
     let (status, kind, _) = post(&url, jpeg(8, 8)).await;
@@ -169,8 +170,27 @@ async fn model_not_ready_window_then_answers() {
         (status, kind.as_deref()),
         (429, Some("ModelNotReadyException"))
     );
-    tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(post(&url, jpeg(8, 8)).await.0, 200);
+    // Every answer is ModelNotReadyException until the window ends, then it answers: never
+    // before the 400 ms (counted from the endpoint's start, after `started`).
+    let url = &url;
+    omni_e2e::wait_until_async(
+        "an answer after the not-ready window",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || async move {
+            match post(url, jpeg(8, 8)).await {
+                (200, _, _) => true,
+                (429, Some(kind), _) if kind == "ModelNotReadyException" => false,
+                (status, kind, _) => panic!("in the not-ready window: {status} {kind:?}"),
+            }
+        },
+    )
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "answered {:?} after the start, within the not-ready window",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,20 +199,33 @@ async fn restart_drops_connections_and_serves_again_on_the_same_port() {
     let url = format!("{}/invocations", endpoint.url());
     assert_eq!(post(&url, jpeg(8, 8)).await.0, 200);
     let restart = endpoint.restart(Duration::from_millis(300));
+    // Once the restart has begun (counted), requests fail until the port is open again: the
+    // probe retries until one fails, which must happen while the port is down.
     let probe = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        reqwest::Client::new()
-            .post(&url)
-            .body(jpeg(8, 8))
-            .send()
-            .await
-            .is_err()
+        let url = &url;
+        omni_e2e::wait_until_async(
+            "the restart to begin",
+            Duration::from_secs(30),
+            Duration::from_millis(2),
+            || async { endpoint.stats().restarts == 1 },
+        )
+        .await;
+        omni_e2e::wait_until_async(
+            "a request refused while the port is closed for the restart",
+            Duration::from_secs(30),
+            Duration::from_millis(5),
+            || async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .body(jpeg(8, 8))
+                    .send()
+                    .await
+                    .is_err()
+            },
+        )
+        .await;
     };
-    let ((), refused_while_down) = tokio::join!(restart, probe);
-    assert!(
-        refused_while_down,
-        "the port must be closed during the restart"
-    );
+    tokio::join!(restart, probe);
     assert_eq!(post(&url, jpeg(8, 8)).await.0, 200);
     assert_eq!(endpoint.stats().restarts, 1);
 }
@@ -443,7 +476,8 @@ async fn a_cold_start_once_at_first_and_once_after_idle() {
         (1, 3),
         "{stats:?}"
     );
-    // After the idle scale-down time: cold again, once.
+    // After the idle scale-down time: cold again, once. (A sleep on purpose: the idle time
+    // is what is tested, and only an invocation, which would end it, can observe it.)
     tokio::time::sleep(Duration::from_millis(2600)).await;
     assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));
     assert_eq!(post_with(&url, &[], jpeg(8, 8)).await, (200, None));

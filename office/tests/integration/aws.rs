@@ -2,7 +2,7 @@
 //! AWS store, and the API on that store serving presigned photo URLs. The store's own rules
 //! are the contract's (`store_contract`), run on both stores.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, OnceLock};
@@ -45,7 +45,7 @@ impl Moto {
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!(
-                "moto did not start (it printed {line:?}, not its port)"
+                "moto did not start (it printed {line:?}, not its port; its stderr is above)"
             ));
         };
         Ok(Self {
@@ -61,45 +61,23 @@ impl Moto {
 pub const SKIP_MOTO: [&str; 2] = ["OMNI_SKIP_MOTO_TESTS", "OMNI_SKIP_PYTHON_TESTS"];
 
 /// The moto server this test binary shares (started once, on first use; one request at a time,
-/// as `office/tests/servers/moto_serial.py` says why), for `what`. Without
-/// it the test fails, unless one of [`SKIP_MOTO`] is set: then it prints what it skips and
-/// why, and answers `None`.
+/// as `office/tests/servers/moto_serial.py` says why), for `what`. Without it the test fails,
+/// unless one of [`SKIP_MOTO`] is set: then it prints what it skips and why, and answers
+/// `None` (the workspace's one rule, `omni_e2e::needs`).
 pub fn shared_moto(what: &str) -> Option<&'static Moto> {
+    use omni_e2e::needs;
     static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let moto = MOTO.get_or_init(|| {
-        let python = match std::env::var_os("OMNI_TEST_PYTHON") {
-            Some(python) => PathBuf::from(python),
-            None => manifest.join("../.venv/bin/python"),
-        };
-        if !python.is_file() {
-            return Err(format!(
-                "there is no test venv python at {} (OMNI_TEST_PYTHON, else .venv)",
-                python.display()
-            ));
-        }
-        Moto::try_start(&python, &manifest.join("tests/servers/moto_serial.py"))
+        let python = needs::find_test_python()?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/moto_serial.py");
+        Moto::try_start(&python, &script)
     });
-    let skip = SKIP_MOTO
-        .iter()
-        .find(|v| std::env::var_os(v).is_some_and(|v| v != "0"));
-    match (moto, skip) {
-        (Ok(moto), _) => Some(moto),
-        (Err(why), Some(var)) => {
-            // Past the test harness's capture, so that a skip shows in a plain `cargo test`.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped {what}: it needs moto server, which is unreachable ({why}); {var} is set"
-            );
-            None
-        }
-        (Err(why), None) => panic!(
-            "{what} needs moto server, which is unreachable: {why}. `bash scripts/test.sh` \
-             makes the venv (.venv, moto[server] from tools/requirements-test.txt); or set \
-             {}=1 to skip",
-            SKIP_MOTO.join("=1 or ")
-        ),
-    }
+    needs::require(
+        moto.as_ref().map_err(Clone::clone),
+        &format!("moto server (for {what})"),
+        needs::HOW_TO_GET,
+        &SKIP_MOTO,
+    )
 }
 
 impl Drop for Moto {

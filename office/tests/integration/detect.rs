@@ -113,20 +113,21 @@ async fn past_the_budget_the_upload_is_pending_and_the_verdict_arrives_later() {
     assert!(up.get("verdict").is_none());
     // The photo is already stored.
     assert_eq!(office.store.photos("insp-1").await.unwrap().len(), 1);
-    let mut status = String::new();
-    for _ in 0..100 {
-        let detail = client.get("/v1/inspections/insp-1").await.json();
-        status = detail["photos"][0]["detect_status"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        if status == "done" {
-            assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "done");
+    let client = &client;
+    omni_e2e::wait_until_async(
+        "the late verdict (detect_status done)",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || async move {
+            let detail = client.get("/v1/inspections/insp-1").await.json();
+            let done = detail["photos"][0]["detect_status"] == "done";
+            if done {
+                assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+            }
+            done
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,10 +189,13 @@ async fn a_detection_cut_off_by_a_restart_runs_again_once_its_lease_ends() {
     let photo = jpeg(8);
     let up = client.put_photo("insp-1", "p1", &photo, Some(true)).await;
     assert_eq!(up.json()["detect_status"], "pending", "{up:?}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while endpoint.stats().invocations == 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    omni_e2e::wait_until_async(
+        "the first office's detection to reach the endpoint",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || async { endpoint.stats().invocations > 0 },
+    )
+    .await;
     drop(first);
     first_runtime.shutdown_background();
     assert_eq!(endpoint.stats().invocations, 1);
@@ -209,14 +213,38 @@ async fn a_detection_cut_off_by_a_restart_runs_again_once_its_lease_ends() {
     assert_eq!(detail["photos"][0]["detect_status"], "pending", "{detail}");
     assert_eq!(endpoint.stats().invocations, 1);
 
-    // Past the lease, the next read claims the photo and detects it within its budget.
-    tokio::time::sleep_until(uploaded + lease + Duration::from_millis(500)).await;
-    let detail = client.get("/v1/inspections/insp-1").await.json();
-    assert_eq!(detail["photos"][0]["detect_status"], "done", "{detail}");
-    assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+    // Reads during the lease leave it pending; the first read past the lease claims the
+    // photo and detects it within its budget.
+    let reads = &client;
+    let endpoint_stats = || endpoint.stats();
+    omni_e2e::wait_until_async(
+        "a read past the lease to detect the photo",
+        lease + Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async move {
+            let detail = reads.get("/v1/inspections/insp-1").await.json();
+            if detail["photos"][0]["detect_status"] == "pending" {
+                assert_eq!(
+                    endpoint_stats().invocations,
+                    1,
+                    "detected again within the lease"
+                );
+                return false;
+            }
+            assert!(
+                uploaded.elapsed() >= lease,
+                "claimed again within the lease"
+            );
+            assert_eq!(detail["photos"][0]["detect_status"], "done", "{detail}");
+            assert_eq!(detail["photos"][0]["verdicts"][0]["source"], "cloud");
+            true
+        },
+    )
+    .await;
     assert_eq!(endpoint.stats().invocations, 2);
 
-    // Done: later reads and a repeated upload never call the endpoint again.
+    // Done: later reads and a repeated upload never call the endpoint again. (A sleep on
+    // purpose: an absence has no condition to wait for; 50 ms for a stray call to show.)
     tokio::time::sleep(Duration::from_millis(50)).await;
     client.get("/v1/inspections/insp-1").await;
     let again = client.put_photo("insp-1", "p1", &photo, Some(true)).await;

@@ -10,19 +10,10 @@ use serde_json::{Value, json};
 
 use crate::standin::{ACCESS_KEY, REGION, SECRET_KEY, Scripted, StandIn};
 
-/// The test venv's python (scripts/test.sh sets OMNI_TEST_PYTHON), or `None`: skipped unless
-/// required.
+/// The test venv's python; a missing venv fails the test unless `OMNI_SKIP_PYTHON_TESTS` is
+/// set (then `None`, with a note).
 fn test_python() -> Option<String> {
-    match std::env::var("OMNI_TEST_PYTHON") {
-        Ok(p) => Some(p),
-        Err(_) if crate::required() => {
-            panic!("OMNI_TEST_PYTHON is required (scripts/test.sh sets it)")
-        }
-        Err(_) => {
-            eprintln!("skipped: OMNI_TEST_PYTHON not set (botocore check of the Bedrock stand-in)");
-            None
-        }
-    }
+    crate::needs::test_python_or_skip(&[]).map(|p| p.display().to_string())
 }
 
 fn botocore(python: &str, url: &str, secret: &str, calls: usize) -> Vec<Value> {

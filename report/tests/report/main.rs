@@ -13,8 +13,9 @@ mod nova;
 mod pdf;
 mod rules;
 
-/// Whether a full run (scripts/test.sh) asked for every external tool: then a missing one is a
-/// failure, not a skip.
-pub fn required() -> bool {
-    std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_some()
-}
+/// The workspace's one rule for what a test needs from outside cargo (here the test venv's
+/// botocore and poppler's pdftotext): missing is a failure unless a named variable says to
+/// skip. Included by path: linking `omni-e2e` would bring the phone core into this build.
+#[path = "../../../tests/src/needs.rs"]
+#[allow(dead_code)]
+mod needs;

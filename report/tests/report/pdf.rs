@@ -8,24 +8,25 @@ use omni_report::{CedexTable, Eir, KindTable, Language, build_report, render_pdf
 
 use crate::common::sample_with_photos;
 
-/// The text of a PDF, or `None` (skipped) when pdftotext is not installed and not required.
+/// The text of a PDF; a missing pdftotext fails the test unless `OMNI_SKIP_PDFTOTEXT_TESTS`
+/// is set (then `None`, with a note).
 fn pdftotext(pdf: &[u8]) -> Option<String> {
+    use crate::needs;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("eir.pdf");
     std::fs::write(&path, pdf).unwrap();
-    let out = match Command::new("pdftotext")
+    let run = Command::new("pdftotext")
         .arg("-layout")
         .arg(&path)
         .arg("-")
         .output()
-    {
-        Ok(out) => out,
-        Err(e) if !crate::required() => {
-            eprintln!("skipped: pdftotext not available ({e}); apt-get install poppler-utils");
-            return None;
-        }
-        Err(e) => panic!("pdftotext is required (apt-get install poppler-utils): {e}"),
-    };
+        .map_err(|e| format!("cannot run pdftotext: {e}"));
+    let out = needs::require(
+        run,
+        "poppler's pdftotext",
+        "`apt-get install poppler-utils` (bash scripts/test.sh does)",
+        &[needs::SKIP_PDFTOTEXT],
+    )?;
     assert!(
         out.status.success(),
         "pdftotext: {}",

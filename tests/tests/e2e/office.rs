@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use omni_core::cloud::office_client::{OfficeClient, OfficeConfig};
 use omni_core::cloud::{CachedCredentials, ServiceUrl};
@@ -309,10 +309,12 @@ fn dropped_connections_5xx_and_an_office_restart_lose_and_duplicate_nothing() {
     };
     // Mid-sync the phone loses signal (requests in flight finish), and meanwhile the office
     // restarts: every task killed, the same data directory, another port.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.stats().forwarded < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    omni_e2e::wait_until(
+        "four requests forwarded to the office",
+        Duration::from_secs(60),
+        Duration::from_millis(5),
+        || proxy.stats().forwarded >= 4,
+    );
     engine.set_online(false);
     let first = sync.join().unwrap().unwrap();
     assert_eq!(first.stopped, StopReason::Offline, "{first:?}");

@@ -178,12 +178,7 @@ type SigningCase<'a> = (
 
 #[test]
 fn signer_matches_botocore() {
-    let Some(python) = std::env::var_os("OMNI_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_none(),
-            "OMNI_TEST_PYTHON is required (scripts/test.sh sets it)"
-        );
-        eprintln!("skipped: OMNI_TEST_PYTHON not set");
+    let Some(python) = omni_e2e::test_python() else {
         return;
     };
     let script = concat!(

@@ -340,11 +340,12 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
         .unwrap();
     assert!(verdict.cloud_pending);
     assert_eq!(verdict.result.detections.source, DetectionSource::Edge);
-    let mut waited = 0;
-    while cloud_results(&inspector, ids[0]) == 0 && waited < 100 {
-        std::thread::sleep(Duration::from_millis(100));
-        waited += 1;
-    }
+    omni_e2e::wait_until(
+        "the late cloud answer",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || cloud_results(&inspector, ids[0]) > 0,
+    );
     assert_eq!(
         cloud_results(&inspector, ids[0]),
         1,

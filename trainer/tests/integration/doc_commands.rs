@@ -74,8 +74,13 @@ fn count_files(dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_trainer_command_runs() {
-    let python = common::test_python().expect("the test venv (scripts/test.sh makes it)");
-    let moto = common::shared_moto().expect("moto from the test venv");
+    // Without the venv: a failure, or a skip under OMNI_SKIP_PYTHON_TESTS.
+    let Some(python) = common::test_python() else {
+        return;
+    };
+    let Some(moto) = common::shared_moto() else {
+        return;
+    };
     let (settings, clients) = common::moto_bucket(moto, "docs").await;
     let cwd = tempfile::tempdir().unwrap();
     let dir = cwd.path();

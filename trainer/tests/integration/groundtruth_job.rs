@@ -42,27 +42,17 @@ const PUBLIC_CROWD: &str = "arn:aws:sagemaker:us-east-1:394669845002:workteam/pu
 const PLAN_PRE: &str = "arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox";
 const PLAN_ACS: &str = "arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox";
 
-/// The test venv's Python; a missing venv fails the test unless
-/// `OMNI_SKIP_GROUNDTRUTH_TESTS` is set.
+/// The test venv's Python; a missing venv fails the test unless `OMNI_SKIP_GROUNDTRUTH_TESTS`
+/// (or `OMNI_SKIP_PYTHON_TESTS`) is set, where it is skipped with a note.
 fn python() -> Option<PathBuf> {
-    match std::env::var_os("OMNI_TEST_PYTHON").map(PathBuf::from) {
-        Some(p) if p.exists() => Some(p),
-        _ if std::env::var_os("OMNI_SKIP_GROUNDTRUTH_TESTS").is_some() => {
-            eprintln!("skipping: OMNI_SKIP_GROUNDTRUTH_TESTS is set and there is no test venv");
-            None
-        }
-        _ => panic!(
-            "the Ground Truth tests need the test venv: OMNI_TEST_PYTHON=.venv/bin/python (scripts/test.sh makes it), or OMNI_SKIP_GROUNDTRUTH_TESTS=1 to skip them"
-        ),
-    }
+    omni_e2e::needs::test_python_or_skip(&["OMNI_SKIP_GROUNDTRUTH_TESTS"])
 }
 
 /// moto with the labeling-job stand-in, one per test binary.
 fn server() -> Option<&'static Server> {
-    static SERVER: std::sync::OnceLock<Option<Server>> = std::sync::OnceLock::new();
-    SERVER
-        .get_or_init(|| python().map(|p| Server::start(&p, "groundtruth_jobs.py", &[])))
-        .as_ref()
+    static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
+    let python = python()?;
+    Some(SERVER.get_or_init(|| Server::start(&python, "groundtruth_jobs.py", &[])))
 }
 
 /// A photo's pixel size in the fixture batches.

@@ -262,14 +262,24 @@ fn images_match_the_sagemaker_sdk() {
         .args(["-c", SDK_IMAGES, framework, py, gpu, cpu])
         .output()
         .unwrap();
-    if out.status.code() == Some(3) {
-        assert!(
-            std::env::var_os("OMNI_REQUIRE_PYTHON_TESTS").is_none(),
-            "the test venv has no SageMaker Python SDK (tools/requirements-test.txt: sagemaker-core)"
-        );
-        eprintln!("skipping: no SageMaker Python SDK in the test venv");
+    let sdk = if out.status.code() == Some(3) {
+        Err(format!(
+            "{} imports neither sagemaker.core nor sagemaker",
+            python.display()
+        ))
+    } else {
+        Ok(())
+    };
+    let needs = omni_e2e::needs::HOW_TO_GET;
+    let skip = [omni_e2e::needs::SKIP_PYTHON];
+    let Some(()) = omni_e2e::needs::require(
+        sdk,
+        "the SageMaker Python SDK (sagemaker-core, tools/requirements-test.txt) in the test venv",
+        needs,
+        &skip,
+    ) else {
         return;
-    }
+    };
     assert!(
         out.status.success(),
         "{}",

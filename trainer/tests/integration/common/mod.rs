@@ -60,7 +60,12 @@ impl Server {
         let port = line
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("{script} did not print its port: {line:?}"));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{script} did not print its port ({line:?}; its stderr is above): the test venv needs moto[server] and botocore, {}",
+                    omni_e2e::needs::HOW_TO_GET
+                )
+            });
         Self {
             child,
             _stdin: stdin,
@@ -225,11 +230,20 @@ pub async fn put_model_tar_gz(
 }
 
 /// One moto per test binary (tests use distinct buckets); it exits with the test process,
-/// whose end closes its stdin.
+/// whose end closes its stdin. No venv, or no moto in it, fails the calling test unless
+/// `OMNI_SKIP_PYTHON_TESTS` is set (then `None`: the test returns).
 pub fn shared_moto() -> Option<&'static Server> {
-    static MOTO: std::sync::OnceLock<Option<Server>> = std::sync::OnceLock::new();
-    MOTO.get_or_init(|| test_python().map(|python| moto(&python)))
-        .as_ref()
+    use omni_e2e::needs;
+    static MOTO: std::sync::OnceLock<Result<Server, String>> = std::sync::OnceLock::new();
+    let python = test_python()?;
+    let moto =
+        MOTO.get_or_init(|| needs::python_imports(&python, &["moto"]).map(|()| moto(&python)));
+    needs::require(
+        moto.as_ref().map_err(Clone::clone),
+        "moto (moto[server]) in the test venv",
+        needs::HOW_TO_GET,
+        &[needs::SKIP_PYTHON],
+    )
 }
 
 /// A bucket name unique within the test binary.
