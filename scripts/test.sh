@@ -6,7 +6,8 @@
 # SageMaker Runtime; trainer/tests/servers/moto_ext.py, from moto[server] in the venv) and a
 # job-states server, one per test binary, each on a free port. The binding tests
 # (bindings/tests/run.sh) start omni-binding-fixtures (the endpoint and a model manifest
-# server) per suite. Kotlin's compiler (npm) goes into .tools/, JNA comes from Debian.
+# server) per suite. Kotlin's compiler (npm) goes into .tools/, JNA comes from Debian; the
+# Lambda build's cargo-lambda and Zig (PyPI) go into .tools/lambda-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,3 +44,10 @@ cargo test --workspace --locked
 # Swift header (installs kotlin-compiler from npm and libjna-java from Debian when missing).
 log "binding tests (Python, Kotlin on the JVM, Swift header)"
 bash bindings/tests/run.sh
+
+# --- The office's Lambda -----------------------------------------------------------------------
+# bootstrap built for provided.al2023 (cargo-lambda + Zig from PyPI into .tools/lambda-venv,
+# glibc 2.34), then checked: an x86-64 ELF needing no GLIBC_ symbol version newer than 2.34;
+# prints its size. A missing tool fails here (docs/office.md, "Deploy").
+log "Lambda bootstrap for provided.al2023 (scripts/build-lambda.sh --check)"
+bash scripts/build-lambda.sh --check
