@@ -13,6 +13,7 @@ pub mod fault_proxy;
 pub mod model_publish;
 pub mod model_server;
 pub mod needs;
+#[cfg(feature = "office")]
 pub mod office_server;
 
 use std::io::Cursor;

@@ -81,8 +81,7 @@ async fn every_documented_office_command_runs() {
             ],
             "omni-office listening on ",
         );
-        let detected = office
-            .client()
+        let detected = client(&office)
             .put_photo("insp-1", "p2", &jpeg(2), None)
             .await;
         assert_eq!(detected.status, 201);
