@@ -61,11 +61,12 @@ fn main() {
             inspector_id: None,
             notes: None,
             location: None,
+            kind: None,
         })
         .expect("inspection");
     let photos: Vec<String> = (0..=runs as u32)
         .map(|i| {
-            core.add_photo(inspection.id.clone(), jpeg(i), None)
+            core.add_photo(inspection.id.clone(), jpeg(i), None, None)
                 .expect("photo")
                 .id
         })

@@ -8,6 +8,7 @@ uniffi::setup_scaffolding!();
 
 mod callbacks;
 mod error;
+mod faces;
 mod logging;
 mod omni;
 mod runtime;
@@ -16,6 +17,7 @@ mod types;
 
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
+pub use faces::{ClosedInspection, FaceCoverageRecord};
 pub use logging::{LogLevel, LogRecord, LogSink, set_log_sink};
 pub use omni::{
     CloudTarget, CoreConfig, ModelRefreshSettings, OfficeTarget, OmniCore, SyncSettings,

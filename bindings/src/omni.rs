@@ -25,6 +25,7 @@ use crate::callbacks::{
     ModelListener, SyncListener,
 };
 use crate::error::OmniError;
+use crate::faces::{ClosedInspection, FaceCoverageRecord, parse_face};
 use crate::runtime::{on_runtime, runtime};
 use crate::task_handle::TaskHandle;
 use crate::types::{
@@ -115,6 +116,10 @@ pub struct CoreConfig {
     /// Model refresh (`None`: no refresh).
     #[uniffi(default = None)]
     pub model_refresh: Option<ModelRefreshSettings>,
+    /// The yard's inspection kinds table (TOML, the shape of omni-protocol's
+    /// `data/inspection_kinds.toml`); `None`: the bundled table.
+    #[uniffi(default = None)]
+    pub inspection_kinds_toml: Option<String>,
 }
 
 /// The core, opened on one data directory. Open one per process.
@@ -140,6 +145,10 @@ fn core_config(
         out.bundled_model = BundledModel::File(PathBuf::from(path));
     }
     out.threads = config.threads.max(1) as usize;
+    if let Some(toml) = &config.inspection_kinds_toml {
+        out.inspection_kinds = omni_core::KindTable::from_toml(toml)
+            .map_err(|e| ApiError::from(omni_core::Error::from(e)))?;
+    }
     let credentials = credentials
         .map(|c| Arc::new(ForeignCredentials(c)) as Arc<dyn omni_core::cloud::CredentialsProvider>);
     if let Some(cloud) = config.cloud {
@@ -244,14 +253,30 @@ impl OmniCore {
             inspector_id: input.inspector_id,
             location: input.location.map(Into::into),
             notes: input.notes,
+            kind: input.kind,
         };
         Ok(self.inner.create_inspection(new)?.into())
     }
 
-    /// Closes an inspection.
-    pub fn close_inspection(&self, inspection_id: String) -> Result<Inspection, OmniError> {
+    /// Closes an inspection; the answer lists the faces its kind requires that no photo
+    /// shows (closing with faces missing is allowed).
+    pub fn close_inspection(&self, inspection_id: String) -> Result<ClosedInspection, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
         Ok(self.inner.close_inspection(id)?.into())
+    }
+
+    /// The faces an inspection's kind requires, its photos show, and it misses.
+    pub fn face_coverage(&self, inspection_id: String) -> Result<FaceCoverageRecord, OmniError> {
+        let id: InspectionId = parse_id("inspection", &inspection_id)?;
+        Ok(self.inner.face_coverage(id)?.into())
+    }
+
+    /// Changes the face a photo shows (a CEDEX letter) until the photo is synced; after
+    /// that, `InvalidInput` with code `photo_already_synced`.
+    pub fn set_photo_face(&self, photo_id: String, face: String) -> Result<Photo, OmniError> {
+        let id: PhotoId = parse_id("photo", &photo_id)?;
+        let face = parse_face(Some(&face))?;
+        Ok(self.inner.set_photo_face(id, face)?.into())
     }
 
     /// Inspections, newest first.
@@ -291,31 +316,39 @@ impl OmniCore {
     }
 
     /// Stores a photo (JPEG or PNG bytes) durably and queues it for the cloud; returns once
-    /// it is on disk. `captured_at_ms`: when the camera took it (`None`: now).
+    /// it is on disk. `captured_at_ms`: when the camera took it (`None`: now). `face`: the
+    /// container face it shows, a CEDEX letter (`None`: `X`, the whole container); another
+    /// letter is `InvalidInput` (`unknown_face`) and nothing is stored.
+    #[uniffi::method(default(face = None))]
     pub fn add_photo(
         &self,
         inspection_id: String,
         bytes: Vec<u8>,
         captured_at_ms: Option<i64>,
+        face: Option<String>,
     ) -> Result<Photo, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
+        let face = parse_face(face.as_deref())?;
         let at = captured_at_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
-        Ok(self.inner.add_photo(id, &bytes, at)?.into())
+        Ok(self.inner.add_photo(id, &bytes, at, face)?.into())
     }
 
     /// [`OmniCore::add_photo`] from a file (the camera's output), without copying it
     /// through the app's memory.
+    #[uniffi::method(default(face = None))]
     pub fn add_photo_file(
         &self,
         inspection_id: String,
         path: String,
         captured_at_ms: Option<i64>,
+        face: Option<String>,
     ) -> Result<Photo, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
+        let face = parse_face(face.as_deref())?;
         let at = captured_at_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
         Ok(self
             .inner
-            .add_photo_file(id, std::path::Path::new(&path), at)?
+            .add_photo_file(id, std::path::Path::new(&path), at, face)?
             .into())
     }
 

@@ -60,6 +60,10 @@ pub struct NewInspection {
     pub notes: Option<String>,
     /// Where.
     pub location: Option<GeoLocation>,
+    /// The inspection kind (`gate-in`, `gate-out`, `damage-survey`, `off-hire`, or the
+    /// yard's own): it names the faces to photograph. `None`: no kind.
+    #[uniffi(default = None)]
+    pub kind: Option<String>,
 }
 
 /// An inspection of one container.
@@ -81,6 +85,8 @@ pub struct Inspection {
     pub closed_at_ms: Option<i64>,
     /// When it was rebuilt from quarantined photos.
     pub recovered_at_ms: Option<i64>,
+    /// The inspection kind, when one was given.
+    pub kind: Option<String>,
 }
 
 impl From<CoreInspection> for Inspection {
@@ -94,6 +100,7 @@ impl From<CoreInspection> for Inspection {
             created_at_ms: i.created_at.as_millis(),
             closed_at_ms: i.closed_at.map(|t| t.as_millis()),
             recovered_at_ms: i.recovered_at.map(|t| t.as_millis()),
+            kind: i.kind,
         }
     }
 }
@@ -196,6 +203,8 @@ pub struct Photo {
     pub failure_reason: Option<String>,
     /// Why it cannot be decoded, when it cannot.
     pub unreadable_reason: Option<String>,
+    /// The container face it shows, a CEDEX letter (`X`: the whole container).
+    pub face: String,
 }
 
 impl From<CorePhoto> for Photo {
@@ -213,6 +222,7 @@ impl From<CorePhoto> for Photo {
             last_error: p.last_error,
             failure_reason: p.failure_reason,
             unreadable_reason: p.unreadable_reason,
+            face: p.face.to_string(),
         }
     }
 }

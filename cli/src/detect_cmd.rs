@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use omni_core::detect::{EdgeDetectorConfig, PostprocessConfig};
 use omni_core::{
-    ContainerNumber, DetectOutcome, Location, NewInspection, OmniConfig, OmniCore, PhotoId,
+    ContainerNumber, DetectOutcome, Face, Location, NewInspection, OmniConfig, OmniCore, PhotoId,
     Timestamp, photo_probe,
 };
 
@@ -78,6 +78,15 @@ pub struct InspectArgs {
     /// Store the photos without running edge detection.
     #[arg(long)]
     no_detect: bool,
+    /// The inspection kind (gate-in, gate-out, damage-survey, off-hire): it names the faces
+    /// to photograph; the faces missing are reported when the inspection closes.
+    #[arg(long)]
+    kind: Option<String>,
+    /// The container face each photo shows, a CEDEX letter: F front, D door, L left,
+    /// R right, T roof, U understructure, I interior, X whole container. Once for every
+    /// photo, or once per photo in order (default X).
+    #[arg(long, value_parser = parse_face)]
+    face: Vec<Face>,
     #[command(flatten)]
     edge: EdgeArgs,
     /// Photo files (JPEG or PNG).
@@ -101,6 +110,23 @@ pub struct DetectArgs {
     edge: EdgeArgs,
 }
 
+/// Parses a face letter (upper or lower case), or says which letters exist.
+fn parse_face(input: &str) -> Result<Face, String> {
+    Face::parse(&input.to_ascii_uppercase()).map_err(|e| e.to_string())
+}
+
+/// The face of photo `index` of `count` for the `--face` flags given.
+fn face_of(faces: &[Face], index: usize, count: usize) -> CliResult<Face> {
+    match faces.len() {
+        0 => Ok(Face::Whole),
+        1 => Ok(faces[0]),
+        n if n == count => Ok(faces[index]),
+        n => Err(CliError::Usage(format!(
+            "--face was given {n} times for {count} photo(s): give it once for every photo, or once per photo"
+        ))),
+    }
+}
+
 /// Parses a container number as typed (spaces, dashes and lower case are fine).
 pub fn parse_container(input: &str) -> CliResult<ContainerNumber> {
     ContainerNumber::parse(input).map_err(|source| CliError::ContainerNumber {
@@ -113,6 +139,7 @@ pub fn parse_container(input: &str) -> CliResult<ContainerNumber> {
 /// `--no-detect`) the edge model on each.
 pub fn inspect(data_dir: PathBuf, args: InspectArgs) -> CliResult {
     let container_number = parse_container(&args.container)?;
+    face_of(&args.face, 0, args.photos.len())?;
     let config = args.edge.config(data_dir);
     // Read and check every file first: a bad last path must not leave half an inspection
     // behind.
@@ -145,16 +172,19 @@ pub fn inspect(data_dir: PathBuf, args: InspectArgs) -> CliResult {
                 accuracy_m: args.accuracy,
             }),
         notes: args.notes,
+        kind: args.kind,
     })?;
     let progress = crate::progress_bar(contents.len() as u64, args.json);
-    for (path, bytes, captured_at) in contents {
+    let count = contents.len();
+    for (index, (path, bytes, captured_at)) in contents.into_iter().enumerate() {
         progress.set_message(path.display().to_string());
-        core.add_photo(inspection.id, &bytes, captured_at)
+        let face = face_of(&args.face, index, count)?;
+        core.add_photo(inspection.id, &bytes, captured_at, face)
             .on(|| path.display().to_string())?;
         progress.inc(1);
     }
     progress.finish_and_clear();
-    core.close_inspection(inspection.id)?;
+    let closed = core.close_inspection(inspection.id)?;
     if !args.no_detect {
         warn_skipped_models(&core);
         let ids: Vec<PhotoId> = core
@@ -171,6 +201,7 @@ pub fn inspect(data_dir: PathBuf, args: InspectArgs) -> CliResult {
                 inspection.container_number,
                 ids.len()
             );
+            render::print_missing_faces(&closed);
             render::print_detect_reports(&reports);
             return Ok(());
         }

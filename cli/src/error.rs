@@ -22,6 +22,9 @@ pub enum CliError {
         /// What the core said.
         source: ApiError,
     },
+    /// Flags that do not fit together (e.g. `--face` counts).
+    #[error("{0}")]
+    Usage(String),
     /// No data directory given and the platform has none.
     #[error("no platform data directory; pass --data-dir or set OMNI_DATA_DIR")]
     NoDataDir,

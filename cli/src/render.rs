@@ -2,8 +2,8 @@
 
 use omni_core::evaluation::Metrics;
 use omni_core::{
-    DetectOutcome, Detections, InspectionDetail, InspectionSummary, ModelIdentity, PhotoId,
-    QuarantinedFile, RecoverReport, Stats,
+    ClosedInspection, DetectOutcome, Detections, Face, FaceCoverage, InspectionDetail,
+    InspectionSummary, ModelIdentity, PhotoId, QuarantinedFile, RecoverReport, Stats,
 };
 use serde::Serialize;
 
@@ -76,6 +76,39 @@ pub fn print_recover_report(report: &RecoverReport) {
     }
 }
 
+/// Faces as letters, `-` for none.
+fn letters(faces: &[Face]) -> String {
+    if faces.is_empty() {
+        return "-".to_owned();
+    }
+    faces
+        .iter()
+        .map(Face::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `photographed F D X; missing L R T I` (or `; none missing`).
+fn faces_line(faces: &FaceCoverage) -> String {
+    let missing = if faces.missing.is_empty() {
+        "none missing".to_owned()
+    } else {
+        format!("missing {}", letters(&faces.missing))
+    };
+    format!("photographed {}; {missing}", letters(&faces.photographed))
+}
+
+/// After a close: one line naming the required faces no photo shows, when there are any.
+pub fn print_missing_faces(closed: &ClosedInspection) {
+    if !closed.faces.missing.is_empty() {
+        println!(
+            "Faces missing ({}): {} (closed anyway)",
+            closed.inspection.kind.as_deref().unwrap_or("-"),
+            letters(&closed.faces.missing)
+        );
+    }
+}
+
 /// An inspection, its photos and their detections.
 pub fn print_detail(detail: &InspectionDetail) {
     let i = &detail.inspection;
@@ -104,6 +137,10 @@ pub fn print_detail(detail: &InspectionDetail) {
     if let Some(recovered) = i.recovered_at {
         println!("  recovered  {recovered} (rebuilt from quarantined photo files)");
     }
+    if let Some(kind) = &i.kind {
+        println!("  kind       {kind}");
+    }
+    println!("  faces      {}", faces_line(&detail.faces));
     let office = &detail.office;
     println!(
         "  office     {}",
@@ -120,8 +157,9 @@ pub fn print_detail(detail: &InspectionDetail) {
     for p in &detail.photos {
         let photo = &p.photo;
         println!(
-            "  - {}  {:>5}x{:<5} {:>9} bytes  {}{}",
+            "  - {}  face {}  {:>5}x{:<5} {:>9} bytes  {}{}",
             photo.id,
+            photo.face,
             photo.width,
             photo.height,
             photo.size_bytes,

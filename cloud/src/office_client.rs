@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use omni_office_wire::{
-    DETECT_HEADER, Inspection, InspectionDetail, PHOTO_SHA256_HEADER, PhotoUploaded, PutInspection,
-    PutVerdict, Verdict, VerdictSource,
+    DETECT_HEADER, FACE_HEADER, Inspection, InspectionDetail, PHOTO_SHA256_HEADER, PhotoUploaded,
+    PutInspection, PutVerdict, Verdict, VerdictSource,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -111,16 +111,20 @@ impl OfficeClient {
     }
 
     /// `PUT /v1/inspections/{id}/photos/{photo_id}`: uploads `payload` (its SHA-256 in
-    /// `x-omni-photo-sha256`), with detection on upload when `detect`.
+    /// `x-omni-photo-sha256`, the face it shows in `x-omni-photo-face`), with detection on
+    /// upload when `detect`.
     pub async fn upload_photo(
         &self,
         inspection_id: &str,
         photo_id: &str,
         payload: &Payload,
+        face: omni_protocol::Face,
         detect: bool,
     ) -> Result<UploadOutput, InvokeError> {
         let sha256 = omni_protocol::digest::sha256_hex(&payload.bytes);
+        let face = face.to_string();
         let headers = [
+            (FACE_HEADER, face.as_str()),
             ("content-type", payload.content_type),
             ("accept", "application/json"),
             (PHOTO_SHA256_HEADER, sha256.as_str()),

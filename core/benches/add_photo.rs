@@ -77,7 +77,12 @@ fn capture(
             bytes[n - 8..].copy_from_slice(&(i as u64).to_le_bytes());
             let t = Instant::now();
             inspector
-                .add_photo(inspection, &bytes, SystemTime::now())
+                .add_photo(
+                    inspection,
+                    &bytes,
+                    SystemTime::now(),
+                    omni_core::Face::Whole,
+                )
                 .expect("add");
             t.elapsed()
         })

@@ -8,6 +8,8 @@ use crate::inspection::{InspectionId, PhotoId};
 use crate::store::StoreError;
 use omni_photo::probe::PhotoError;
 use omni_protocol::container_number::ContainerNumberError;
+use omni_protocol::face::FaceError;
+use omni_protocol::inspection_kind::KindError;
 
 /// Everything the core's operations can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,15 @@ pub enum Error {
     /// A container number is not valid ISO 6346.
     #[error("invalid container number: {0}")]
     ContainerNumber(#[from] ContainerNumberError),
+    /// A container face letter that is not one of F, D, L, R, T, U, I, X.
+    #[error("{0}")]
+    Face(#[from] FaceError),
+    /// An inspection kind the kinds table does not define (or a yard table refused).
+    #[error("{0}")]
+    Kind(#[from] KindError),
+    /// The photo is synced: its face can no longer change.
+    #[error("photo {0} is synced: its face can no longer change")]
+    PhotoAlreadySynced(PhotoId),
     /// No inspection has this id.
     #[error("inspection {0} not found")]
     InspectionNotFound(InspectionId),

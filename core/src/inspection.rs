@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use omni_photo::probe::PhotoFormat;
 use omni_protocol::container_number::ContainerNumber;
+use omni_protocol::face::Face;
 use omni_protocol::timestamp::Timestamp;
 
 macro_rules! uuid_id {
@@ -88,6 +89,9 @@ pub struct NewInspection {
     pub location: Option<Location>,
     /// Free text.
     pub notes: Option<String>,
+    /// The inspection kind's id (`gate-in`, …, from the kinds table the core was opened
+    /// with); it names the faces to photograph. `None`: no kind, nothing required.
+    pub kind: Option<String>,
 }
 
 impl NewInspection {
@@ -98,6 +102,7 @@ impl NewInspection {
             inspector_id: None,
             location: None,
             notes: None,
+            kind: None,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct Inspection {
     /// Set when `recover` rebuilt this inspection from quarantined photo files after its
     /// database row was lost: its container number was given at recovery, not at capture.
     pub recovered_at: Option<Timestamp>,
+    /// The inspection kind's id, when one was given.
+    pub kind: Option<String>,
 }
 
 /// Where a photo stands on its way to the cloud.
@@ -207,6 +214,9 @@ pub struct Photo {
     pub failure_reason: Option<String>,
     /// The decoder's reason when the photo cannot be decoded (kept as evidence).
     pub unreadable_reason: Option<String>,
+    /// The container face it shows (CEDEX letter; `X`: the whole container), chosen at
+    /// capture and changeable until the photo is synced.
+    pub face: Face,
 }
 
 impl Photo {
@@ -220,6 +230,7 @@ impl Photo {
         sha256: String,
         captured_at: Timestamp,
         created_at: Timestamp,
+        face: Face,
     ) -> Self {
         Self {
             id,
@@ -238,6 +249,7 @@ impl Photo {
             last_error: None,
             failure_reason: None,
             unreadable_reason: None,
+            face,
         }
     }
 

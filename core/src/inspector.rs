@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod faces;
+pub use faces::ClosedInspection;
+
 use crate::detect::{DetectError, Detector};
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::{Error, Result};
@@ -20,6 +23,7 @@ use crate::store::{Store, detection_results};
 use omni_photo::probe::{self as photo_probe, PhotoFormat, PhotoLimits};
 use omni_protocol::container_number::ContainerNumber;
 use omni_protocol::digest::sha256_hex;
+use omni_protocol::face::Face;
 use omni_protocol::timestamp::Timestamp;
 
 /// The database file inside the data directory.
@@ -166,6 +170,9 @@ pub struct InspectionDetail {
     pub photos: Vec<PhotoDetail>,
     /// Its revision and what the yard office acknowledged of it.
     pub office: InspectionAck,
+    /// The faces its kind requires, its photos show, and it misses (filled by the front
+    /// door, which holds the kinds table).
+    pub faces: omni_protocol::inspection_kind::FaceCoverage,
 }
 
 /// What [`Inspector::detect_photo`] did.
@@ -290,6 +297,7 @@ impl Inspector {
             location: new.location,
             notes: new.notes,
             recovered_at: None,
+            kind: new.kind,
         };
         self.store
             .write(|tx| inspections::insert(tx, &inspection).map_err(Error::from))?;
@@ -315,6 +323,7 @@ impl Inspector {
         inspection: InspectionId,
         bytes: &[u8],
         captured_at: impl Into<Timestamp>,
+        face: Face,
     ) -> Result<Photo> {
         let header = photo_probe::probe(bytes, self.config.photo_limits).inspect_err(|e| {
             tracing::warn!(%inspection, bytes = bytes.len(), error = %e, "photo refused");
@@ -337,6 +346,7 @@ impl Inspector {
             sha256,
             captured_at.into(),
             Timestamp::now(),
+            face,
         );
         let inserted = self.store.write(|tx| {
             if !inspections::exists(tx, inspection)? {
@@ -391,6 +401,7 @@ impl Inspector {
                 inspection,
                 photos,
                 office,
+                faces: Default::default(),
             }))
         })?;
         detail.ok_or(Error::InspectionNotFound(id))
@@ -795,6 +806,7 @@ impl Inspector {
                 adopt.len()
             )),
             recovered_at: Some(now),
+            kind: None,
         };
         let mut moved = Vec::with_capacity(adopt.len());
         for photo in &mut adopt {
@@ -855,6 +867,7 @@ impl Inspector {
             sha256_hex(&bytes),
             stored_at,
             stored_at,
+            Face::Whole,
         ))
     }
 

@@ -44,11 +44,14 @@ pub use inspection::{
     Inspection, InspectionId, Location, NewInspection, Photo, PhotoId, PhotoState,
 };
 pub use inspector::{
-    DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport, PhotoDetail,
-    QuarantinedFile, RecoverReport, Recovery, SkippedFile, Stats,
+    ClosedInspection, DetectOutcome, InspectionDetail, Inspector, InspectorConfig, OpenReport,
+    PhotoDetail, QuarantinedFile, RecoverReport, Recovery, SkippedFile, Stats,
 };
 pub use omni_photo::{PhotoError, PhotoFormat, PhotoLimits};
-pub use omni_protocol::{ContainerNumber, ContainerNumberError, Timestamp};
+pub use omni_protocol::{
+    ContainerNumber, ContainerNumberError, Face, FaceCoverage, FaceError, InspectionKind,
+    KindError, KindTable, Timestamp,
+};
 pub use store::StoreError;
 pub use store::inspections::{InspectionFilter, InspectionSummary};
 pub use store::office::{InspectionAck, OfficeCounts};

@@ -121,11 +121,17 @@ fn ours(photos: u32, photo: &[u8], latency_ms: u64) -> Row {
             inspector_id: None,
             location: None,
             notes: None,
+            kind: None,
         })
         .expect("inspection");
     for _ in 0..photos {
         inspector
-            .add_photo(inspection.id, photo, Timestamp::now())
+            .add_photo(
+                inspection.id,
+                photo,
+                Timestamp::now(),
+                omni_core::Face::Whole,
+            )
             .expect("add photo");
     }
     let endpoint = Endpoint::start(latency_ms);

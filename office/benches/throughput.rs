@@ -64,6 +64,7 @@ fn put(container: String, created_at_ms: i64) -> PutInspection {
         }),
         state: InspectionState::Closed,
         revision: 1,
+        kind: None,
     }
 }
 
@@ -106,6 +107,7 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
         detector: None,
         url_key: embedded::url_key(dir.path()).expect("a URL key"),
         url_ttl: Duration::from_secs(60),
+        reports: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -228,6 +230,7 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
                         state: request.state,
                         revision: request.revision,
                         received_at_ms: request.created_at_ms,
+                        kind: None,
                     };
                     let t = Instant::now();
                     store.put_inspection(&inspection).await.expect("stored");

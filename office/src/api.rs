@@ -30,10 +30,11 @@ use tokio::net::TcpListener;
 
 use crate::detect::Detector;
 use crate::error::ApiError;
+use crate::report::ReportSettings;
 use crate::store::{ListQuery, Put, Store};
 use crate::validate;
 use crate::wire::{
-    DETECT_HEADER, DetectStatus, InspectionDetail, InspectionList, InspectionState,
+    DETECT_HEADER, DetectStatus, FACE_HEADER, InspectionDetail, InspectionList, InspectionState,
     MAX_REQUEST_BYTES, PHOTO_SHA256_HEADER, Photo, PhotoDetail, PhotoUploaded, PutInspection,
     PutVerdict, VerdictSource,
 };
@@ -71,6 +72,8 @@ pub struct AppConfig {
     pub url_key: Vec<u8>,
     /// How long photo URLs work.
     pub url_ttl: Duration,
+    /// The kinds and CEDEX tables, and how reports are written.
+    pub reports: Arc<ReportSettings>,
 }
 
 type App = Arc<AppConfig>;
@@ -279,9 +282,14 @@ async fn get_inspection(
             photo: stored.photo,
         });
     }
+    let faces = app.reports.kinds.coverage(
+        summary.inspection.kind.as_deref(),
+        photos.iter().map(|p| p.photo.face),
+    );
     Ok(json(
         StatusCode::OK,
         &InspectionDetail {
+            faces,
             has_damage: summary.has_damage,
             inspection: summary.inspection,
             photos,
@@ -381,6 +389,12 @@ async fn put_photo(
             format!("the body's SHA-256 is {sha256}, not {claimed}"),
         ));
     }
+    // A header that is not text is a bad letter, not an absent one.
+    let face = validate::face(
+        headers
+            .get(FACE_HEADER)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}")),
+    )?;
     let photo_header = validate::photo(&body)?;
     let detect = match header_str(&headers, DETECT_HEADER) {
         None => app.detector.as_ref().is_some_and(|d| d.by_default),
@@ -406,6 +420,7 @@ async fn put_photo(
         size_bytes: body.len() as u64,
         content_type: photo_header.format.mime_type().to_owned(),
         received_at_ms: Timestamp::now().as_millis(),
+        face,
     };
     let status = if detector.is_some() {
         DetectStatus::Pending

@@ -7,6 +7,8 @@
 //!   fsync'd photo files) and AWS (DynamoDB + S3).
 //! - [`detect`]: detection on upload through the SageMaker endpoint, with the phones' own
 //!   runtime client and response parser.
+//! - [`report`]: the EIR of a closed inspection revision (`omni-report`), claimed and
+//!   stored once per revision; the faces each inspection kind requires.
 //! - [`wire`]: the request and response types (the `omni-office-wire` crate, serde only).
 //!
 //! The API is documented in `docs/office.md`.
@@ -14,6 +16,7 @@
 pub mod api;
 pub mod detect;
 pub mod error;
+pub mod report;
 pub mod store;
 pub mod validate;
 

@@ -258,6 +258,7 @@ async fn serve(
         detector,
         url_key: embedded::url_key(&store_args.data_dir).map_err(|e| e.to_string())?,
         url_ttl: args.url_ttl,
+        reports: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

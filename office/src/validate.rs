@@ -10,7 +10,10 @@ use omni_protocol::response::{self as cloud_response, DetectionResponse};
 use crate::error::ApiError;
 use serde_json::value::RawValue;
 
-use crate::wire::{Inspection, PutInspection, Verdict, VerdictSource};
+use crate::wire::{FACE_HEADER, Face, Inspection, PutInspection, Verdict, VerdictSource};
+
+/// Longest inspection kind id accepted.
+pub const MAX_KIND_LEN: usize = 120;
 
 /// Longest id accepted (inspection, photo, inspector).
 pub const MAX_ID_LEN: usize = 64;
@@ -68,7 +71,11 @@ pub fn inspection(
             "location must have latitude in [-90, 90], longitude in [-180, 180], accuracy_m >= 0",
         ));
     }
+    if let Some(kind) = &put.kind {
+        inspection_kind(kind)?;
+    }
     Ok(Inspection {
+        kind: put.kind,
         id: id_value.to_owned(),
         container_number: container.as_str().to_owned(),
         inspector_id: put.inspector_id,
@@ -79,6 +86,35 @@ pub fn inspection(
         revision: put.revision,
         received_at_ms,
     })
+}
+
+/// An inspection kind id: 1 to [`MAX_KIND_LEN`] of `a-z`, `0-9`, `-` (the kinds table's
+/// rule). A kind the office's table does not define is stored all the same (a yard's phones
+/// may know kinds the office does not yet); it then requires no faces.
+pub fn inspection_kind(kind: &str) -> Result<(), ApiError> {
+    if kind.is_empty()
+        || kind.len() > MAX_KIND_LEN
+        || !kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(ApiError::validation(format!(
+            "kind must be 1 to {MAX_KIND_LEN} of a-z, 0-9 and '-', not {shown:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// The face of a photo upload from its header (absent: `X`, the whole container); any
+/// other letter is refused with the letters allowed.
+pub fn face(header: Option<&str>) -> Result<Face, ApiError> {
+    match header {
+        None => Ok(Face::Whole),
+        Some(letter) => {
+            Face::parse(letter).map_err(|e| ApiError::validation(format!("{FACE_HEADER}: {e}")))
+        }
+    }
 }
 
 /// A photo body: a JPEG or PNG of at most [`MAX_PHOTO_BYTES`] with a readable header.

@@ -6,7 +6,10 @@
 //! - [`timestamp`]: milliseconds since the Unix epoch, shown as RFC 3339;
 //! - [`digest`]: SHA-256 as lowercase hex, as the stores, manifests and wire spell it;
 //! - [`detections`]: what a model found in one image, and the damage classes in class-id order;
-//! - [`response`]: the endpoint's JSON response, schema version 1 (`docs/endpoint-response.md`).
+//! - [`response`]: the endpoint's JSON response, schema version 1 (`docs/endpoint-response.md`);
+//! - [`face`]: the CEDEX container faces a photo shows (F D L R T U I X);
+//! - [`inspection_kind`]: inspection kinds and the faces each requires (one table a yard can
+//!   replace); [`lang`]: the two languages their names are kept in.
 //!
 //! The yard office's own request and answer types are `omni-office-wire`; SigV4 (credentials,
 //! signing, verification) is `omni-sigv4`.
@@ -14,6 +17,9 @@
 pub mod container_number;
 pub mod detections;
 pub mod digest;
+pub mod face;
+pub mod inspection_kind;
+pub mod lang;
 pub mod response;
 pub mod timestamp;
 
@@ -21,4 +27,7 @@ pub use container_number::{ContainerNumber, ContainerNumberError};
 pub use detections::{
     BoundingBox, DAMAGE_CLASSES, Detection, DetectionSource, Detections, ModelIdentity,
 };
+pub use face::{Face, FaceError};
+pub use inspection_kind::{FaceCoverage, InspectionKind, KindError, KindTable};
+pub use lang::{Language, Localized};
 pub use timestamp::Timestamp;

@@ -2,7 +2,8 @@
 //! lines for one closed inspection revision.
 //!
 //! - [`face`] and [`kinds`]: the container faces and the inspection kinds with the faces each
-//!   requires (one data table a yard can replace).
+//!   requires (one data table a yard can replace), re-exported from `omni-protocol`, which the
+//!   phone and the office share.
 //! - [`cedex`]: our classes mapped to CEDEX damage and repair codes (one data table with its
 //!   sources, closed code lists, a yard override), and the 4-character location code.
 //! - [`eir`]: the report's schema (JSON), in English and Spanish.
@@ -17,14 +18,18 @@ pub mod cedex;
 pub mod class;
 pub mod damage;
 pub mod eir;
-pub mod face;
 pub mod input;
-pub mod kinds;
-pub mod lang;
 pub mod nova;
 pub mod pdf;
 pub mod rules;
 pub mod time;
+
+/// The container faces, shared with the phone and the office (`omni-protocol`).
+pub use omni_protocol::face;
+/// The inspection kinds table, shared with the phone and the office (`omni-protocol`).
+pub use omni_protocol::inspection_kind as kinds;
+/// The report's two languages (`omni-protocol`).
+pub use omni_protocol::lang;
 
 pub use cedex::{CedexError, CedexTable, LocationCode};
 pub use class::DamageClass;

@@ -65,7 +65,12 @@ fn phone(dir: &Path, photos: u32, width: u32, height: u32) -> u64 {
         total += bytes.len() as u64;
         let inspection = &inspections[i as usize % inspections.len()];
         inspector
-            .add_photo(inspection.id, &bytes, Timestamp::now())
+            .add_photo(
+                inspection.id,
+                &bytes,
+                Timestamp::now(),
+                omni_core::Face::Whole,
+            )
             .expect("photo");
     }
     inspector

@@ -239,12 +239,18 @@ pub fn fill_store(
             inspector_id: None,
             location: None,
             notes: None,
+            kind: None,
         })
         .expect("inspection");
     let ids = (0..count)
         .map(|i| {
             inspector
-                .add_photo(inspection.id, &jpeg(width, height, i), Timestamp::now())
+                .add_photo(
+                    inspection.id,
+                    &jpeg(width, height, i),
+                    Timestamp::now(),
+                    omni_core::Face::Whole,
+                )
                 .expect("add photo")
                 .id
         })

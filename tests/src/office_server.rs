@@ -78,6 +78,7 @@ impl Office {
             detector,
             url_key: embedded::url_key(dir).expect("url key"),
             url_ttl: Duration::from_secs(60),
+            reports: Default::default(),
         };
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

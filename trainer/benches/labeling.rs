@@ -91,6 +91,7 @@ fn build(dir: &Path, records: usize) {
                     state: InspectionState::Closed,
                     revision: 1,
                     received_at_ms: 1_700_000_000_000,
+                    kind: None,
                 })
                 .await
                 .unwrap();
@@ -104,6 +105,7 @@ fn build(dir: &Path, records: usize) {
                     size_bytes: bytes.len() as u64,
                     content_type: "image/jpeg".into(),
                     received_at_ms: 1_700_000_000_000,
+                    face: wire::Face::Whole,
                 };
                 store
                     .put_photo(&photo, bytes, DetectStatus::None)

@@ -162,7 +162,18 @@ class Suite(val servers: Servers) {
             val inspection = inspection(core)
             val notImage = expectThrows<OmniException.InvalidInput> { core.addPhoto(inspection.id, "%PDF-1.7".toByteArray(), null) }
             check(notImage.code == "photo_unsupported_format") { "not an image: $notImage" }
-            check(core.stats().queued == 0uL) { "nothing stored" }
+            for (letter in listOf("Q", "f", "FD", "")) {
+                val badFace = expectThrows<OmniException.InvalidInput> { core.addPhoto(inspection.id, jpeg(70), null, letter) }
+                check(badFace.code == "unknown_face" && badFace.reason.contains("expected one of F, D, L, R, T, U, I, X")) {
+                    "bad face $letter: $badFace"
+                }
+            }
+            val badKind = expectThrows<OmniException.InvalidInput> {
+                core.createInspection(NewInspection(containerNumber = CONTAINER, inspectorId = null, notes = null,
+                    location = null, kind = "gate-sideways"))
+            }
+            check(badKind.code == "unknown_inspection_kind") { "bad kind: $badKind" }
+            check(core.stats().queued == 0uL && core.stats().inspections == 1uL) { "nothing stored" }
             val busy = expectThrows<OmniException.Busy> { open(dir) }
             check(busy.code == "data_dir_locked") { "busy: $busy" }
         }
@@ -235,9 +246,15 @@ fun Suite.officeSync(dir: Path) = runBlocking {
         office = OfficeTarget(baseUrl = s.getValue("office_url"), region = s.getValue("region")),
     )
     OmniCore.open(config, credentials).use { core ->
-        val inspection = inspection(core)
-        val photo = core.addPhoto(inspection.id, jpeg(60), null)
-        core.closeInspection(inspection.id)
+        val inspection = core.createInspection(NewInspection(containerNumber = CONTAINER, inspectorId = "inspector-7",
+            notes = null, location = null, kind = "gate-out"))
+        val photo = core.addPhoto(inspection.id, jpeg(60), null, "F")
+        check(photo.face == "F") { "face at capture: ${photo.face}" }
+        check(core.setPhotoFace(photo.id, "D").face == "D") { "face changed before sync" }
+        val closed = core.closeInspection(inspection.id)
+        check(closed.faces.photographed == listOf("D") && closed.faces.missing == listOf("F", "L", "R", "T")) {
+            "faces at close: ${closed.faces}"
+        }
         val pending = core.stats().office
         check(pending?.inspectionsPending == 1uL && pending.photosPending == 1uL) { "before sync: $pending" }
         val report = core.syncNow()
@@ -247,6 +264,8 @@ fun Suite.officeSync(dir: Path) = runBlocking {
             photosAcknowledged = 1uL, photosPending = 0uL, verdictsAcknowledged = 1uL, verdictsPending = 0uL,
             wedged = 0uL)) { "office stats $office" }
         check(core.photo(photo.id).photo.state == PhotoState.SYNCED) { "the cloud verdict came from the office" }
+        val synced = expectThrows<OmniException.InvalidInput> { core.setPhotoFace(photo.id, "T") }
+        check(synced.code == "photo_already_synced") { "synced face: $synced" }
     }
 }
 

@@ -210,6 +210,18 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path, servers):
     with pytest.raises(omni.OmniError.InvalidInput) as bad_id:
         core.inspection("not-a-uuid")
     assert bad_id.value.code == "invalid_id"
+    for letter in ["Q", "f", "FD", ""]:
+        with pytest.raises(omni.OmniError.InvalidInput) as bad_face:
+            core.add_photo(inspection.id, jpeg(70), None, face=letter)
+        assert bad_face.value.code == "unknown_face"
+        assert "expected one of F, D, L, R, T, U, I, X" in bad_face.value.reason
+    with pytest.raises(omni.OmniError.InvalidInput) as bad_kind:
+        core.create_inspection(
+            omni.NewInspection(
+                container_number=CONTAINER, inspector_id=None, notes=None, location=None, kind="gate-sideways"
+            )
+        )
+    assert bad_kind.value.code == "unknown_inspection_kind"
     stats = core.stats()
     assert (stats.inspections, stats.queued) == (1, 0)
     with pytest.raises(omni.OmniError.Busy) as busy:
@@ -317,14 +329,30 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
         servers["office_access_key_id"], servers["office_secret_access_key"], servers["office_session_token"]
     )
     core = omni.OmniCore.open(config, provider)
-    inspection = new_inspection(core)
+    inspection = core.create_inspection(
+        omni.NewInspection(
+            container_number=CONTAINER, inspector_id="inspector-7", notes=None, location=None, kind="gate-out"
+        )
+    )
+    assert inspection.kind == "gate-out"
     photos = {}
-    for i in range(2):
+    faces = {}
+    for i, face in enumerate(["X", "F"]):
         data = jpeg(40 + i)
-        photo = core.add_photo(inspection.id, data, None)
+        photo = core.add_photo(inspection.id, data, None, face=face)
+        assert photo.face == face
         photos[photo.id] = hashlib.sha256(data).hexdigest()
+        faces[photo.id] = face
         assert core.edge_verdict(photo.id).source == omni.DetectionSource.EDGE
-    core.close_inspection(inspection.id)
+    # Changed before it is synced: the office gets the new face.
+    first = next(iter(faces))
+    assert core.set_photo_face(first, "D").face == "D"
+    faces[first] = "D"
+    closed = core.close_inspection(inspection.id)
+    assert closed.inspection.closed_at_ms is not None
+    assert closed.faces.required == ["F", "D", "L", "R", "T"]
+    assert closed.faces.photographed == ["F", "D"]
+    assert closed.faces.missing == ["L", "R", "T"]
 
     def office_counts():
         """(acknowledged, pending) of inspections, photos and verdicts, then wedged."""
@@ -353,6 +381,13 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
     assert office["inspection"]["state"] == "closed"
     assert office["inspection"]["container_number"] == CONTAINER
     assert {p["photo"]["id"]: p["photo"]["sha256"] for p in office["photos"]} == photos
+    assert {p["photo"]["id"]: p["photo"]["face"] for p in office["photos"]} == faces
+    assert office["inspection"]["kind"] == "gate-out"
+    assert office["faces"]["missing"] == ["L", "R", "T"]
+    # Synced: the face no longer changes.
+    with pytest.raises(omni.OmniError.InvalidInput) as synced:
+        core.set_photo_face(first, "T")
+    assert synced.value.code == "photo_already_synced"
     for p in office["photos"]:
         assert p["detect_status"] == "done"
         assert sorted(v["source"] for v in p["verdicts"]) == ["cloud", "edge"]

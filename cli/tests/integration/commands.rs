@@ -279,3 +279,74 @@ fn a_moved_database_loses_no_photo_and_recover_brings_them_back() {
         assert_eq!(photo["state"], "queued");
     }
 }
+
+#[test]
+fn inspect_with_a_kind_and_faces_reports_the_faces_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "inspect",
+        "--container",
+        "CSQU3054383",
+        "--kind",
+        "gate-out",
+        "--face",
+        "D",
+        "--face",
+        "x",
+        "--no-detect",
+    ];
+    let mut with_json = args.to_vec();
+    with_json.extend([
+        "--json",
+        "samples/container-01.jpg",
+        "samples/container-02.jpg",
+    ]);
+    let detail = json(&omni(dir.path(), &with_json));
+    assert_eq!(detail["kind"], "gate-out");
+    assert_eq!(detail["photos"][0]["face"], "D");
+    assert_eq!(detail["photos"][1]["face"], "X");
+    assert_eq!(
+        detail["faces"]["missing"],
+        serde_json::json!(["F", "L", "R", "T"])
+    );
+
+    let mut text = args.to_vec();
+    text.extend(["samples/container-03.jpg", "samples/container-04.jpg"]);
+    let out = omni(dir.path(), &text);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("photographed D X; missing F L R T"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unknown_face_kind_or_face_count_is_one_clear_error_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (extra, says) in [
+        (
+            &["--face", "Q"][..],
+            "expected one of F, D, L, R, T, U, I, X",
+        ),
+        (&["--kind", "gate-sideways"][..], "unknown inspection kind"),
+        (
+            &["--face", "F", "--face", "D", "--face", "L"][..],
+            "--face was given 3 times",
+        ),
+    ] {
+        let mut args = vec!["inspect", "--container", "CSQU3054383", "--no-detect"];
+        args.extend_from_slice(extra);
+        args.extend(["samples/container-01.jpg", "samples/container-02.jpg"]);
+        let out = omni(dir.path(), &args);
+        assert!(!out.status.success(), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    let stats = json(&omni(dir.path(), &["stats", "--json"]));
+    assert_eq!(stats["inspections"], 0);
+}

@@ -72,6 +72,7 @@ fn offline_phone(dir: &Path) {
                     inspection.id,
                     &omni_e2e::jpeg(96, 64, seed),
                     Timestamp::now(),
+                    omni_core::Face::Whole,
                 )
                 .unwrap();
         }
@@ -79,7 +80,12 @@ fn offline_phone(dir: &Path) {
             let mut truncated = omni_e2e::jpeg(64, 48, 99);
             truncated.truncate(truncated.len() / 3);
             inspector
-                .add_photo(inspection.id, &truncated, Timestamp::now())
+                .add_photo(
+                    inspection.id,
+                    &truncated,
+                    Timestamp::now(),
+                    omni_core::Face::Whole,
+                )
                 .unwrap();
         } else {
             inspector.close_inspection(inspection.id).unwrap();
@@ -299,6 +305,7 @@ fn an_office_without_detection_archives_every_photo_and_fails_none() {
                 inspection.id,
                 &omni_e2e::jpeg(96, 64, seed),
                 Timestamp::now(),
+                omni_core::Face::Whole,
             )
             .unwrap();
         inspector.detect_photo(&edge, photo.id).unwrap();
@@ -382,6 +389,7 @@ fn a_refusal_about_the_office_pauses_and_fails_no_photo() {
                 inspection.id,
                 &omni_e2e::jpeg(64, 48, seed),
                 Timestamp::now(),
+                omni_core::Face::Whole,
             )
             .unwrap();
     }

@@ -143,6 +143,9 @@ impl From<Error> for ApiError {
             Error::Photo(photo) => Self::invalid(photo_code(&photo), message),
             Error::ContainerNumber(_) => Self::invalid("invalid_container_number", message),
             Error::InvalidLocation(_) => Self::invalid("invalid_location", message),
+            Error::Face(_) => Self::invalid("unknown_face", message),
+            Error::Kind(_) => Self::invalid("unknown_inspection_kind", message),
+            Error::PhotoAlreadySynced(_) => Self::invalid("photo_already_synced", message),
             Error::PhotoUnreadable(_) => Self::invalid("photo_unreadable", message),
             Error::InspectionNotFound(_) => Self::NotFound {
                 code: "inspection_not_found",

@@ -10,6 +10,7 @@ use crate::sync::SyncConfig;
 use omni_cloud::CredentialsProvider;
 use omni_cloud::office_client::OfficeConfig;
 use omni_cloud::runtime_client::RuntimeConfig;
+use omni_protocol::inspection_kind::KindTable;
 
 /// Everything [`OmniCore::open`](super::OmniCore::open) needs.
 #[derive(Clone)]
@@ -34,6 +35,9 @@ pub struct OmniConfig {
     pub sync: SyncConfig,
     /// Where refreshed edge models come from (`None`: the installed or bundled model stays).
     pub model_refresh: Option<RefreshConfig>,
+    /// The inspection kinds and the faces each requires (the bundled table, or the yard's:
+    /// `KindTable::from_toml`).
+    pub inspection_kinds: KindTable,
 }
 
 impl OmniConfig {
@@ -49,6 +53,7 @@ impl OmniConfig {
             cloud: None,
             sync: SyncConfig::default(),
             model_refresh: None,
+            inspection_kinds: KindTable::builtin(),
         }
     }
 

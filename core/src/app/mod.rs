@@ -21,8 +21,8 @@ use crate::detections::{DetectionResult, DetectionSource, ModelIdentity};
 use crate::error::Error;
 use crate::inspection::{Inspection, InspectionId, NewInspection, Photo, PhotoId};
 use crate::inspector::{
-    DetectOutcome, InspectionDetail, Inspector, OpenReport, PhotoDetail, QuarantinedFile,
-    RecoverReport, Recovery, Stats,
+    ClosedInspection, DetectOutcome, InspectionDetail, Inspector, OpenReport, PhotoDetail,
+    QuarantinedFile, RecoverReport, Recovery, Stats,
 };
 use crate::listener::ListenerSlot;
 use crate::model_refresh::{
@@ -35,6 +35,8 @@ use omni_cloud::CachedCredentials;
 use omni_cloud::office_client::OfficeClient;
 use omni_cloud::runtime_client::RuntimeClient;
 use omni_photo::probe::PhotoError;
+use omni_protocol::face::Face;
+use omni_protocol::inspection_kind::{FaceCoverage, KindTable};
 use omni_protocol::timestamp::Timestamp;
 
 /// The result of a front-door call.
@@ -61,6 +63,7 @@ pub struct OmniCore {
     sync: Option<SyncEngine>,
     updater: Option<ModelUpdater>,
     model_listener: ListenerSlot<dyn ModelRefreshListener>,
+    kinds: KindTable,
 }
 
 impl std::fmt::Debug for OmniCore {
@@ -145,6 +148,7 @@ impl OmniCore {
             sync,
             updater,
             model_listener: ListenerSlot::new(),
+            kinds: config.inspection_kinds,
         })
     }
 
@@ -160,14 +164,36 @@ impl OmniCore {
 
     // --- Inspections and photos ---------------------------------------------------------
 
-    /// Starts an inspection of one container.
+    /// Starts an inspection of one container. Its kind, when given, must be in the kinds
+    /// table (`unknown_inspection_kind`; nothing stored).
     pub fn create_inspection(&self, new: NewInspection) -> ApiResult<Inspection> {
+        if let Some(kind) = &new.kind {
+            self.kinds.get(kind).map_err(Error::from)?;
+        }
         Ok(self.inspector.create_inspection(new)?)
     }
 
-    /// Closes an inspection: no more photos.
-    pub fn close_inspection(&self, id: InspectionId) -> ApiResult<Inspection> {
-        Ok(self.inspector.close_inspection(id)?)
+    /// Closes an inspection: no more photos. Closing with required faces missing is
+    /// allowed; the answer lists them.
+    pub fn close_inspection(&self, id: InspectionId) -> ApiResult<ClosedInspection> {
+        let inspection = self.inspector.close_inspection(id)?;
+        let faces = self.inspector.face_coverage(id, &self.kinds)?;
+        Ok(ClosedInspection { inspection, faces })
+    }
+
+    /// The faces an inspection's kind requires, its photos show, and it misses.
+    pub fn face_coverage(&self, id: InspectionId) -> ApiResult<FaceCoverage> {
+        Ok(self.inspector.face_coverage(id, &self.kinds)?)
+    }
+
+    /// The inspection kinds this core knows (the bundled table or the yard's).
+    pub fn inspection_kinds(&self) -> &KindTable {
+        &self.kinds
+    }
+
+    /// Changes the face a photo shows, until it is synced (`photo_already_synced` after).
+    pub fn set_photo_face(&self, id: PhotoId, face: Face) -> ApiResult<Photo> {
+        Ok(self.inspector.set_photo_face(id, face)?)
     }
 
     /// Inspections, newest first, with photo counts.
@@ -175,9 +201,14 @@ impl OmniCore {
         Ok(self.inspector.list_inspections(filter)?)
     }
 
-    /// One inspection with its photos and their results.
+    /// One inspection with its photos and their results, and its faces against its kind.
     pub fn inspection(&self, id: InspectionId) -> ApiResult<InspectionDetail> {
-        Ok(self.inspector.inspection(id)?)
+        let mut detail = self.inspector.inspection(id)?;
+        detail.faces = self.kinds.coverage(
+            detail.inspection.kind.as_deref(),
+            detail.photos.iter().map(|p| p.photo.face),
+        );
+        Ok(detail)
     }
 
     /// One photo with its results.
@@ -193,7 +224,8 @@ impl OmniCore {
         Ok(self.inspector.read_photo(&photo)?)
     }
 
-    /// Stores a photo durably (fsynced before this returns) and queues it for the cloud.
+    /// Stores a photo durably (fsynced before this returns) and queues it for the cloud,
+    /// with the container face it shows (`Face::Whole` when the host does not say).
     /// A photo that is not a JPEG/PNG, or is over the limits, is refused and nothing is
     /// stored.
     pub fn add_photo(
@@ -201,8 +233,11 @@ impl OmniCore {
         inspection: InspectionId,
         bytes: &[u8],
         captured_at: Timestamp,
+        face: Face,
     ) -> ApiResult<Photo> {
-        let photo = self.inspector.add_photo(inspection, bytes, captured_at)?;
+        let photo = self
+            .inspector
+            .add_photo(inspection, bytes, captured_at, face)?;
         if let Some(sync) = &self.sync {
             sync.notify_new_photo();
         }
@@ -216,9 +251,10 @@ impl OmniCore {
         inspection: InspectionId,
         path: &Path,
         captured_at: Timestamp,
+        face: Face,
     ) -> ApiResult<Photo> {
         let bytes = read_capped(path, self.inspector.photo_limits().max_bytes)?;
-        self.add_photo(inspection, &bytes, captured_at)
+        self.add_photo(inspection, &bytes, captured_at, face)
     }
 
     /// Runs the edge model in use on a stored photo and stores its result (nothing runs

@@ -37,8 +37,8 @@ pub fn insert(tx: &Transaction<'_>, inspection: &Inspection) -> Result<(), Store
     let location = inspection.location.as_ref();
     tx.execute(
         "INSERT INTO inspections (id, container_number, inspector_id, created_at, closed_at, \
-         latitude, longitude, accuracy_m, notes, recovered_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         latitude, longitude, accuracy_m, notes, recovered_at, kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             inspection.id.to_string(),
             inspection.container_number.as_str(),
@@ -50,6 +50,7 @@ pub fn insert(tx: &Transaction<'_>, inspection: &Inspection) -> Result<(), Store
             location.and_then(|l| l.accuracy_m),
             inspection.notes,
             inspection.recovered_at.map(Timestamp::as_millis),
+            inspection.kind,
         ],
     )?;
     Ok(())
@@ -79,7 +80,7 @@ pub fn exists(tx: &Transaction<'_>, id: InspectionId) -> Result<bool, StoreError
 }
 
 const COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.created_at, i.closed_at, \
-                       i.latitude, i.longitude, i.accuracy_m, i.notes, i.recovered_at";
+                       i.latitude, i.longitude, i.accuracy_m, i.notes, i.recovered_at, i.kind";
 
 /// One inspection by id.
 pub fn get(tx: &Transaction<'_>, id: InspectionId) -> Result<Option<Inspection>, StoreError> {
@@ -124,9 +125,9 @@ pub fn list(
             Ok((
                 RawInspection::from_row(row)?,
                 StateCounts {
-                    queued: row.get(10)?,
-                    synced: row.get(11)?,
-                    failed: row.get(12)?,
+                    queued: row.get(11)?,
+                    synced: row.get(12)?,
+                    failed: row.get(13)?,
                 },
             ))
         },
@@ -158,6 +159,7 @@ struct RawInspection {
     accuracy_m: Option<f64>,
     notes: Option<String>,
     recovered_at: Option<i64>,
+    kind: Option<String>,
 }
 
 impl RawInspection {
@@ -173,6 +175,7 @@ impl RawInspection {
             accuracy_m: row.get(7)?,
             notes: row.get(8)?,
             recovered_at: row.get(9)?,
+            kind: row.get(10)?,
         })
     }
 
@@ -204,6 +207,7 @@ impl RawInspection {
             location,
             notes: self.notes,
             recovered_at: self.recovered_at.map(Timestamp::from_millis),
+            kind: self.kind,
         })
     }
 }

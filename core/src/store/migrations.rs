@@ -10,6 +10,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_detection_results.sql"),
     include_str!("../../migrations/0003_recovered_inspections.sql"),
     include_str!("../../migrations/0004_office_acknowledgements.sql"),
+    include_str!("../../migrations/0005_photo_faces.sql"),
+    include_str!("../../migrations/0006_inspection_kinds.sql"),
 ];
 
 /// The schema version this build writes.

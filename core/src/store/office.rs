@@ -447,6 +447,7 @@ mod tests {
             location: None,
             notes: None,
             recovered_at: None,
+            kind: None,
         };
         store
             .write(|tx| inspections::insert(tx, &inspection))

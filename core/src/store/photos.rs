@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::StoreError;
 use crate::inspection::{InspectionId, Photo, PhotoId, PhotoState};
 use omni_photo::probe::PhotoFormat;
+use omni_protocol::face::Face;
 use omni_protocol::timestamp::Timestamp;
 
 /// Number of photos in each state.
@@ -31,8 +32,8 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO photos (id, inspection_id, format, sha256, size_bytes, width, height, \
          orientation, captured_at, created_at, state, attempt_count, next_attempt_at, \
-         last_error, failure_reason, unreadable_reason) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         last_error, failure_reason, unreadable_reason, face) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             photo.id.to_string(),
             photo.inspection_id.to_string(),
@@ -50,6 +51,7 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
             photo.last_error,
             photo.failure_reason,
             photo.unreadable_reason,
+            photo.face.letter().to_string(),
         ],
     )?;
     Ok(())
@@ -57,7 +59,7 @@ pub fn insert(tx: &Transaction<'_>, photo: &Photo) -> Result<(), StoreError> {
 
 const COLUMNS: &str = "id, inspection_id, format, sha256, size_bytes, width, height, orientation, \
                        captured_at, created_at, state, attempt_count, next_attempt_at, \
-                       last_error, failure_reason, unreadable_reason";
+                       last_error, failure_reason, unreadable_reason, face";
 
 /// The photos of one inspection, oldest first.
 pub fn for_inspection(
@@ -164,6 +166,43 @@ pub fn mark_unreadable(
         params![id.to_string(), reason],
     )?;
     Ok(changed == 1)
+}
+
+/// What [`set_face`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaceChange {
+    /// The face is stored.
+    Changed,
+    /// No photo has this id.
+    NotFound,
+    /// The photo is synced (its cloud result is stored, or the office acknowledged it): its
+    /// face is what the cloud saw and stays.
+    AlreadySynced,
+}
+
+/// Sets the face a photo shows while it is not synced yet (state not `synced`, not
+/// acknowledged by the office).
+pub fn set_face(tx: &Transaction<'_>, id: PhotoId, face: Face) -> Result<FaceChange, StoreError> {
+    let changed = tx.execute(
+        "UPDATE photos SET face = ?2 WHERE id = ?1 AND state != 'synced' AND office_at IS NULL",
+        params![id.to_string(), face.letter().to_string()],
+    )?;
+    if changed == 1 {
+        return Ok(FaceChange::Changed);
+    }
+    let exists = tx
+        .query_row(
+            "SELECT 1 FROM photos WHERE id = ?1",
+            [id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    Ok(if exists {
+        FaceChange::AlreadySynced
+    } else {
+        FaceChange::NotFound
+    })
 }
 
 /// Moves a photo to `failed` with `reason`; returns whether a row changed.
@@ -322,6 +361,7 @@ struct RawPhoto {
     last_error: Option<String>,
     failure_reason: Option<String>,
     unreadable_reason: Option<String>,
+    face: String,
 }
 
 impl RawPhoto {
@@ -343,6 +383,7 @@ impl RawPhoto {
             last_error: row.get(13)?,
             failure_reason: row.get(14)?,
             unreadable_reason: row.get(15)?,
+            face: row.get(16)?,
         })
     }
 
@@ -370,6 +411,10 @@ impl RawPhoto {
             last_error: self.last_error,
             failure_reason: self.failure_reason,
             unreadable_reason: self.unreadable_reason,
+            face: Face::parse(&self.face).map_err(|_| StoreError::InvalidValue {
+                what: "photo face",
+                value: self.face.clone(),
+            })?,
         })
     }
 }

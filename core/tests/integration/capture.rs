@@ -28,7 +28,12 @@ fn captured_photo_is_stored_untouched_and_queued() {
         .expect("create");
     let bytes = common::jpeg(64, 48, 1);
     let photo = inspector
-        .add_photo(inspection.id, &bytes, SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &bytes,
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("add");
     assert_eq!(photo.state, PhotoState::Queued);
     assert_eq!((photo.width, photo.height), (64, 48));
@@ -43,7 +48,12 @@ fn captured_photo_is_stored_untouched_and_queued() {
 
     let png = common::png(30, 20, 2);
     let photo2 = inspector
-        .add_photo(inspection.id, &png, SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &png,
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("png");
     assert_eq!(photo2.format, PhotoFormat::Png);
 
@@ -61,7 +71,12 @@ fn bad_photos_are_refused_and_nothing_is_stored() {
         .create_inspection(new_inspection("MSCU6639870"))
         .expect("create");
     let good = inspector
-        .add_photo(inspection.id, &common::jpeg(32, 32, 7), SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &common::jpeg(32, 32, 7),
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("good photo");
 
     let mut bomb = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
@@ -84,7 +99,12 @@ fn bad_photos_are_refused_and_nothing_is_stored() {
     ];
     for (name, bytes) in cases {
         let err = inspector
-            .add_photo(inspection.id, &bytes, SystemTime::now())
+            .add_photo(
+                inspection.id,
+                &bytes,
+                SystemTime::now(),
+                omni_core::Face::Whole,
+            )
             .expect_err(name);
         let Error::Photo(reason) = &err else {
             panic!("{name}: expected a photo error, got {err}");
@@ -121,7 +141,12 @@ fn truncated_jpeg_with_valid_header_is_kept_as_evidence() {
     let full = common::jpeg(640, 480, 9);
     let truncated = &full[..full.len() / 3];
     let photo = inspector
-        .add_photo(inspection.id, truncated, SystemTime::now())
+        .add_photo(
+            inspection.id,
+            truncated,
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("truncated JPEG is kept");
     assert_eq!((photo.width, photo.height), (640, 480));
     assert_eq!(
@@ -145,7 +170,12 @@ fn limits_are_configurable() {
         .create_inspection(new_inspection("CSQU3054383"))
         .expect("create");
     let err = inspector
-        .add_photo(inspection.id, &common::jpeg(11, 10, 0), SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &common::jpeg(11, 10, 0),
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect_err("110 pixels > 100");
     assert!(matches!(
         err,
@@ -163,7 +193,12 @@ fn photo_for_unknown_inspection_is_refused_without_leaving_a_file() {
     let inspector = open(dir.path());
     let unknown = omni_core::InspectionId::new();
     let err = inspector
-        .add_photo(unknown, &common::jpeg(8, 8, 0), SystemTime::now())
+        .add_photo(
+            unknown,
+            &common::jpeg(8, 8, 0),
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect_err("unknown inspection");
     assert!(matches!(err, Error::InspectionNotFound(id) if id == unknown));
     assert_eq!(
@@ -212,6 +247,7 @@ fn queries_filter_page_and_count() {
                     inspection.id,
                     &common::jpeg(16, 16, seed),
                     SystemTime::now(),
+                    omni_core::Face::Whole,
                 )
                 .expect("add");
         }
@@ -282,10 +318,20 @@ fn reopen_reconciles_orphans_and_missing_files() {
             .create_inspection(new_inspection("CSQU3054383"))
             .expect("create");
         let kept = inspector
-            .add_photo(inspection.id, &common::jpeg(8, 8, 1), SystemTime::now())
+            .add_photo(
+                inspection.id,
+                &common::jpeg(8, 8, 1),
+                SystemTime::now(),
+                omni_core::Face::Whole,
+            )
             .expect("add");
         let lost = inspector
-            .add_photo(inspection.id, &common::jpeg(8, 8, 2), SystemTime::now())
+            .add_photo(
+                inspection.id,
+                &common::jpeg(8, 8, 2),
+                SystemTime::now(),
+                omni_core::Face::Whole,
+            )
             .expect("add");
         fs::remove_file(inspector.photo_path(&lost)).expect("lose file");
         (kept, lost)
@@ -368,7 +414,12 @@ fn a_lost_database_quarantines_every_photo_and_recover_adopts_them() {
             .map(|i| {
                 let bytes = common::jpeg(32 + i, 24, i);
                 let photo = inspector
-                    .add_photo(inspection.id, &bytes, SystemTime::now())
+                    .add_photo(
+                        inspection.id,
+                        &bytes,
+                        SystemTime::now(),
+                        omni_core::Face::Whole,
+                    )
                     .expect("add");
                 (photo, bytes)
             })
@@ -452,7 +503,12 @@ fn a_database_brought_back_gets_its_quarantined_files_back() {
             .expect("create");
         let bytes = common::jpeg(16, 16, 5);
         let photo = inspector
-            .add_photo(inspection.id, &bytes, SystemTime::now())
+            .add_photo(
+                inspection.id,
+                &bytes,
+                SystemTime::now(),
+                omni_core::Face::Whole,
+            )
             .expect("add");
         (photo, bytes)
     };
@@ -505,7 +561,12 @@ fn four_threads_capture_concurrently_without_busy_errors() {
                     // Readers run alongside the writers: WAL never blocks them.
                     inspector.stats().expect("read while writing");
                     let photo = inspector
-                        .add_photo(inspection.id, &bytes, SystemTime::now())
+                        .add_photo(
+                            inspection.id,
+                            &bytes,
+                            SystemTime::now(),
+                            omni_core::Face::Whole,
+                        )
                         .expect("no SQLITE_BUSY surfaces");
                     added.push((photo.id, common::sha256_hex(&bytes)));
                 }

@@ -40,7 +40,12 @@ fn crash_child_capture_loop() {
         bytes.resize(start + rng.usize(0..1_000_000), 0);
         rng.fill(&mut bytes[start..]);
         let photo = inspector
-            .add_photo(inspection.id, &bytes, SystemTime::now())
+            .add_photo(
+                inspection.id,
+                &bytes,
+                SystemTime::now(),
+                omni_core::Face::Whole,
+            )
             .expect("add");
         writeln!(stdout, "ACK {} {}", photo.id, photo.sha256).expect("stdout");
         stdout.flush().expect("flush");

@@ -308,12 +308,22 @@ fn edge_results_are_stored_once_and_unreadable_photos_are_marked() {
         .expect("create");
     let good = fs::read(fixture("images/exif-orient6-640x480.jpg")).expect("image");
     let photo = inspector
-        .add_photo(inspection.id, &good, SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &good,
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("add");
     assert_eq!(photo.orientation, 6);
     let full = common::jpeg(640, 480, 5);
     let truncated = inspector
-        .add_photo(inspection.id, &full[..full.len() / 4], SystemTime::now())
+        .add_photo(
+            inspection.id,
+            &full[..full.len() / 4],
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .expect("truncated JPEG kept");
 
     let edge = detector("yolo11n-6cls-320-f32.onnx");

@@ -10,4 +10,5 @@ mod demo_model;
 mod device_model;
 mod edge_detection;
 mod evaluation;
+mod faces;
 mod model_refresh;

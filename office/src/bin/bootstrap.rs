@@ -62,6 +62,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         detector,
         url_key: Vec::new(),
         url_ttl: Duration::from_secs(15 * 60),
+        reports: Default::default(),
     });
     // Before the router, not inside it: the path is rewritten before routing.
     lambda_http::run(lambda_http::service_fn(move |request| {

@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 
 use super::{ListQuery, Put, Store, StoreError, StoredPhoto};
 use crate::wire::{
-    DetectStatus, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
+    DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
     VerdictSource,
 };
 
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/001_init.sql"),
     include_str!("../../migrations/002_detect_claim.sql"),
     include_str!("../../migrations/003_photo_ids_per_inspection.sql"),
+    include_str!("../../migrations/004_faces_and_kinds.sql"),
 ];
 
 /// SQLite + photo files under one directory.
@@ -107,7 +108,7 @@ fn photo_file(dir: &Path, photo: &Photo) -> PathBuf {
 
 const INSPECTION_COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.created_at_ms, \
      i.updated_at_ms, i.latitude, i.longitude, i.accuracy_m, i.state, i.revision, \
-     i.received_at_ms, \
+     i.received_at_ms, i.kind, \
      (SELECT COUNT(*) FROM photos p WHERE p.inspection_id = i.id), \
      EXISTS (SELECT 1 FROM verdicts v WHERE v.inspection_id = i.id AND v.has_damage = 1)";
 
@@ -124,7 +125,7 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
         _ => None,
     };
     let revision: i64 = row.get(9)?;
-    let photo_count: i64 = row.get(11)?;
+    let photo_count: i64 = row.get(12)?;
     Ok(InspectionSummary {
         inspection: Inspection {
             id: row.get(0)?,
@@ -136,9 +137,10 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
             state: InspectionState::parse(&state).unwrap_or(InspectionState::Open),
             revision: u64::try_from(revision).unwrap_or_default(),
             received_at_ms: row.get(10)?,
+            kind: row.get(11)?,
         },
         photo_count: u64::try_from(photo_count).unwrap_or_default(),
-        has_damage: row.get(12)?,
+        has_damage: row.get(13)?,
     })
 }
 
@@ -185,13 +187,13 @@ fn write_inspection(tx: &Transaction<'_>, new: &Inspection) -> Result<Put, Store
     };
     tx.execute(
         "INSERT INTO inspections (id, container_number, inspector_id, created_at_ms, \
-         updated_at_ms, latitude, longitude, accuracy_m, state, revision, received_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         updated_at_ms, latitude, longitude, accuracy_m, state, revision, received_at_ms, kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT (id) DO UPDATE SET container_number = excluded.container_number, \
          inspector_id = excluded.inspector_id, created_at_ms = excluded.created_at_ms, \
          updated_at_ms = excluded.updated_at_ms, latitude = excluded.latitude, \
          longitude = excluded.longitude, accuracy_m = excluded.accuracy_m, \
-         state = excluded.state, revision = excluded.revision",
+         state = excluded.state, revision = excluded.revision, kind = excluded.kind",
         params![
             new.id,
             new.container_number,
@@ -204,6 +206,7 @@ fn write_inspection(tx: &Transaction<'_>, new: &Inspection) -> Result<Put, Store
             new.state.as_str(),
             revision,
             new.received_at_ms,
+            new.kind,
         ],
     )
     .map_err(backend)?;
@@ -213,6 +216,7 @@ fn write_inspection(tx: &Transaction<'_>, new: &Inspection) -> Result<Put, Store
 fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
     let size: i64 = row.get(3)?;
     let status: String = row.get(6)?;
+    let face: String = row.get(8)?;
     Ok(StoredPhoto {
         photo: Photo {
             id: row.get(0)?,
@@ -221,6 +225,8 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
             size_bytes: u64::try_from(size).unwrap_or_default(),
             content_type: row.get(4)?,
             received_at_ms: row.get(5)?,
+            // The column's CHECK admits only the eight letters.
+            face: Face::parse(&face).unwrap_or_default(),
         },
         detect_status: DetectStatus::parse(&status).unwrap_or(DetectStatus::None),
         detect_error: row.get(7)?,
@@ -228,7 +234,7 @@ fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
 }
 
 const PHOTO_COLUMNS: &str = "id, inspection_id, sha256, size_bytes, content_type, \
-                             received_at_ms, detect_status, detect_error";
+                             received_at_ms, detect_status, detect_error, face";
 
 fn read_photo(
     tx: &Transaction<'_>,
@@ -252,7 +258,9 @@ fn insert_photo(
 ) -> Result<(), StoreError> {
     let size = i64::try_from(photo.size_bytes).map_err(|_| backend("photo size out of range"))?;
     tx.execute(
-        &format!("INSERT INTO photos ({PHOTO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)"),
+        &format!(
+            "INSERT INTO photos ({PHOTO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)"
+        ),
         params![
             photo.id,
             photo.inspection_id,
@@ -261,6 +269,7 @@ fn insert_photo(
             photo.content_type,
             photo.received_at_ms,
             detect_status.as_str(),
+            photo.face.letter().to_string(),
         ],
     )
     .map_err(backend)?;
@@ -427,13 +436,26 @@ impl Store for EmbeddedStore {
                 )));
             }
             if let Some(old) = read_photo(&tx, &photo.inspection_id, &photo.id)? {
-                return if old.photo.sha256 == photo.sha256 {
-                    Ok(Put::Unchanged)
-                } else {
+                return if old.photo.sha256 != photo.sha256 {
                     Err(StoreError::Conflict(format!(
                         "photo {} is already stored with other content",
                         photo.id
                     )))
+                } else if old.photo.face == photo.face {
+                    Ok(Put::Unchanged)
+                } else {
+                    // The phone changed the face before it had the office's answer.
+                    tx.execute(
+                        "UPDATE photos SET face = ?3 WHERE inspection_id = ?1 AND id = ?2",
+                        params![
+                            photo.inspection_id,
+                            photo.id,
+                            photo.face.letter().to_string()
+                        ],
+                    )
+                    .map_err(backend)?;
+                    tx.commit().map_err(backend)?;
+                    Ok(Put::Updated)
                 };
             }
             durable::write_atomic(&photo_file(dir, &photo), &bytes).map_err(backend)?;

@@ -133,8 +133,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, query: &ListQuery) -> Result<Vec<InspectionSummary>, StoreError>;
 
     /// Stores a photo's bytes durably, then its record with `detect_status`. The same id
-    /// with the same SHA-256 is [`Put::Unchanged`] (whatever the status asked); another
-    /// SHA-256 is a conflict. The inspection must exist; a refused write stores nothing.
+    /// with the same SHA-256 and face is [`Put::Unchanged`] (whatever the status asked); the
+    /// same SHA-256 with another face replaces the face ([`Put::Updated`]: the phone may
+    /// change it until it has the office's answer); another SHA-256 is a conflict. The
+    /// inspection must exist; a refused write stores nothing.
     async fn put_photo(
         &self,
         photo: &Photo,

@@ -57,6 +57,7 @@ impl TestOffice {
             detector,
             url_key: embedded::url_key(dir.path()).unwrap(),
             url_ttl: Duration::from_secs(60),
+            reports: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -238,6 +239,7 @@ pub fn inspection(container: &str, created_at_ms: i64, revision: u64) -> PutInsp
         }),
         state: InspectionState::Open,
         revision,
+        kind: None,
     }
 }
 
@@ -255,5 +257,6 @@ pub fn photo_record(inspection_id: &str, id: &str, bytes: &[u8], received_at_ms:
         size_bytes: bytes.len() as u64,
         content_type: "image/jpeg".into(),
         received_at_ms,
+        face: omni_office::wire::Face::Whole,
     }
 }

@@ -14,6 +14,7 @@ mod common;
 mod detect;
 mod doc_commands;
 mod embedded_migration;
+mod faces;
 #[cfg(feature = "lambda")]
 mod lambda;
 mod store_contract;

@@ -1,15 +1,19 @@
 //! The yard office API's wire types, `/v1` (documented in `docs/office.md`).
 //!
-//! Serde only, with no dependency on the other Omni-Inspector crates, so the phone's office
-//! client (`omni-cloud`) and the office server both depend on it without the server's
-//! dependencies. Requests refuse unknown fields; times are milliseconds since the
+//! Serde, and `omni-protocol` for what every side speaks (the container [`Face`]), so the
+//! phone's office client (`omni-cloud`) and the office server both depend on it without the
+//! server's dependencies. Requests refuse unknown fields; times are milliseconds since the
 //! Unix epoch (UTC).
 
+pub use omni_protocol::face::Face;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// Header carrying the lowercase hex SHA-256 of a photo upload's body.
 pub const PHOTO_SHA256_HEADER: &str = "x-omni-photo-sha256";
+/// Header carrying the CEDEX letter of the container face a photo upload shows (F, D, L, R,
+/// T, U, I, X); absent: `X`, the whole container. Another letter is refused (400).
+pub const FACE_HEADER: &str = "x-omni-photo-face";
 /// Header (`true`/`false`) asking the office to run detection on an uploaded photo; absent:
 /// the server's default.
 pub const DETECT_HEADER: &str = "x-omni-detect";
@@ -81,6 +85,10 @@ pub struct PutInspection {
     pub state: InspectionState,
     /// The client's revision of this inspection, from 1.
     pub revision: u64,
+    /// The inspection kind's id (`gate-in`, …, in the office's kinds table), when the phone
+    /// gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// An inspection as stored.
@@ -106,6 +114,9 @@ pub struct Inspection {
     pub revision: u64,
     /// When the office first received it, ms since the epoch.
     pub received_at_ms: i64,
+    /// The inspection kind's id, when the phone gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// One row of `GET /v1/inspections`.
@@ -145,6 +156,9 @@ pub struct Photo {
     pub content_type: String,
     /// When the office received it, ms since the epoch.
     pub received_at_ms: i64,
+    /// The container face it shows (`X`: the whole container, or not said).
+    #[serde(default)]
+    pub face: Face,
 }
 
 /// Where a verdict was computed.
@@ -281,6 +295,10 @@ pub struct PhotoDetail {
     pub verdicts: Vec<Verdict>,
 }
 
+/// The faces of an inspection against what its kind requires (`docs/report.md`): required,
+/// photographed, missing.
+pub use omni_protocol::inspection_kind::FaceCoverage as InspectionFaces;
+
 /// Answer of `GET /v1/inspections/{id}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -289,6 +307,9 @@ pub struct InspectionDetail {
     pub inspection: Inspection,
     /// Whether any verdict found damage.
     pub has_damage: bool,
+    /// Its faces against its kind.
+    #[serde(default)]
+    pub faces: InspectionFaces,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoDetail>,
 }

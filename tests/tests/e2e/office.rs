@@ -60,17 +60,21 @@ fn offline_phone(dir: &Path) -> (Arc<Inspector>, PhotoId) {
         inspector_id: who.map(str::to_owned),
         location,
         notes: None,
+        kind: None,
     };
     let a = inspector
-        .create_inspection(new(
-            "CSQU3054383",
-            Some("inspector-7"),
-            Some(Location {
-                latitude: 36.13,
-                longitude: -5.35,
-                accuracy_m: Some(8.0),
-            }),
-        ))
+        .create_inspection(NewInspection {
+            kind: Some("gate-in".into()),
+            ..new(
+                "CSQU3054383",
+                Some("inspector-7"),
+                Some(Location {
+                    latitude: 36.13,
+                    longitude: -5.35,
+                    accuracy_m: Some(8.0),
+                }),
+            )
+        })
         .unwrap();
     let b = inspector
         .create_inspection(new("MSCU1234566", Some("inspector-7"), None))
@@ -79,20 +83,47 @@ fn offline_phone(dir: &Path) -> (Arc<Inspector>, PhotoId) {
         .create_inspection(new("CSQU3054383", None, None))
         .unwrap();
     let now = Timestamp::now();
-    inspector
-        .add_photo(a.id, &omni_e2e::jpeg(640, 480, 1), now)
+    let door = inspector
+        .add_photo(
+            a.id,
+            &omni_e2e::jpeg(640, 480, 1),
+            now,
+            omni_core::Face::Roof,
+        )
         .unwrap();
     inspector
-        .add_photo(a.id, &omni_e2e::jpeg(480, 640, 2), now)
+        .add_photo(
+            a.id,
+            &omni_e2e::jpeg(480, 640, 2),
+            now,
+            omni_core::Face::Left,
+        )
+        .unwrap();
+    // Changed before it is synced: the office gets the new face.
+    inspector
+        .set_photo_face(door.id, omni_core::Face::Door)
         .unwrap();
     inspector
-        .add_photo(b.id, &omni_e2e::jpeg(320, 240, 3), now)
+        .add_photo(
+            b.id,
+            &omni_e2e::jpeg(320, 240, 3),
+            now,
+            omni_core::Face::Whole,
+        )
         .unwrap();
     let mut truncated = omni_e2e::jpeg(64, 48, 99);
     truncated.truncate(truncated.len() / 3);
-    let refused = inspector.add_photo(b.id, &truncated, now).unwrap().id;
+    let refused = inspector
+        .add_photo(b.id, &truncated, now, omni_core::Face::Whole)
+        .unwrap()
+        .id;
     inspector
-        .add_photo(c.id, &omni_e2e::png(300, 200, 4), now)
+        .add_photo(
+            c.id,
+            &omni_e2e::png(300, 200, 4),
+            now,
+            omni_core::Face::Whole,
+        )
         .unwrap();
     inspector.close_inspection(a.id).unwrap();
     inspector.close_inspection(c.id).unwrap();
@@ -155,6 +186,7 @@ fn assert_office_has_exactly_the_phone(phone: &Inspector, office: &Office, refus
             on_office.inspection.container_number,
             detail.inspection.container_number.as_str()
         );
+        assert_eq!(on_office.inspection.kind, detail.inspection.kind);
         let photos = office
             .block_on(office.store.photos(&id.to_string()))
             .unwrap();
@@ -174,10 +206,16 @@ fn assert_office_has_exactly_the_phone(phone: &Inspector, office: &Office, refus
             assert_eq!(sha256_hex(&bytes), sha256_hex(&local), "bytes identical");
             assert_eq!(bytes, local);
             assert_eq!(stored.photo.sha256, p.photo.sha256);
+            assert_eq!(stored.photo.face, p.photo.face, "the face the phone chose");
             assert!(
                 p.office_at.is_some(),
                 "the phone records the photo as acknowledged"
             );
+            // Synced: the face no longer changes.
+            assert!(matches!(
+                phone.set_photo_face(p.photo.id, omni_core::Face::Interior),
+                Err(omni_core::Error::PhotoAlreadySynced(_))
+            ));
             let mine: BTreeMap<&str, usize> = verdicts
                 .iter()
                 .filter(|v| v.photo_id == p.photo.id.to_string())

@@ -177,7 +177,12 @@ fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
         let mut truncated = omni_e2e::jpeg(64, 48, 99);
         truncated.truncate(truncated.len() / 3);
         inspector
-            .add_photo(inspection, &truncated, omni_core::Timestamp::now())
+            .add_photo(
+                inspection,
+                &truncated,
+                omni_core::Timestamp::now(),
+                omni_core::Face::Whole,
+            )
             .unwrap()
             .id
     };
@@ -466,7 +471,12 @@ fn photo_after_photo_refused_pauses_the_queue_instead_of_failing_it() {
             let mut truncated = omni_e2e::jpeg(64, 48, 50 + i);
             truncated.truncate(truncated.len() / 3);
             inspector
-                .add_photo(inspection, &truncated, omni_core::Timestamp::now())
+                .add_photo(
+                    inspection,
+                    &truncated,
+                    omni_core::Timestamp::now(),
+                    omni_core::Face::Whole,
+                )
                 .unwrap()
                 .id
         })
@@ -588,7 +598,12 @@ fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
     let filler = fs.fill("filler");
     let big = omni_e2e::jpeg(1024, 768, 7);
     let err = inspector
-        .add_photo(before[0].inspection_id, &big, omni_core::Timestamp::now())
+        .add_photo(
+            before[0].inspection_id,
+            &big,
+            omni_core::Timestamp::now(),
+            omni_core::Face::Whole,
+        )
         .expect_err("no room");
     assert!(
         matches!(err, omni_core::Error::StorageFull { .. }),
@@ -608,7 +623,12 @@ fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
     }
     std::fs::remove_file(filler).unwrap();
     inspector
-        .add_photo(before[0].inspection_id, &big, omni_core::Timestamp::now())
+        .add_photo(
+            before[0].inspection_id,
+            &big,
+            omni_core::Timestamp::now(),
+            omni_core::Face::Whole,
+        )
         .expect("room again");
 }
 

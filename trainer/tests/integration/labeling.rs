@@ -187,7 +187,12 @@ pub(crate) fn phone_store(dir: &Path) -> (PhoneSource, BTreeMap<String, String>)
     let mut ids = BTreeMap::new();
     for (i, (name, seed, noise, edge, cloud)) in fixtures().into_iter().enumerate() {
         let p = inspector
-            .add_photo(inspection.id, &photo(seed, noise), Timestamp::now())
+            .add_photo(
+                inspection.id,
+                &photo(seed, noise),
+                Timestamp::now(),
+                omni_core::Face::Whole,
+            )
             .unwrap();
         inspector
             .detect_photo(&Fixed::new(DetectionSource::Edge, &edge), p.id)
@@ -476,6 +481,7 @@ pub(crate) async fn fill_office(store: &dyn Store) -> BTreeMap<String, String> {
             state: InspectionState::Closed,
             revision: 1,
             received_at_ms: 1_700_000_000_000,
+            kind: None,
         };
         store.put_inspection(&inspection).await.unwrap();
         let bytes = photo(seed, noise);
@@ -486,6 +492,7 @@ pub(crate) async fn fill_office(store: &dyn Store) -> BTreeMap<String, String> {
             size_bytes: bytes.len() as u64,
             content_type: "image/jpeg".into(),
             received_at_ms: 1_700_000_000_000,
+            face: wire::Face::Whole,
         };
         store
             .put_photo(&p, &bytes, DetectStatus::None)
@@ -1178,7 +1185,12 @@ fn whole_loop_on_generated_data() {
         for image in files {
             let bytes = std::fs::read(&image).unwrap();
             let p = inspector
-                .add_photo(inspection.id, &bytes, Timestamp::now())
+                .add_photo(
+                    inspection.id,
+                    &bytes,
+                    Timestamp::now(),
+                    omni_core::Face::Whole,
+                )
                 .unwrap();
             inspector.detect_photo(&detector, p.id).unwrap();
             let stem = image.file_stem().unwrap().to_string_lossy().into_owned();

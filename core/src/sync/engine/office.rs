@@ -83,6 +83,7 @@ pub(super) fn put_inspection(inspection: &Inspection, revision: u64) -> PutInspe
             InspectionState::Open
         },
         revision,
+        kind: inspection.kind.clone(),
     }
 }
 
@@ -188,6 +189,7 @@ impl SyncEngine {
                 &photo.inspection_id.to_string(),
                 &photo.id.to_string(),
                 payload,
+                photo.face,
                 detect,
             )
             .await

@@ -14,7 +14,7 @@ use super::backend;
 use super::schema::{date_key, inspection_pk, object_key, photo_sk, verdict_sk};
 use crate::store::{StoreError, StoredPhoto};
 use crate::wire::{
-    DetectStatus, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
+    DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
     VerdictSource,
 };
 
@@ -27,7 +27,7 @@ pub(super) const INSPECTION_CREATE_ONLY: [&str; 3] =
     ["received_at_ms", "photo_count", "has_damage"];
 
 /// The optional attributes of an inspection: removed by an update that lacks them.
-pub(super) const INSPECTION_OPTIONAL: [&str; 3] = ["latitude", "longitude", "accuracy_m"];
+pub(super) const INSPECTION_OPTIONAL: [&str; 4] = ["latitude", "longitude", "accuracy_m", "kind"];
 
 /// The inspection item (`sk = INSPECTION`), less its key.
 #[derive(Debug, Serialize, Deserialize)]
@@ -46,6 +46,9 @@ struct InspectionRecord {
     state: InspectionState,
     revision: u64,
     received_at_ms: i64,
+    /// The inspection kind's id (absent: none given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     /// Counted by the photo writes (`ADD photo_count :one`).
     #[serde(default)]
     photo_count: u64,
@@ -81,6 +84,9 @@ struct PhotoRecord {
     /// When the running detection of a `pending` photo was last claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     detect_claimed_at_ms: Option<i64>,
+    /// The container face it shows (items written before faces existed read as `X`).
+    #[serde(default)]
+    face: Face,
 }
 
 /// A verdict's item (`sk = VERDICT#<photo id>#<source>#<model sha256>`).
@@ -124,6 +130,7 @@ pub(super) fn inspection_item(i: &Inspection) -> Result<Item, StoreError> {
         state: i.state,
         revision: i.revision,
         received_at_ms: i.received_at_ms,
+        kind: i.kind.clone(),
         photo_count: 0,
         has_damage: false,
         gsi1pk: i.container_number.clone(),
@@ -153,6 +160,7 @@ pub(super) fn summary(item: &Item) -> Result<InspectionSummary, StoreError> {
             state: r.state,
             revision: r.revision,
             received_at_ms: r.received_at_ms,
+            kind: r.kind,
         },
         photo_count: r.photo_count,
         has_damage: r.has_damage,
@@ -174,6 +182,7 @@ pub(super) fn photo_item(photo: &Photo, status: DetectStatus) -> Result<Item, St
         detect_status: status,
         detect_error: None,
         detect_claimed_at_ms: (status == DetectStatus::Pending).then_some(photo.received_at_ms),
+        face: photo.face,
     })
 }
 
@@ -188,6 +197,7 @@ pub(super) fn stored_photo(item: &Item) -> Result<StoredPhoto, StoreError> {
             size_bytes: r.size_bytes,
             content_type: r.content_type,
             received_at_ms: r.received_at_ms,
+            face: r.face,
         },
         detect_status: r.detect_status,
         detect_error: r.detect_error,
@@ -257,6 +267,7 @@ mod tests {
             state: InspectionState::Closed,
             revision: 2,
             received_at_ms: 1_700_000_061_000,
+            kind: None,
         }
     }
 
@@ -295,6 +306,13 @@ mod tests {
         let read = summary(&stored).unwrap();
         assert_eq!(read.inspection, located);
         assert_eq!((read.photo_count, read.has_damage), (3, true));
+        let kinded = Inspection {
+            kind: Some("gate-in".into()),
+            ..located.clone()
+        };
+        let written = inspection_item(&kinded).unwrap();
+        assert_eq!(written.get("kind"), Some(&s("gate-in")));
+        assert_eq!(summary(&written).unwrap().inspection, kinded);
 
         // No location: no attributes (an update removes them); counters absent read as zero.
         let bare = inspection(None);
@@ -319,6 +337,7 @@ mod tests {
             size_bytes: 53_211,
             content_type: "image/jpeg".into(),
             received_at_ms: 1_700_000_061_000,
+            face: Face::Door,
         };
         let sha = "ab".repeat(32);
         let mut expected = item(&[
@@ -332,6 +351,7 @@ mod tests {
             ("received_at_ms", n("1700000061000")),
             ("s3_key", s(&format!("photos/insp-1/p1/{sha}"))),
             ("detect_status", s("none")),
+            ("face", s("D")),
         ]);
         assert_eq!(photo_item(&photo, DetectStatus::None).unwrap(), expected);
         expected.insert("detect_status".into(), s("pending"));
@@ -343,6 +363,15 @@ mod tests {
         assert_eq!(read.photo, photo);
         assert_eq!(read.detect_status, DetectStatus::Failed);
         assert_eq!(read.detect_error.as_deref(), Some("endpoint down"));
+        // Items written before faces existed show the whole container; a bad letter is an
+        // error, not a default.
+        expected.remove("face");
+        assert_eq!(stored_photo(&expected).unwrap().photo.face, Face::Whole);
+        expected.insert("face".into(), s("Q"));
+        assert!(matches!(
+            stored_photo(&expected),
+            Err(StoreError::Backend(_))
+        ));
 
         let response = r#"{"schema_version":1,"detections":[]}"#;
         let v = Verdict {

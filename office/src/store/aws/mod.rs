@@ -165,6 +165,24 @@ impl AwsStore {
         }
     }
 
+    /// A repeated upload of the stored bytes (`item`): the phone may have changed the face
+    /// before it had the office's answer, so a different face is written (only while the
+    /// bytes are the same).
+    async fn refresh_face(&self, item: &Item, photo: &Photo) -> Result<Put, StoreError> {
+        if codec::stored_photo(item)?.photo.face == photo.face {
+            return Ok(Put::Unchanged);
+        }
+        self.update_photo(photo)
+            .update_expression("SET face = :face")
+            .condition_expression("sha256 = :sha")
+            .expression_attribute_values(":face", s(photo.face.to_string()))
+            .expression_attribute_values(":sha", s(photo.sha256.clone()))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(Put::Updated)
+    }
+
     /// An update of `photo`'s item.
     fn update_photo(&self, photo: &Photo) -> UpdateItemFluentBuilder {
         self.dynamo
@@ -260,9 +278,12 @@ impl Store for AwsStore {
         let mut expression = format!("SET {}", sets.join(", "));
         let removes: Vec<&str> = INSPECTION_OPTIONAL
             .into_iter()
-            .filter(|name| match i.location {
-                None => true,
-                Some(l) => *name == "accuracy_m" && l.accuracy_m.is_none(),
+            .filter(|name| match *name {
+                "kind" => i.kind.is_none(),
+                _ => match i.location {
+                    None => true,
+                    Some(l) => *name == "accuracy_m" && l.accuracy_m.is_none(),
+                },
             })
             .collect();
         if !removes.is_empty() {
@@ -359,7 +380,7 @@ impl Store for AwsStore {
         )?;
         if let Some(item) = existing {
             return if same(&item)? {
-                Ok(Put::Unchanged)
+                self.refresh_face(&item, photo).await
             } else {
                 Err(StoreError::Conflict(conflict))
             };
@@ -405,7 +426,16 @@ impl Store for AwsStore {
             .await;
         match written {
             Ok(_) => Ok(Put::Created),
-            Err(e) if cancelled(&e) => self.settle(pk, sk, same, conflict).await,
+            Err(e) if cancelled(&e) => {
+                match self.settle(pk.clone(), sk.clone(), same, conflict).await? {
+                    // A concurrent upload of the same bytes won: its face may differ.
+                    Put::Unchanged => match self.get(pk, sk).await? {
+                        Some(item) => self.refresh_face(&item, photo).await,
+                        None => Ok(Put::Unchanged),
+                    },
+                    put => Ok(put),
+                }
+            }
             Err(e) => Err(sdk(e)),
         }
     }

@@ -11,6 +11,7 @@
 //! what it skipped.
 
 mod detection;
+mod faces;
 mod inspections;
 mod photos;
 mod races;
@@ -23,6 +24,7 @@ use omni_office::wire::{DetectStatus, Inspection, Photo, Verdict, VerdictSource}
 use serde_json::value::RawValue;
 
 use self::detection::{detect_status, stale_claims};
+use self::faces::faces_and_kinds;
 use self::inspections::{listing, revisions};
 use self::photos::{photo_id_scope, photos, presigned_urls};
 use self::races::races;
@@ -103,6 +105,7 @@ contract!(
     detect_status,
     stale_claims,
     races,
+    faces_and_kinds,
 );
 
 /// A time the suite's records are made around.

@@ -96,6 +96,14 @@ impl Face {
     }
 }
 
+/// A photo whose face nobody chose shows the whole container (photos stored before faces
+/// existed are `X`).
+impl Default for Face {
+    fn default() -> Self {
+        Face::Whole
+    }
+}
+
 impl fmt::Display for Face {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.letter())

@@ -1,5 +1,6 @@
 //! Inspection kinds (gate-in, gate-out, damage survey, …) and the faces each requires, from one
-//! data table (`data/inspection_kinds.toml`) that a yard can replace with its own.
+//! data table (`protocol/data/inspection_kinds.toml`) that a yard can replace with its own. The
+//! phone (closing an inspection), the office and the report read the same table.
 
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +140,43 @@ impl KindTable {
     }
 }
 
+/// The faces of one inspection against what its kind requires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceCoverage {
+    /// The faces the kind requires, in EIR order (none without a kind, or for a kind the
+    /// table does not define).
+    pub required: Vec<Face>,
+    /// The faces the photos show, each once, in EIR order (X included when photographed).
+    pub photographed: Vec<Face>,
+    /// The required faces no photo shows; a whole-container photo (X) stands in for none.
+    pub missing: Vec<Face>,
+}
+
+impl KindTable {
+    /// The coverage of `photographed` faces for the kind `kind`. No kind, or a kind this
+    /// table does not define (a yard's phones may know kinds its office does not), requires
+    /// nothing.
+    pub fn coverage(
+        &self,
+        kind: Option<&str>,
+        photographed: impl IntoIterator<Item = Face>,
+    ) -> FaceCoverage {
+        let mut seen: Vec<Face> = photographed.into_iter().collect();
+        seen.sort();
+        seen.dedup();
+        let (required, missing) = match kind.map(|k| self.get(k)) {
+            Some(Ok(k)) => (k.required.clone(), k.missing_faces(seen.iter().copied())),
+            _ => (Vec::new(), Vec::new()),
+        };
+        FaceCoverage {
+            required,
+            photographed: seen,
+            missing,
+        }
+    }
+}
+
 impl InspectionKind {
     /// The required faces that none of `photographed` shows (a whole-container photo stands in
     /// for none), in EIR order.
@@ -171,6 +209,26 @@ mod tests {
             vec![Face::Left, Face::Right, Face::Roof, Face::Interior]
         );
         assert!(matches!(table.get("nope"), Err(KindError::Unknown(_))));
+    }
+
+    #[test]
+    fn coverage_follows_the_kind_and_x_stands_in_for_none() {
+        let kinds = KindTable::builtin();
+        let c = kinds.coverage(
+            Some("gate-out"),
+            [Face::Door, Face::Whole, Face::Front, Face::Door],
+        );
+        assert_eq!(
+            c.required,
+            vec![Face::Front, Face::Door, Face::Left, Face::Right, Face::Roof]
+        );
+        assert_eq!(c.photographed, vec![Face::Front, Face::Door, Face::Whole]);
+        assert_eq!(c.missing, vec![Face::Left, Face::Right, Face::Roof]);
+        for kind in [None, Some("not-in-the-table")] {
+            let c = kinds.coverage(kind, [Face::Front]);
+            assert!(c.required.is_empty() && c.missing.is_empty());
+            assert_eq!(c.photographed, vec![Face::Front]);
+        }
     }
 
     #[test]
