@@ -1,5 +1,5 @@
-//! Check, update and rollback: the refresh state machine over [`ModelStore`] and
-//! [`Fetcher`], reporting [`ModelEvent`]s to the host.
+//! Check, update and rollback: the refresh state machine over [`ModelStore`] and the
+//! manifest and model fetcher, reporting [`ModelEvent`]s to the host.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -9,102 +9,16 @@ use serde::Serialize;
 
 use super::config::{CORE_VERSION, Network, RefreshConfig};
 use super::error::{RefreshError, RejectReason};
+use super::events::{ModelEvent, ModelRefreshListener};
 use super::fetch::{Fetcher, ManifestResponse};
-use super::model_store::{
-    DownloadMeta, ModelStore, RefreshState, Slot, check_identity, sha256_hex,
-};
-use crate::detect::{Detector as _, EdgeDetector, EdgeDetectorConfig};
+use super::model_store::{Fallback, ModelStore, NoModel, RefreshState, Slot, sha256_hex};
+use super::rollback::{RolledBack, rollback};
+use crate::detect::{Detector as _, EdgeDetectorConfig};
 use crate::listener::ListenerSlot;
 use crate::model_manifest::{self, ModelManifest};
 use omni_cloud::CachedCredentials;
 
-/// Something the host may show or log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ModelEvent {
-    /// A verified manifest offers a model newer than the active one.
-    UpdateAvailable {
-        /// Model name.
-        name: String,
-        /// Offered version.
-        version: String,
-        /// File size in bytes.
-        size: u64,
-    },
-    /// Bytes of the model file downloaded so far (resumed bytes included).
-    Downloading {
-        /// Version being downloaded.
-        version: String,
-        /// Bytes in the partial file.
-        received: u64,
-        /// File size.
-        total: u64,
-    },
-    /// A new model is active.
-    Installed {
-        /// Model name.
-        name: String,
-        /// Its version.
-        version: String,
-        /// Its SHA-256.
-        sha256: String,
-        /// Version it replaced (`None`: nothing was recorded, e.g. the bundled model).
-        replaced: Option<String>,
-    },
-    /// A manifest or model was refused; the active model is unchanged.
-    Rejected {
-        /// The version offered, when the manifest could be read.
-        version: Option<String>,
-        /// Short code ([`RejectReason::code`]).
-        code: String,
-        /// The reason, in words.
-        reason: String,
-    },
-    /// A rollback made another model active.
-    RolledBack {
-        /// Version rolled back from.
-        from: String,
-        /// Version now active (`bundled` for the demo model).
-        to: String,
-    },
-}
-
-impl ModelEvent {
-    /// Writes the event to the log (target `omni_core::model_refresh::updater`).
-    pub(crate) fn log(&self) {
-        match self {
-            Self::UpdateAvailable {
-                name,
-                version,
-                size,
-            } => tracing::info!(%name, %version, size, "model update available"),
-            Self::Downloading {
-                version,
-                received,
-                total,
-            } => tracing::debug!(%version, received, total, "downloading model"),
-            Self::Installed {
-                name,
-                version,
-                sha256,
-                replaced,
-            } => tracing::info!(%name, %version, %sha256, ?replaced, "model installed"),
-            Self::Rejected {
-                version,
-                code,
-                reason,
-            } => tracing::warn!(?version, %code, %reason, "model update rejected"),
-            Self::RolledBack { from, to } => tracing::warn!(%from, %to, "model rolled back"),
-        }
-    }
-}
-
-/// Receives [`ModelEvent`]s. Implemented by the host; called on the updating thread.
-pub trait ModelRefreshListener: Send + Sync {
-    /// One event.
-    fn on_event(&self, event: ModelEvent);
-}
+mod install;
 
 /// What a check found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -166,7 +80,7 @@ pub struct ModelStatus {
     /// Manifest of `previous/`, if one is kept.
     pub previous: Option<ModelManifest>,
     /// Slots skipped while loading, and why.
-    pub fallbacks: Vec<super::model_store::Fallback>,
+    pub fallbacks: Vec<Fallback>,
 }
 
 /// Refreshes the edge model of one data directory.
@@ -214,11 +128,6 @@ impl ModelUpdater {
         })
     }
 
-    /// The model store.
-    pub fn store(&self) -> &ModelStore {
-        &self.store
-    }
-
     /// Sets the listener for [`ModelEvent`]s.
     pub fn set_listener(&self, listener: Arc<dyn ModelRefreshListener>) {
         self.listener.set(listener);
@@ -239,17 +148,12 @@ impl ModelUpdater {
     }
 
     /// The detector settings used to check models (the configured classes and threads).
-    pub fn detector_config(&self) -> EdgeDetectorConfig {
+    fn detector_config(&self) -> EdgeDetectorConfig {
         EdgeDetectorConfig {
             threads: self.config.threads.max(1),
             classes: self.config.classes.clone(),
             ..EdgeDetectorConfig::default()
         }
-    }
-
-    /// Loads the model in use (with fallback) and describes the slots.
-    pub fn status(&self) -> Result<ModelStatus, super::model_store::NoModel> {
-        model_status(&self.store, &self.detector_config())
     }
 
     /// Fetches the manifest (conditionally) and verifies it, without downloading the model.
@@ -435,124 +339,6 @@ impl ModelUpdater {
         Ok(url)
     }
 
-    /// Download, verify, test-run, stage and swap.
-    async fn install(&self, manifest: &ModelManifest) -> Result<UpdateOutcome, RefreshError> {
-        let url = self.model_url(manifest).map_err(RefreshError::Rejected)?;
-        let meta = DownloadMeta {
-            url: url.to_string(),
-            sha256: manifest.sha256.to_ascii_lowercase(),
-            size: manifest.size,
-        };
-        let mut requests = 0;
-        let mut range_requests = 0;
-        let bytes = loop {
-            let resumed_from = self
-                .store
-                .prepare_download(&meta)
-                .map_err(RefreshError::io("prepare the download"))?;
-            let version = manifest.version.to_string();
-            let mut progress = |received: u64, total: u64| {
-                self.emit(ModelEvent::Downloading {
-                    version: version.clone(),
-                    received,
-                    total,
-                });
-            };
-            let report = self
-                .fetcher
-                .download(&url, &self.store.part_path(), manifest.size, &mut progress)
-                .await;
-            let report = match report {
-                Ok(report) => report,
-                Err(e @ RefreshError::Rejected(_)) => {
-                    self.store.discard_download().ok();
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            };
-            requests += report.requests;
-            range_requests += report.range_requests;
-            let part = self.store.part_path();
-            let bytes = std::fs::read(&part)
-                .map_err(RefreshError::io(format!("cannot read {}", part.display())))?;
-            let reason = if bytes.len() as u64 != manifest.size {
-                RejectReason::SizeMismatch {
-                    expected: manifest.size,
-                    actual: bytes.len() as u64,
-                }
-            } else {
-                let sha = sha256_hex(&bytes);
-                if sha == meta.sha256 {
-                    break bytes;
-                }
-                RejectReason::ShaMismatch {
-                    expected: meta.sha256.clone(),
-                    actual: sha,
-                }
-            };
-            self.store
-                .discard_download()
-                .map_err(RefreshError::io("discard the download"))?;
-            // A resumed file may hold bytes a crash left unflushed: one fresh try.
-            if resumed_from == 0 {
-                return Err(RefreshError::Rejected(reason));
-            }
-        };
-        let detector = EdgeDetector::from_bytes(&bytes, &self.detector_config()).map_err(|e| {
-            self.store.discard_download().ok();
-            RefreshError::Rejected(RejectReason::ModelDoesNotLoad(e.to_string()))
-        })?;
-        drop(bytes);
-        let checked = check_identity(&detector, manifest)
-            .map_err(|_| RejectReason::IdentityMismatch {
-                manifest: format!("{} {}", manifest.name, manifest.version),
-                model: format!(
-                    "{} {}",
-                    detector.identity().name,
-                    detector.identity().version
-                ),
-            })
-            .and_then(|()| probe(&detector).map_err(RejectReason::ProbeFailed));
-        if let Err(reason) = checked {
-            self.store.discard_download().ok();
-            return Err(RefreshError::Rejected(reason));
-        }
-        drop(detector);
-        let replaced = self
-            .store
-            .installed(Slot::Active)
-            .map(|m| m.version.to_string())
-            .or_else(|| self.store.bundled_identity().map(|(v, _)| v.to_string()));
-        self.store
-            .stage_next(manifest)
-            .map_err(RefreshError::io("stage the verified model"))?;
-        self.store
-            .discard_corrupt_active()
-            .map_err(RefreshError::io("discard the corrupted active model"))?;
-        self.store
-            .commit_next()
-            .map_err(RefreshError::io("swap in the new model"))?;
-        let mut history = self.store.read_history();
-        if history.floor.as_ref().is_none_or(|f| manifest.version > *f) {
-            history.floor = Some(manifest.version.clone());
-            self.store
-                .write_history(&history)
-                .map_err(RefreshError::io("record the installed version"))?;
-        }
-        self.emit(ModelEvent::Installed {
-            name: manifest.name.clone(),
-            version: manifest.version.to_string(),
-            sha256: manifest.sha256.clone(),
-            replaced: replaced.clone(),
-        });
-        Ok(UpdateOutcome::Installed {
-            manifest: Box::new(manifest.clone()),
-            replaced,
-            requests,
-            range_requests,
-        })
-    }
-
     /// Reports a rejection and remembers the manifest's ETag when the refusal is final.
     fn reject(
         &self,
@@ -600,64 +386,6 @@ impl ModelUpdater {
     }
 }
 
-/// What a rollback did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RolledBack {
-    /// The slot now in use (`active` or `bundled`).
-    pub in_use: Slot,
-    /// Version rolled back from.
-    pub from: String,
-    /// Version now in use (`bundled` for the demo model).
-    pub to: String,
-}
-
-/// Rolls back `store` without a manifest source (see [`ModelUpdater::rollback`]).
-pub fn rollback(store: &ModelStore) -> Result<RolledBack, RefreshError> {
-    let _lock = store.lock()?;
-    store
-        .recover()
-        .map_err(RefreshError::io("recover models/"))?;
-    let version = |slot| {
-        store
-            .installed(slot)
-            .map(|m| m.version.to_string())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    let from = version(Slot::Active);
-    // Remember what is rolled back first: a later manifest naming it (with or without an
-    // ETag, under any URL) is refused.
-    if let Some(active) = store.installed(Slot::Active) {
-        let mut history = store.read_history();
-        if !history.was_rolled_back(&active.version, &active.sha256) {
-            history
-                .rolled_back
-                .push((active.version, active.sha256.to_ascii_lowercase()));
-            store
-                .write_history(&history)
-                .map_err(RefreshError::io("record the rolled-back model"))?;
-        }
-    }
-    let in_use = store.swap_back()?;
-    // Rolling back *to* a model is the user's choice: it is no longer refused.
-    if let Some(now_active) = store.installed(Slot::Active) {
-        let mut history = store.read_history();
-        let before = history.rolled_back.len();
-        history.rolled_back.retain(|(v, sha)| {
-            !(*v == now_active.version && sha.eq_ignore_ascii_case(&now_active.sha256))
-        });
-        if history.rolled_back.len() != before {
-            store
-                .write_history(&history)
-                .map_err(RefreshError::io("record the rollback"))?;
-        }
-    }
-    let to = match in_use {
-        Slot::Bundled => "bundled".to_owned(),
-        _ => version(Slot::Active),
-    };
-    Ok(RolledBack { in_use, from, to })
-}
-
 enum Judged {
     NotModified,
     UpToDate {
@@ -681,7 +409,7 @@ fn available(manifest: &ModelManifest) -> ModelEvent {
 pub fn model_status(
     store: &ModelStore,
     config: &EdgeDetectorConfig,
-) -> Result<ModelStatus, super::model_store::NoModel> {
+) -> Result<ModelStatus, NoModel> {
     let loaded = store.load(config)?;
     Ok(ModelStatus {
         in_use: loaded.slot,
@@ -690,45 +418,4 @@ pub fn model_status(
         previous: store.installed(Slot::Previous),
         fallbacks: loaded.fallbacks,
     })
-}
-
-/// Runs the model on a synthetic photo through the whole pipeline, and on a mid-grey
-/// tensor checking every output is finite.
-fn probe(detector: &EdgeDetector) -> Result<(), String> {
-    let model = detector.model();
-    let size = model.input_size() as usize;
-    let output = model.run(vec![114.0 / 255.0; 3 * size * size])?;
-    let expected = (4 + model.classes().len()) * model.anchors();
-    if output.len() != expected {
-        return Err(format!(
-            "output has {} values, expected {expected}",
-            output.len()
-        ));
-    }
-    if let Some(i) = output.iter().position(|v| !v.is_finite()) {
-        return Err(format!("output value {i} is not finite"));
-    }
-    detector
-        .detect(&probe_image()?)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// A 96×64 PNG with a gradient and a dark square (deterministic).
-fn probe_image() -> Result<Vec<u8>, String> {
-    let image = image::RgbImage::from_fn(96, 64, |x, y| {
-        if (30..60).contains(&x) && (20..44).contains(&y) {
-            image::Rgb([40, 30, 20])
-        } else {
-            image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
-        }
-    });
-    let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| format!("cannot encode the probe image: {e}"))?;
-    Ok(bytes)
 }
