@@ -2,7 +2,7 @@
 //! policy, and the events it reports to the host.
 
 pub mod backoff;
-pub mod engine;
+pub(crate) mod engine;
 pub mod events;
 
 pub use backoff::Backoff;
