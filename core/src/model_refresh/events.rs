@@ -41,7 +41,7 @@ pub enum ModelEvent {
     Rejected {
         /// The version offered, when the manifest could be read.
         version: Option<String>,
-        /// Short code ([`RejectReason::code`]).
+        /// Short code ([`RejectReason::code`](super::RejectReason::code)).
         code: String,
         /// The reason, in words.
         reason: String,

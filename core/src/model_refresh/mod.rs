@@ -8,7 +8,7 @@
 //! - `fetch`: conditional and range requests, SigV4 for S3.
 //! - [`updater`]: check and update, over the store and the fetcher; its `install`
 //!   downloads, verifies, test-runs and swaps in an offered model.
-//! - [`rollback`]: back to `previous/` or the bundled model.
+//! - [`rollback`](mod@rollback): back to `previous/` or the bundled model.
 //! - [`events`]: what the host is told.
 
 pub mod config;

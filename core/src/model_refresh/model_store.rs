@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Every swap is a sequence of directory renames followed by an fsync of `models/`; a crash
-//! at any point leaves a state [`ModelStore::recover`] completes or undoes. Loading always
+//! at any point leaves a state `ModelStore::recover` completes or undoes. Loading always
 //! re-checks the file's SHA-256 against the slot's manifest, so a half-written file is never
 //! given to tract.
 

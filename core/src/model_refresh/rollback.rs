@@ -17,7 +17,7 @@ pub struct RolledBack {
     pub to: String,
 }
 
-/// Rolls back `store` without a manifest source (see [`ModelUpdater::rollback`]).
+/// Rolls back `store` without a manifest source (see [`ModelUpdater::rollback`](super::ModelUpdater::rollback)).
 pub fn rollback(store: &ModelStore) -> Result<RolledBack, RefreshError> {
     let _lock = store.lock()?;
     store

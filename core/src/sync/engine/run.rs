@@ -17,7 +17,7 @@ use omni_protocol::timestamp::Timestamp;
 
 impl SyncEngine {
     /// Syncs until no queued photo is left, the host goes offline, or (with
-    /// [`SyncConfig::give_up_after_pauses`]) the endpoint stays unreachable.
+    /// [`SyncConfig::give_up_after_pauses`](super::SyncConfig::give_up_after_pauses)) the endpoint stays unreachable.
     pub async fn run_until_idle(&self) -> Result<SyncReport> {
         let inner = &self.inner;
         let before = {
