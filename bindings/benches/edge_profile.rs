@@ -51,6 +51,7 @@ fn main() {
         office: None,
         sync: None,
         model_refresh: None,
+        inspection_kinds_toml: None,
     };
     let start = Instant::now();
     let core = OmniCore::open(config, None).expect("open");

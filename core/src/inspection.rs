@@ -221,7 +221,7 @@ pub struct Photo {
 
 impl Photo {
     /// A photo just stored (or re-adopted), waiting for the cloud: its identity and size
-    /// from `header`, no attempt made yet.
+    /// from `header`, no attempt made yet, showing the whole container (set `face` after).
     pub(crate) fn queued(
         id: PhotoId,
         inspection_id: InspectionId,
@@ -230,7 +230,6 @@ impl Photo {
         sha256: String,
         captured_at: Timestamp,
         created_at: Timestamp,
-        face: Face,
     ) -> Self {
         Self {
             id,
@@ -249,7 +248,7 @@ impl Photo {
             last_error: None,
             failure_reason: None,
             unreadable_reason: None,
-            face,
+            face: Face::Whole,
         }
     }
 

@@ -338,16 +338,18 @@ impl Inspector {
             (sha256, written)
         });
         let path = written.map_err(Error::io(format!("cannot store photo {id}")))?;
-        let photo = Photo::queued(
-            id,
-            inspection,
-            &header,
-            bytes,
-            sha256,
-            captured_at.into(),
-            Timestamp::now(),
+        let photo = Photo {
             face,
-        );
+            ..Photo::queued(
+                id,
+                inspection,
+                &header,
+                bytes,
+                sha256,
+                captured_at.into(),
+                Timestamp::now(),
+            )
+        };
         let inserted = self.store.write(|tx| {
             if !inspections::exists(tx, inspection)? {
                 return Err(Error::InspectionNotFound(inspection));
@@ -867,7 +869,6 @@ impl Inspector {
             sha256_hex(&bytes),
             stored_at,
             stored_at,
-            Face::Whole,
         ))
     }
 

@@ -188,6 +188,7 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
                             &format!("phone{p}-insp{i}"),
                             &format!("phone{p}-photo{i}"),
                             &payload,
+                            omni_office::wire::Face::Whole,
                             false,
                         )
                         .await

@@ -88,6 +88,7 @@ pub fn router(config: AppConfig) -> Router {
             put(put_inspection).get(get_inspection),
         )
         .route("/v1/inspections/{id}/photos/{photo_id}", put(put_photo))
+        .route("/v1/inspections/{id}/report", get(get_report))
         .route(
             "/v1/inspections/{id}/photos/{photo_id}/verdicts/{source}",
             put(put_verdict),
@@ -295,6 +296,13 @@ async fn get_inspection(
             photos,
         },
     ))
+}
+
+/// `GET /v1/inspections/{id}/report`: the EIR of the inspection's current revision, written
+/// on the first request (by rules or Nova) and stored once (`crate::report`).
+async fn get_report(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let eir = crate::report::report(app.store.as_ref(), &app.reports, &id).await?;
+    Ok(json(StatusCode::OK, &eir))
 }
 
 fn url_signature(key: &[u8], inspection_id: &str, photo_id: &str, expires_ms: i64) -> Hmac<Sha256> {

@@ -75,6 +75,9 @@ enum Command {
         #[command(subcommand)]
         command: InspectionsCommand,
     },
+    /// The EIR (equipment interchange receipt) of a closed inspection: the stored one, or
+    /// written now (deterministic rules, or Amazon Nova with --nova) and stored once.
+    Report(omni_office::report::cli::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +104,9 @@ struct ServeArgs {
     /// How long photo URLs work.
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     url_ttl: Duration,
+    /// How reports are written (GET /v1/inspections/{id}/report).
+    #[command(flatten)]
+    nova: omni_office::report::cli::NovaArgs,
 }
 
 #[derive(Debug, Args)]
@@ -209,8 +215,10 @@ async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    if matches!(cli.command, Command::Inspections { .. })
-        && cli.store.aws_table.is_none()
+    if matches!(
+        cli.command,
+        Command::Inspections { .. } | Command::Report(_)
+    ) && cli.store.aws_table.is_none()
         && !cli.store.data_dir.join("office.sqlite3").exists()
     {
         return Err(format!(
@@ -222,6 +230,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(&cli.store, store, args).await,
         Command::Inspections { command } => inspections(store, command).await,
+        Command::Report(args) => omni_office::report::cli::run(store, args).await,
     }
 }
 
@@ -258,7 +267,7 @@ async fn serve(
         detector,
         url_key: embedded::url_key(&store_args.data_dir).map_err(|e| e.to_string())?,
         url_ttl: args.url_ttl,
-        reports: Default::default(),
+        reports: Arc::new(args.nova.settings().await),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -125,7 +125,12 @@ fn happy_path_installs_and_the_next_detection_carries_the_new_identity() {
         ))
         .unwrap();
     let photo = inspector
-        .add_photo(inspection.id, &common::jpeg(640, 480, 3), SystemTime::now(), omni_core::Face::Whole)
+        .add_photo(
+            inspection.id,
+            &common::jpeg(640, 480, 3),
+            SystemTime::now(),
+            omni_core::Face::Whole,
+        )
         .unwrap();
     let loaded = ModelStore::new(dir.path())
         .load(&EdgeDetectorConfig::default())

@@ -12,6 +12,7 @@
 //! (`/prod/v1/inspections`); the router serves the API's own paths, so requests are routed
 //! on the event's path without the stage.
 
+use omni_office::report::cli::NovaArgs;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         detector,
         url_key: Vec::new(),
         url_ttl: Duration::from_secs(15 * 60),
-        reports: Default::default(),
+        reports: Arc::new(NovaArgs::from_env()?.settings().await),
     });
     // Before the router, not inside it: the path is rewritten before routing.
     lambda_http::run(lambda_http::service_fn(move |request| {

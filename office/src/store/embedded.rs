@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/002_detect_claim.sql"),
     include_str!("../../migrations/003_photo_ids_per_inspection.sql"),
     include_str!("../../migrations/004_faces_and_kinds.sql"),
+    include_str!("../../migrations/005_reports.sql"),
 ];
 
 /// SQLite + photo files under one directory.
@@ -575,6 +576,78 @@ impl Store for EmbeddedStore {
                 .query_map([inspection_id], verdict_from_row)
                 .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let id = inspection_id.to_owned();
+        let revision = i64::try_from(revision).map_err(backend)?;
+        self.with(move |conn, _| {
+            conn.query_row(
+                "SELECT eir FROM reports WHERE inspection_id = ?1 AND revision = ?2",
+                params![id, revision],
+                |row| row.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn claim_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let id = inspection_id.to_owned();
+        let revision = i64::try_from(revision).map_err(backend)?;
+        self.with(move |conn, _| {
+            let claimed = conn
+                .execute(
+                    "INSERT INTO reports (inspection_id, revision, claimed_at_ms) \
+                     VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (inspection_id, revision) DO UPDATE \
+                     SET claimed_at_ms = excluded.claimed_at_ms \
+                     WHERE reports.eir IS NULL AND reports.claimed_at_ms < ?4",
+                    params![id, revision, now_ms, stale_before_ms],
+                )
+                .map_err(backend)?;
+            Ok(claimed == 1)
+        })
+        .await
+    }
+
+    async fn put_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        eir_json: &str,
+    ) -> Result<Put, StoreError> {
+        let (id, eir) = (inspection_id.to_owned(), eir_json.to_owned());
+        let revision = i64::try_from(revision).map_err(backend)?;
+        self.with(move |conn, _| {
+            let written = conn
+                .execute(
+                    "INSERT INTO reports (inspection_id, revision, claimed_at_ms, eir) \
+                     VALUES (?1, ?2, 0, ?3) \
+                     ON CONFLICT (inspection_id, revision) DO UPDATE SET eir = excluded.eir \
+                     WHERE reports.eir IS NULL",
+                    params![id, revision, eir],
+                )
+                .map_err(backend)?;
+            Ok(if written == 1 {
+                Put::Created
+            } else {
+                Put::Unchanged
+            })
         })
         .await
     }

@@ -185,6 +185,32 @@ pub trait Store: Send + Sync + 'static {
     /// model SHA-256.
     async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError>;
 
+    /// The stored report (EIR JSON) of an inspection revision, if written.
+    async fn report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Claims the writing of a revision's report at `now_ms` when no report is stored and
+    /// nobody claimed it since `stale_before_ms`. True for exactly one caller.
+    async fn claim_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a revision's report once: [`Put::Created`] for the first, [`Put::Unchanged`]
+    /// (the stored report stays) for any later one.
+    async fn put_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        eir_json: &str,
+    ) -> Result<Put, StoreError>;
+
     /// A presigned URL (and its expiry, ms since the epoch) for a photo, where the store
     /// has its own (S3); `None` where the API serves the bytes itself.
     async fn presigned_url(

@@ -29,6 +29,41 @@ fn client(office: &Served) -> Client {
     }
 }
 
+/// Stores `gate-1`: closed, gate-in, one door photo with an edge verdict of one dent.
+async fn given_closed_gate_in(dir: &std::path::Path) {
+    use omni_office::store::Store as _;
+    let store = omni_office::store::embedded::EmbeddedStore::open(dir).unwrap();
+    let mut put = inspection(CONTAINER, 1_760_000_000_000, 2);
+    put.state = omni_office::wire::InspectionState::Closed;
+    put.kind = Some("gate-in".into());
+    let stored = omni_office::validate::inspection("gate-1", put, 1_760_000_100_000).unwrap();
+    store.put_inspection(&stored).await.unwrap();
+    let bytes = jpeg(9);
+    let photo = omni_office::wire::Photo {
+        face: omni_office::wire::Face::Door,
+        ..crate::common::photo_record("gate-1", "door", &bytes, 1_760_000_100_000)
+    };
+    let none = omni_office::wire::DetectStatus::None;
+    store.put_photo(&photo, &bytes, none).await.unwrap();
+    let response = serde_json::json!({
+        "schema_version": 1,
+        "model": {"name": "omni-yolo11n-demo", "version": "1.0.0", "sha256": "ab".repeat(32)},
+        "image": {"width": 64, "height": 48},
+        "inference_ms": 12.5,
+        "detections": [{"class_id": 0, "label": "dent", "score": 0.9,
+                        "box": {"x1": 1.0, "y1": 2.0, "x2": 30.0, "y2": 40.0}}]
+    });
+    let raw = serde_json::value::RawValue::from_string(response.to_string()).unwrap();
+    let verdict = omni_office::validate::verdict(
+        "door",
+        omni_office::wire::VerdictSource::Edge,
+        raw,
+        1_760_000_100_000,
+    )
+    .unwrap();
+    store.put_verdict("gate-1", &verdict).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_office_command_runs() {
     let cwd = tempfile::tempdir().unwrap();
@@ -112,6 +147,22 @@ async fn every_documented_office_command_runs() {
     let csv = std::fs::read_to_string(cwd.path().join("inspections.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "a header and one inspection: {csv}");
     assert!(csv.contains("insp-1"), "{csv}");
+
+    // The EIR of a closed gate-in inspection (its door photographed, a dent on it).
+    given_closed_gate_in(&cwd.path().join("office-data")).await;
+    let text = docs.run(
+        "omni-office report ID --data-dir office-data --pdf eir.pdf",
+        &[("ID", "gate-1")],
+    );
+    assert!(text.contains("missing F L R T I"), "{text}");
+    assert!(cwd.path().join("eir.pdf").is_file());
+    let eir: serde_json::Value = serde_json::from_str(&docs.run(
+        "omni-office report ID --data-dir office-data --json",
+        &[("ID", "gate-1")],
+    ))
+    .unwrap();
+    assert_eq!(eir["lines"].as_array().map(Vec::len), Some(1), "{eir}");
+    assert_eq!(eir["lines"][0]["location"], "D???");
 
     docs.finish();
 }

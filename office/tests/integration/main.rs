@@ -17,5 +17,10 @@ mod embedded_migration;
 mod faces;
 #[cfg(feature = "lambda")]
 mod lambda;
+mod report;
+/// The Bedrock Runtime stand-in of the report crate's tests (SigV4 service `bedrock`,
+/// Converse), reused, not copied.
+#[path = "../../../report/tests/report/standin.rs"]
+mod standin;
 mod store_contract;
 mod template;

@@ -8,6 +8,7 @@
 //! request is `Unchanged` and a different one a conflict.
 
 mod codec;
+mod reports;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -577,6 +578,35 @@ impl Store for AwsStore {
             .await?;
         verdicts.sort_by(super::verdict_order);
         Ok(verdicts)
+    }
+
+    async fn report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+    ) -> Result<Option<String>, StoreError> {
+        self.stored_report(inspection_id, revision).await
+    }
+
+    async fn claim_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        stale_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.claim_report_item(inspection_id, revision, stale_before_ms, now_ms)
+            .await
+    }
+
+    async fn put_report(
+        &self,
+        inspection_id: &str,
+        revision: u64,
+        eir_json: &str,
+    ) -> Result<Put, StoreError> {
+        self.put_report_item(inspection_id, revision, eir_json)
+            .await
     }
 
     async fn presigned_url(

@@ -15,6 +15,7 @@ mod faces;
 mod inspections;
 mod photos;
 mod races;
+mod reports;
 mod verdicts;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use self::faces::faces_and_kinds;
 use self::inspections::{listing, revisions};
 use self::photos::{photo_id_scope, photos, presigned_urls};
 use self::races::races;
+use self::reports::reports;
 use self::verdicts::verdicts;
 
 /// A store under test and what only some stores do.
@@ -106,6 +108,7 @@ contract!(
     stale_claims,
     races,
     faces_and_kinds,
+    reports,
 );
 
 /// A time the suite's records are made around.
