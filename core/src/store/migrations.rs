@@ -121,6 +121,42 @@ mod tests {
     }
 
     #[test]
+    fn photos_stored_before_faces_show_the_whole_container() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite3");
+        {
+            let mut conn = Connection::open(&path).expect("create");
+            migrate_to(&mut conn, 4).expect("v4");
+            conn.execute_batch(
+                "INSERT INTO inspections (id, container_number, created_at) \
+                 VALUES ('0193a4f0-0000-7000-8000-000000000001', 'CSQU3054383', 1); \
+                 INSERT INTO photos (id, inspection_id, format, sha256, size_bytes, width, \
+                 height, captured_at, created_at) VALUES \
+                 ('0193a4f0-0000-7000-8000-000000000002', \
+                  '0193a4f0-0000-7000-8000-000000000001', 'jpeg', \
+                  'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 1, 1, 1, 1, 1);",
+            )
+            .expect("v4 rows");
+        }
+        let store = Store::open(&path, Duration::from_secs(1)).expect("migrate");
+        let (face, kind): (String, Option<String>) = store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT p.face, i.kind FROM photos p JOIN inspections i \
+                     ON i.id = p.inspection_id",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .expect("read");
+        assert_eq!((face.as_str(), kind), ("X", None));
+        // Only the eight letters are stored.
+        let refused: Result<usize, StoreError> =
+            store.write(|tx| Ok(tx.execute("UPDATE photos SET face = 'Q'", [])?));
+        assert!(refused.is_err());
+    }
+
+    #[test]
     fn newer_database_is_refused_and_not_rewritten() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db.sqlite3");

@@ -179,12 +179,19 @@ async fn migration_003_keeps_every_row_of_a_version_2_database() {
     assert_eq!(put.unwrap(), Put::Created);
     drop(store);
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    assert_eq!(store.photos("insp-1").await.unwrap().len(), 3);
+    let photos = store.photos("insp-1").await.unwrap();
+    assert_eq!(photos.len(), 3);
+    // Photos received before faces existed show the whole container (migration 004).
+    assert!(
+        photos
+            .iter()
+            .all(|p| p.photo.face == omni_office::wire::Face::Whole)
+    );
     let conn = Connection::open(dir.path().join("office.sqlite3")).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 5, "every migration applied, up to 005 (reports)");
 }
 
 /// A verdict whose photo row is gone (written with foreign keys off) cannot be given an
