@@ -19,6 +19,12 @@ if ! command -v pdftotext >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null
 fi
 
+# --- Debian's Chromium and chromedriver: the office web view's browser test --------------------
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium and chromium-driver"
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # --- Python venv for reference checks (onnxruntime, botocore, moto) ------------------------
 source scripts/test-venv.sh
 # Every test runs: a missing tool fails its tests (the full-disk tests mount a small tmpfs,

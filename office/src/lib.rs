@@ -9,6 +9,8 @@
 //!   runtime client and response parser.
 //! - [`report`]: the EIR of a closed inspection revision (`omni-report`), claimed and
 //!   stored once per revision; the faces each inspection kind requires.
+//! - [`web`]: the web view for people (sign-in, inspections list, container history, an
+//!   inspection's photos with their boxes), served beside the API by `omni-office serve`.
 //! - [`wire`]: the request and response types (the `omni-office-wire` crate, serde only).
 //!
 //! The API is documented in `docs/office.md`.
@@ -17,8 +19,10 @@ pub mod api;
 pub mod detect;
 pub mod error;
 pub mod report;
+mod sqlite;
 pub mod store;
 pub mod validate;
+pub mod web;
 
 pub use omni_office_wire as wire;
 

@@ -16,6 +16,8 @@ use omni_office::detect::Detector;
 use omni_office::store::aws::AwsStore;
 use omni_office::store::embedded::{self, EmbeddedStore};
 use omni_office::store::{ListQuery, Store};
+use omni_office::web::accounts::{Accounts, Role};
+use omni_office::web::{self, WebConfig};
 use omni_office::wire::{InspectionState, InspectionSummary};
 use omni_office::{AppConfig, api};
 use omni_protocol::ContainerNumber;
@@ -78,6 +80,38 @@ enum Command {
     /// The EIR (equipment interchange receipt) of a closed inspection: the stored one, or
     /// written now (deterministic rules, or Amazon Nova with --nova) and stored once.
     Report(omni_office::report::cli::ReportArgs),
+    /// The people who sign in to the web view (kept in --data-dir, also with the AWS store).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a person. The password is read from standard input (its first line, 12 to 256
+    /// characters), never from the command line.
+    Add {
+        /// Sign-in name: 1 to 64 of a-z, 0-9, `.`, `_`, `-`, `@`.
+        name: String,
+        /// What the person may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// The people who may sign in, with their roles.
+    List {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    /// Sees and reviews inspections.
+    Reviewer,
+    /// Sees inspections, changes nothing.
+    Viewer,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +138,10 @@ struct ServeArgs {
     /// How long photo URLs work.
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     url_ttl: Duration,
+    /// Mark the web view's cookies Secure (people reach the office over https, e.g. through
+    /// a TLS proxy).
+    #[arg(long)]
+    secure_cookies: bool,
     /// How reports are written (GET /v1/inspections/{id}/report).
     #[command(flatten)]
     nova: omni_office::report::cli::NovaArgs,
@@ -215,6 +253,9 @@ async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Users { command } = &cli.command {
+        return users(&cli.store, command);
+    }
     if matches!(
         cli.command,
         Command::Inspections { .. } | Command::Report(_)
@@ -231,6 +272,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve(&cli.store, store, args).await,
         Command::Inspections { command } => inspections(store, command).await,
         Command::Report(args) => omni_office::report::cli::run(store, args).await,
+        Command::Users { .. } => Ok(()),
     }
 }
 
@@ -258,6 +300,12 @@ async fn serve(
             )
         })
         .transpose()?;
+    let accounts = Accounts::open(&store_args.data_dir).map_err(|e| e.to_string())?;
+    let pages = WebConfig {
+        store: store.clone(),
+        accounts: Arc::new(accounts),
+        secure_cookies: args.secure_cookies,
+    };
     let config = AppConfig {
         store,
         auth: Some(Auth {
@@ -274,7 +322,8 @@ async fn serve(
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("omni-office listening on http://{addr}");
-    api::serve(listener, config, async {
+    let app = web::router(pages, api::router(config));
+    web::serve(listener, app, async {
         // Ctrl-C ends the server; a failure to install the handler ends it at once.
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -482,6 +531,44 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                     .write_all(text.as_bytes())
                     .map_err(|e| format!("cannot write the export: {e}")),
             }
+        }
+    }
+}
+
+/// `omni-office users add|list`.
+fn users(store: &StoreArgs, command: &UsersCommand) -> Result<(), String> {
+    let accounts = Accounts::open(&store.data_dir).map_err(|e| e.to_string())?;
+    match command {
+        UsersCommand::Add { name, role } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let role = match role {
+                RoleArg::Reviewer => Role::Reviewer,
+                RoleArg::Viewer => Role::Viewer,
+            };
+            accounts
+                .add_user(name, role, password)
+                .map_err(|e| e.to_string())?;
+            println!("added {name} ({})", role.as_str());
+            Ok(())
+        }
+        UsersCommand::List { json } => {
+            let users = accounts.users().map_err(|e| e.to_string())?;
+            if *json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|(name, role)| serde_json::json!({"name": name, "role": role.as_str()}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for (name, role) in users {
+                    println!("{name}\t{}", role.as_str());
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -48,17 +48,7 @@ impl EmbeddedStore {
         let photos = dir.join("photos");
         std::fs::create_dir_all(&photos)
             .map_err(|e| backend(format!("cannot create {}: {e}", photos.display())))?;
-        let path = dir.join("office.sqlite3");
-        let mut conn = Connection::open(&path)
-            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(backend)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(backend)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
-        migrate(&mut conn)?;
+        let conn = crate::sqlite::open(&dir.join("office.sqlite3"), MIGRATIONS).map_err(backend)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             photos,
@@ -81,26 +71,6 @@ impl EmbeddedStore {
         .await
         .map_err(backend)?
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: usize = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(backend)?;
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "the database is at schema version {version}, newer than this program's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction().map_err(backend)?;
-        tx.execute_batch(sql).map_err(backend)?;
-        tx.pragma_update(None, "user_version", i + 1)
-            .map_err(backend)?;
-        tx.commit().map_err(backend)?;
-    }
-    Ok(())
 }
 
 fn photo_file(dir: &Path, photo: &Photo) -> PathBuf {

@@ -79,6 +79,23 @@ async fn every_documented_office_command_runs() {
         .env_remove("OMNI_OFFICE_DATA");
     let any_port = [("127.0.0.1:8090", "127.0.0.1:0")];
 
+    // People for the web view: the password on standard input.
+    let mut add = docs.command(
+        "omni-office users add ana --role reviewer --data-dir office-data",
+        &[],
+    );
+    let mut child = add
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"correct horse battery\n")
+        .unwrap();
+    let added = child.wait_with_output().unwrap();
+    assert!(added.status.success());
+    let users = docs.run("omni-office users list --data-dir office-data --json", &[]);
+    assert_eq!(users.trim(), r#"[{"name":"ana","role":"reviewer"}]"#);
+
     // Without an endpoint: a photo asked to be detected is archived.
     let mut closed = inspection(CONTAINER, 1_750_000_000_000, 2);
     closed.state = omni_office::wire::InspectionState::Closed;

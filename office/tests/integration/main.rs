@@ -24,3 +24,6 @@ mod report;
 mod standin;
 mod store_contract;
 mod template;
+mod web;
+mod web_browser;
+mod web_common;

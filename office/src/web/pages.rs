@@ -1,0 +1,590 @@
+//! The pages: sign-in and sign-out, the inspections list with its filters, a container's
+//! history, an inspection with its photos and verdicts, and the photo bytes (for signed-in
+//! people only; phones use the API's signed URLs).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use omni_protocol::ContainerNumber;
+use serde::Deserialize;
+
+use super::accounts::AccountError;
+use super::i18n::Texts;
+use super::verdicts::{Layer, layer};
+use super::{LOGIN_COOKIE, Lang, SESSION_COOKIE, SignedIn, Web, client, cookie, page, set_cookie};
+use crate::store::ListQuery;
+use crate::wire::{InspectionState, InspectionSummary, Verdict, VerdictSource};
+
+/// Inspections per list page.
+const PAGE_SIZE: usize = 50;
+/// Visits shown on a container's page.
+const MAX_VISITS: usize = 100;
+
+/// The signed-in person, as the header shows them.
+struct UserView {
+    name: String,
+    role: &'static str,
+    csrf: String,
+}
+
+fn user_view(s: &SignedIn) -> Option<UserView> {
+    Some(UserView {
+        name: s.session.user.clone(),
+        role: s.session.role.as_str(),
+        csrf: s.session.csrf.clone(),
+    })
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of milliseconds since the epoch.
+fn time_text(ms: i64) -> String {
+    let Ok(ms) = u64::try_from(ms) else {
+        return "—".into();
+    };
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let text = humantime::format_rfc3339_seconds(time).to_string();
+    text.get(..16).unwrap_or(&text).replace('T', " ")
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    t: &'static Texts,
+    user: Option<UserView>,
+    title: String,
+    message: String,
+}
+
+/// A page saying what failed (store or template), status 500.
+pub(super) fn failure(t: &'static Texts, message: &str) -> Response {
+    let html = MessagePage {
+        t,
+        user: None,
+        title: "500".into(),
+        message: message.to_owned(),
+    }
+    .render();
+    page(StatusCode::INTERNAL_SERVER_ERROR, html)
+}
+
+fn message(s: &SignedIn, status: StatusCode, text: &str) -> Response {
+    let html = MessagePage {
+        t: s.t,
+        user: user_view(s),
+        title: status.as_u16().to_string(),
+        message: text.to_owned(),
+    }
+    .render();
+    page(status, html)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: String,
+    name: String,
+    message: Option<&'static str>,
+}
+
+/// The sign-in form with a fresh double-submit token (cookie and hidden field).
+fn login_page(
+    t: &'static Texts,
+    web: &Web,
+    status: StatusCode,
+    name: &str,
+    message: Option<&'static str>,
+) -> Response {
+    let mut token = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut token) {
+        return failure(t, &format!("no randomness: {e}"));
+    }
+    let csrf = hex::encode(token);
+    let html = LoginPage {
+        t,
+        user: None,
+        csrf: csrf.clone(),
+        name: name.chars().take(64).collect(),
+        message,
+    }
+    .render();
+    let mut response = page(status, html);
+    if let Ok(value) = set_cookie(LOGIN_COOKIE, &csrf, 900, web.secure_cookies).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub(super) async fn login_form(State(web): State<Web>, Lang(t): Lang) -> Response {
+    login_page(t, &web, StatusCode::OK, "", None)
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    user: String,
+    password: String,
+    csrf: String,
+}
+
+pub(super) async fn login(State(web): State<Web>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Lang(t) = Lang::from_request_parts(&mut parts, &web)
+        .await
+        .unwrap_or(super::Lang(&super::i18n::EN));
+    let address = client(&parts);
+    let expected = cookie(&parts.headers, LOGIN_COOKIE).map(str::to_owned);
+    let request = Request::from_parts(parts, body);
+    let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &web).await else {
+        return login_page(t, &web, StatusCode::BAD_REQUEST, "", Some(t.stale_form));
+    };
+    if expected.as_deref() != Some(form.csrf.as_str()) || form.csrf.len() != 64 {
+        return login_page(
+            t,
+            &web,
+            StatusCode::FORBIDDEN,
+            &form.user,
+            Some(t.stale_form),
+        );
+    }
+    let accounts = web.accounts.clone();
+    let (user, password) = (form.user.clone(), form.password);
+    // argon2 takes tens of milliseconds of CPU: off the async workers.
+    let signed = tokio::task::spawn_blocking(move || accounts.sign_in(&user, &password, &address))
+        .await
+        .unwrap_or_else(|e| Err(AccountError::Backend(e.to_string())));
+    match signed {
+        Ok((token, _)) => {
+            let mut response = Redirect::to("/inspections").into_response();
+            let cookies = [
+                set_cookie(SESSION_COOKIE, &token, 12 * 3600, web.secure_cookies),
+                set_cookie(LOGIN_COOKIE, "", 0, web.secure_cookies),
+            ];
+            for c in cookies {
+                if let Ok(value) = c.parse() {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
+        Err(AccountError::Refused) => login_page(
+            t,
+            &web,
+            StatusCode::UNAUTHORIZED,
+            &form.user,
+            Some(t.refused),
+        ),
+        Err(AccountError::RateLimited(wait)) => {
+            let mut response = login_page(
+                t,
+                &web,
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.user,
+                Some(t.too_many),
+            );
+            if let Ok(value) = wait.as_secs().max(1).to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Err(e) => failure(t, &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: String,
+}
+
+/// Whether a form carries its session's token.
+fn csrf_ok(
+    s: &SignedIn,
+    form: &Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> bool {
+    matches!(form, Ok(Form(f)) if f.csrf == s.session.csrf)
+}
+
+pub(super) async fn logout(
+    State(web): State<Web>,
+    signed: SignedIn,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if !csrf_ok(&signed, &form) {
+        return message(&signed, StatusCode::FORBIDDEN, signed.t.stale_form);
+    }
+    if let Err(e) = web.accounts.sign_out(&signed.token) {
+        return failure(signed.t, &e.to_string());
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(value) = set_cookie(SESSION_COOKIE, "", 0, web.secure_cookies).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The list's filters as the form shows them back.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(super) struct Filters {
+    #[serde(default)]
+    container: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    damage: String,
+    /// Keyset paging: only inspections started before this (ms).
+    before: Option<i64>,
+}
+
+/// Milliseconds of a `YYYY-MM-DD` day's start (UTC).
+fn day_ms(day: &str) -> Result<i64, String> {
+    let time = humantime::parse_rfc3339(&format!("{day}T00:00:00Z"))
+        .map_err(|_| format!("{day:?} is not a date (YYYY-MM-DD)"))?;
+    let ms = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("{day:?} is before 1970"))?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| format!("{day:?} is too far ahead"))
+}
+
+/// The store query of the form's filters.
+fn list_query(f: &Filters) -> Result<ListQuery, String> {
+    let container = match f.container.trim() {
+        "" => None,
+        text => Some(
+            ContainerNumber::parse(text)
+                .map_err(|e| format!("{}: {e}", text.chars().take(32).collect::<String>()))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let since_ms = (!f.from.is_empty()).then(|| day_ms(&f.from)).transpose()?;
+    let to_ms = (!f.to.is_empty())
+        .then(|| day_ms(&f.to).map(|ms| ms.saturating_add(86_400_000)))
+        .transpose()?;
+    let until_ms = match (to_ms, f.before) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let state = match f.state.as_str() {
+        "" => None,
+        "open" => Some(InspectionState::Open),
+        "closed" => Some(InspectionState::Closed),
+        other => {
+            return Err(format!(
+                "state {:?}",
+                other.chars().take(16).collect::<String>()
+            ));
+        }
+    };
+    let has_damage = match f.damage.as_str() {
+        "" => None,
+        "yes" => Some(true),
+        "no" => Some(false),
+        other => {
+            return Err(format!(
+                "damage {:?}",
+                other.chars().take(16).collect::<String>()
+            ));
+        }
+    };
+    Ok(ListQuery {
+        container,
+        since_ms,
+        until_ms,
+        state,
+        has_damage,
+        limit: PAGE_SIZE + 1,
+    })
+}
+
+struct Row {
+    id: String,
+    container: String,
+    inspector: String,
+    started: String,
+    closed: bool,
+    photos: u64,
+    damaged: bool,
+}
+
+fn row(s: &InspectionSummary) -> Row {
+    let i = &s.inspection;
+    Row {
+        id: i.id.clone(),
+        container: i.container_number.clone(),
+        inspector: i.inspector_id.clone(),
+        started: time_text(i.created_at_ms),
+        closed: i.state == InspectionState::Closed,
+        photos: s.photo_count,
+        damaged: s.has_damage,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    t: &'static Texts,
+    user: Option<UserView>,
+    filters: Filters,
+    error: Option<String>,
+    rows: Vec<Row>,
+    older: Option<String>,
+}
+
+pub(super) async fn list(
+    State(web): State<Web>,
+    signed: SignedIn,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let t = signed.t;
+    let (filters, query) = match filters {
+        Ok(Query(f)) => {
+            let q = list_query(&f);
+            (f, q)
+        }
+        Err(e) => (Filters::default(), Err(e.body_text())),
+    };
+    let (mut summaries, error) = match query {
+        Ok(q) => match web.store.list(&q).await {
+            Ok(found) => (found, None),
+            Err(e) => return failure(t, &e.to_string()),
+        },
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let older = (summaries.len() > PAGE_SIZE).then(|| {
+        summaries.truncate(PAGE_SIZE);
+        let last = summaries.last().map_or(0, |s| s.inspection.created_at_ms);
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("container", &filters.container)
+            .append_pair("from", &filters.from)
+            .append_pair("to", &filters.to)
+            .append_pair("state", &filters.state)
+            .append_pair("damage", &filters.damage)
+            .append_pair("before", &last.to_string())
+            .finish()
+    });
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let html = ListPage {
+        t,
+        user: user_view(&signed),
+        filters,
+        error,
+        rows: summaries.iter().map(row).collect(),
+        older,
+    }
+    .render();
+    page(status, html)
+}
+
+struct Visit {
+    id: String,
+    inspector: String,
+    started: String,
+    closed: bool,
+    photos: u64,
+    boxes: usize,
+    damaged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "container.html")]
+struct ContainerPage {
+    t: &'static Texts,
+    user: Option<UserView>,
+    container: String,
+    visits: Vec<Visit>,
+}
+
+/// Boxes drawn for an inspection: per photo, the cloud verdict's when readable, else the
+/// phone's.
+fn box_count(verdicts: &[Verdict]) -> usize {
+    let mut by_photo: HashMap<&str, Vec<&Verdict>> = HashMap::new();
+    for v in verdicts {
+        by_photo.entry(v.photo_id.as_str()).or_default().push(v);
+    }
+    by_photo
+        .values()
+        .map(|vs| {
+            let cloud = layer(vs, VerdictSource::Cloud);
+            if cloud.readable {
+                cloud.boxes.len()
+            } else {
+                layer(vs, VerdictSource::Edge).boxes.len()
+            }
+        })
+        .sum()
+}
+
+pub(super) async fn container(
+    State(web): State<Web>,
+    signed: SignedIn,
+    Path(number): Path<String>,
+) -> Response {
+    let t = signed.t;
+    let Ok(number) = ContainerNumber::parse(&number) else {
+        return message(&signed, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let query = ListQuery {
+        container: Some(number.as_str().to_owned()),
+        limit: MAX_VISITS,
+        ..ListQuery::default()
+    };
+    let summaries = match web.store.list(&query).await {
+        Ok(s) => s,
+        Err(e) => return failure(t, &e.to_string()),
+    };
+    let mut visits = Vec::with_capacity(summaries.len());
+    for s in &summaries {
+        let verdicts = match web.store.verdicts(&s.inspection.id).await {
+            Ok(v) => v,
+            Err(e) => return failure(t, &e.to_string()),
+        };
+        let r = row(s);
+        visits.push(Visit {
+            id: r.id,
+            inspector: r.inspector,
+            started: r.started,
+            closed: r.closed,
+            photos: r.photos,
+            boxes: box_count(&verdicts),
+            damaged: r.damaged,
+        });
+    }
+    let html = ContainerPage {
+        t,
+        user: user_view(&signed),
+        container: number.as_str().to_owned(),
+        visits,
+    }
+    .render();
+    page(StatusCode::OK, html)
+}
+
+struct PhotoView {
+    id: String,
+    inspection_id: String,
+    received: String,
+    detect_status: String,
+    /// Show the cloud layer first (it exists and reads).
+    cloud_first: bool,
+    layers: Vec<Layer>,
+}
+
+#[derive(Template)]
+#[template(path = "inspection.html")]
+struct InspectionPage {
+    t: &'static Texts,
+    user: Option<UserView>,
+    container: String,
+    inspector: String,
+    started: String,
+    closed: bool,
+    location: String,
+    damaged: bool,
+    photos: Vec<PhotoView>,
+}
+
+pub(super) async fn inspection(
+    State(web): State<Web>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let t = signed.t;
+    if crate::validate::id("inspection id", &id).is_err() {
+        return message(&signed, StatusCode::NOT_FOUND, t.not_found);
+    }
+    let summary = match web.store.inspection(&id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return message(&signed, StatusCode::NOT_FOUND, t.not_found),
+        Err(e) => return failure(t, &e.to_string()),
+    };
+    let (photos, verdicts) = match (web.store.photos(&id).await, web.store.verdicts(&id).await) {
+        (Ok(p), Ok(v)) => (p, v),
+        (Err(e), _) | (_, Err(e)) => return failure(t, &e.to_string()),
+    };
+    let photos = photos
+        .iter()
+        .map(|p| {
+            let mine: Vec<&Verdict> = verdicts
+                .iter()
+                .filter(|v| v.photo_id == p.photo.id)
+                .collect();
+            let edge = layer(&mine, VerdictSource::Edge);
+            let cloud = layer(&mine, VerdictSource::Cloud);
+            PhotoView {
+                id: p.photo.id.clone(),
+                inspection_id: p.photo.inspection_id.clone(),
+                received: time_text(p.photo.received_at_ms),
+                detect_status: format!("{:?}", p.detect_status).to_lowercase(),
+                cloud_first: cloud.readable,
+                layers: vec![edge, cloud],
+            }
+        })
+        .collect();
+    let i = &summary.inspection;
+    let location = i.location.as_ref().map_or_else(
+        || "—".to_owned(),
+        |l| format!("{:.5}, {:.5}", l.latitude, l.longitude),
+    );
+    let html = InspectionPage {
+        t,
+        user: user_view(&signed),
+        container: i.container_number.clone(),
+        inspector: i.inspector_id.clone(),
+        started: time_text(i.created_at_ms),
+        closed: i.state == InspectionState::Closed,
+        location,
+        damaged: summary.has_damage,
+        photos,
+    }
+    .render();
+    page(StatusCode::OK, html)
+}
+
+pub(super) async fn photo(
+    State(web): State<Web>,
+    signed: SignedIn,
+    Path((id, photo_id)): Path<(String, String)>,
+) -> Response {
+    let t = signed.t;
+    let valid = crate::validate::id("inspection id", &id).is_ok()
+        && crate::validate::id("photo id", &photo_id).is_ok();
+    let stored = match valid {
+        true => web.store.photo(&id, &photo_id).await,
+        false => Ok(None),
+    };
+    let stored = match stored {
+        Ok(Some(p)) => p,
+        Ok(None) => return message(&signed, StatusCode::NOT_FOUND, t.not_found),
+        Err(e) => return failure(t, &e.to_string()),
+    };
+    let bytes = match web.store.photo_bytes(&stored.photo).await {
+        Ok(b) => b,
+        Err(e) => return failure(t, &e.to_string()),
+    };
+    // Only the image types phones upload are served as such.
+    let content_type = match stored.photo.content_type.as_str() {
+        "image/jpeg" => "image/jpeg",
+        "image/png" => "image/png",
+        _ => "application/octet-stream",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response()
+}

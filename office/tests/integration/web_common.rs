@@ -1,0 +1,172 @@
+//! The web view's tests share this: `omni-office serve` (the real binary) on a fresh data
+//! directory, people added with `omni-office users add`, inspections sent as a phone sends
+//! them (SigV4, the API), and a cookie-keeping sign-in over plain HTTP.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+
+use crate::common::{Answer, Client, credentials, inspection, jpeg};
+
+/// The password every test person has.
+pub const PASSWORD: &str = "correct horse battery";
+/// An inspector id a hostile phone could send.
+pub const HOSTILE_INSPECTOR: &str = "<script>alert(\"x\")</script>&'";
+
+/// `omni-office serve` on 127.0.0.1, killed on drop.
+pub struct Office {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Office {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn office_command(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_omni-office"));
+    command
+        .env_remove("OMNI_OFFICE_TABLE")
+        .env_remove("OMNI_OFFICE_BUCKET")
+        .env("OMNI_OFFICE_DATA", dir);
+    command
+}
+
+/// `omni-office users add NAME --role ROLE` with `password` on standard input: (success,
+/// stdout, stderr).
+pub fn add_user(
+    dir: &std::path::Path,
+    name: &str,
+    role: &str,
+    password: &str,
+) -> (bool, String, String) {
+    let mut child = office_command(dir)
+        .args(["users", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+impl Office {
+    /// Starts the office with a reviewer `ana` and a viewer `luis`.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, role) in [("ana", "reviewer"), ("luis", "viewer")] {
+            let (ok, _, err) = add_user(dir.path(), name, role, PASSWORD);
+            assert!(ok, "{err}");
+        }
+        let c = credentials();
+        let mut child = office_command(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("AWS_ACCESS_KEY_ID", &c.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
+            .env("AWS_SESSION_TOKEN", c.session_token.as_deref().unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("omni-office listening on ")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// A phone's signed API client.
+    pub fn phone(&self) -> Client {
+        Client {
+            base: self.url.clone(),
+            signer: credentials(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+/// A schema v1 response by `model` with `boxes` as (class id, score, x1, y1, x2, y2) on a
+/// 64×48 photo.
+pub fn response(model: &str, boxes: &[(u32, f32, f32, f32, f32, f32)]) -> serde_json::Value {
+    let labels = ["dent", "dirt", "rust", "scratch", "spoiled", "mold"];
+    let detections: Vec<serde_json::Value> = boxes
+        .iter()
+        .map(|(c, s, x1, y1, x2, y2)| {
+            serde_json::json!({"class_id": c, "label": labels[*c as usize], "score": s,
+                "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2}})
+        })
+        .collect();
+    serde_json::json!({"response": {
+        "schema_version": 1,
+        "model": {"name": model, "version": "1.0.0", "sha256": "ab".repeat(32)},
+        "image": {"width": 64, "height": 48},
+        "inference_ms": 12.5,
+        "detections": detections,
+    }})
+}
+
+fn ok(answer: Answer) {
+    assert!(answer.status == 200 || answer.status == 201, "{answer:?}");
+}
+
+/// What a phone sends: `i-damaged` (CSQU3054383, a hostile inspector id, one photo with an
+/// edge verdict of 2 boxes and a cloud verdict of 3), `i-sound` (MSCU1234566, closed, one
+/// photo judged sound at the edge).
+pub async fn seed(phone: &Client) {
+    let mut damaged = inspection("CSQU3054383", 1_764_900_000_000, 1);
+    damaged.inspector_id = HOSTILE_INSPECTOR.into();
+    ok(phone.put_inspection("i-damaged", &damaged).await);
+    ok(phone.put_photo("i-damaged", "p1", &jpeg(1), None).await);
+    let base = "/v1/inspections/i-damaged/photos/p1/verdicts";
+    let edge = response(
+        "omni-yolo11n-f16",
+        &[
+            (0, 0.91, 2.0, 3.0, 20.0, 30.0),
+            (2, 0.55, 30.0, 10.0, 60.0, 40.0),
+        ],
+    );
+    ok(phone.put_json(&format!("{base}/edge"), &edge).await);
+    let cloud = response(
+        "omni-yolo11n",
+        &[
+            (0, 0.95, 2.0, 3.0, 21.0, 30.0),
+            (2, 0.71, 30.0, 10.0, 61.0, 41.0),
+            (3, 0.42, 5.0, 35.0, 25.0, 45.0),
+        ],
+    );
+    ok(phone.put_json(&format!("{base}/cloud"), &cloud).await);
+
+    let mut sound = inspection("MSCU1234566", 1_764_800_000_000, 2);
+    sound.state = omni_office::wire::InspectionState::Closed;
+    ok(phone.put_inspection("i-sound", &sound).await);
+    ok(phone.put_photo("i-sound", "p1", &jpeg(2), None).await);
+    ok(phone
+        .put_json(
+            "/v1/inspections/i-sound/photos/p1/verdicts/edge",
+            &response("omni-yolo11n-f16", &[]),
+        )
+        .await);
+}
