@@ -25,6 +25,10 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
   apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# One build, no incremental caches: they would double the workspace crates' share of target/
+# for a build that runs once (a fresh clone in CI).
+export CARGO_INCREMENTAL=0
+
 # --- Python venv for reference checks (onnxruntime, botocore, moto) ------------------------
 source scripts/test-venv.sh
 # Every test runs: a missing tool fails its tests (the full-disk tests mount a small tmpfs,

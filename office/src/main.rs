@@ -331,26 +331,6 @@ async fn serve(
     .map_err(|e| format!("server failed: {e}"))
 }
 
-/// Milliseconds since the epoch of `YYYY-MM-DD` (UTC midnight), an RFC 3339 time, or a
-/// number of milliseconds.
-fn parse_time(value: &str) -> Result<i64, String> {
-    if let Ok(ms) = value.parse::<i64>() {
-        return Ok(ms);
-    }
-    let text = if value.len() == 10 {
-        format!("{value}T00:00:00Z")
-    } else {
-        value.to_owned()
-    };
-    let time = humantime::parse_rfc3339_weak(&text)
-        .map_err(|e| format!("{value:?} is not a date (YYYY-MM-DD or RFC 3339): {e}"))?;
-    let ms = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("{value:?} is before 1970"))?
-        .as_millis();
-    i64::try_from(ms).map_err(|_| format!("{value:?} is too far in the future"))
-}
-
 fn query(filters: &Filters) -> Result<ListQuery, String> {
     Ok(ListQuery {
         container: filters
@@ -362,8 +342,16 @@ fn query(filters: &Filters) -> Result<ListQuery, String> {
                     .map_err(|e| format!("--container {c:?}: {e}"))
             })
             .transpose()?,
-        since_ms: filters.since.as_deref().map(parse_time).transpose()?,
-        until_ms: filters.until.as_deref().map(parse_time).transpose()?,
+        since_ms: filters
+            .since
+            .as_deref()
+            .map(omni_office::validate::time_ms)
+            .transpose()?,
+        until_ms: filters
+            .until
+            .as_deref()
+            .map(omni_office::validate::time_ms)
+            .transpose()?,
         state: filters.state.map(|s| match s {
             StateArg::Open => InspectionState::Open,
             StateArg::Closed => InspectionState::Closed,

@@ -158,3 +158,23 @@ pub fn verdict(
         received_at_ms,
     })
 }
+
+/// Milliseconds since the epoch of `YYYY-MM-DD` (UTC midnight), an RFC 3339 time, or a
+/// number of milliseconds (the CLI's filters and the web view's dates).
+pub fn time_ms(value: &str) -> Result<i64, String> {
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(ms);
+    }
+    let text = if value.len() == 10 {
+        format!("{value}T00:00:00Z")
+    } else {
+        value.to_owned()
+    };
+    let time = humantime::parse_rfc3339_weak(&text)
+        .map_err(|e| format!("{value:?} is not a date (YYYY-MM-DD or RFC 3339): {e}"))?;
+    let ms = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("{value:?} is before 1970"))?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| format!("{value:?} is too far in the future"))
+}

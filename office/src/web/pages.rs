@@ -242,17 +242,6 @@ pub(super) struct Filters {
     before: Option<i64>,
 }
 
-/// Milliseconds of a `YYYY-MM-DD` day's start (UTC).
-fn day_ms(day: &str) -> Result<i64, String> {
-    let time = humantime::parse_rfc3339(&format!("{day}T00:00:00Z"))
-        .map_err(|_| format!("{day:?} is not a date (YYYY-MM-DD)"))?;
-    let ms = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("{day:?} is before 1970"))?
-        .as_millis();
-    i64::try_from(ms).map_err(|_| format!("{day:?} is too far ahead"))
-}
-
 /// The store query of the form's filters.
 fn list_query(f: &Filters) -> Result<ListQuery, String> {
     let container = match f.container.trim() {
@@ -264,9 +253,11 @@ fn list_query(f: &Filters) -> Result<ListQuery, String> {
                 .to_owned(),
         ),
     };
-    let since_ms = (!f.from.is_empty()).then(|| day_ms(&f.from)).transpose()?;
+    let since_ms = (!f.from.is_empty())
+        .then(|| crate::validate::time_ms(&f.from))
+        .transpose()?;
     let to_ms = (!f.to.is_empty())
-        .then(|| day_ms(&f.to).map(|ms| ms.saturating_add(86_400_000)))
+        .then(|| crate::validate::time_ms(&f.to).map(|ms| ms.saturating_add(86_400_000)))
         .transpose()?;
     let until_ms = match (to_ms, f.before) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -356,7 +347,8 @@ pub(super) async fn list(
             Ok(found) => (found, None),
             Err(e) => return failure(t, &e.to_string()),
         },
-        Err(e) => (Vec::new(), Some(e)),
+        // The message quotes what was typed: bounded (it is escaped by the template).
+        Err(e) => (Vec::new(), Some(e.chars().take(200).collect())),
     };
     let older = (summaries.len() > PAGE_SIZE).then(|| {
         summaries.truncate(PAGE_SIZE);

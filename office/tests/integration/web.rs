@@ -185,6 +185,16 @@ async fn sign_in_needs_its_form_token_and_the_password() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
     assert!(browser.session().is_none());
+    // A body that is not the form: a clear refusal, no session.
+    let garbage = browser
+        .http
+        .post(format!("{}/login", office.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0x00, b'%', b'=', 0xfe]);
+    let garbage = browser.send(garbage).await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{}", garbage.body);
+    assert!(garbage.body.contains("id=\"message\""), "{}", garbage.body);
+    assert!(browser.session().is_none());
     // The form's token, a wrong password: refused without saying which part was wrong.
     let wrong = browser.sign_in("ana", "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -327,11 +337,13 @@ async fn the_list_filters_and_pages() {
         "state=lost",
         "damage=maybe",
         "before=soon",
+        format!("from={}", "9".repeat(5000)).as_str(),
     ] {
         let page = browser.get(&format!("/inspections?{query}")).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{query}");
         assert!(page.body.contains("id=\"message\""), "{query}");
         assert!(ids(&page).is_empty(), "{query}");
+        assert!(page.body.len() < 20_000, "the echoed input is bounded");
     }
     // Paging: 50 a page, then an "older" link that carries the filters.
     for n in 0..51 {
