@@ -220,6 +220,8 @@ struct ListParams {
     until_ms: Option<i64>,
     state: Option<InspectionState>,
     has_damage: Option<bool>,
+    reviewed: Option<bool>,
+    inspector: Option<String>,
     limit: Option<usize>,
 }
 
@@ -236,12 +238,17 @@ async fn list_inspections(
                 .map_err(|e| ApiError::validation(format!("container {c:?}: {e}")))
         })
         .transpose()?;
+    if let Some(inspector) = &params.inspector {
+        validate::inspector_id(inspector)?;
+    }
     let query = ListQuery {
         container,
         since_ms: params.since_ms,
         until_ms: params.until_ms,
         state: params.state,
         has_damage: params.has_damage,
+        reviewed: params.reviewed,
+        inspector: params.inspector,
         limit: params.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST),
     };
     let inspections = app.store.list(&query).await?;
@@ -292,6 +299,8 @@ async fn get_inspection(
         &InspectionDetail {
             faces,
             has_damage: summary.has_damage,
+            reviewed_at_ms: summary.reviewed_at_ms,
+            reviewed_by: summary.reviewed_by,
             inspection: summary.inspection,
             photos,
         },

@@ -63,6 +63,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::new(409, "ConflictException", m),
             StoreError::NotFound(m) => Self::not_found(m),
+            StoreError::Invalid(m) => Self::validation(m),
             StoreError::Backend(m) => Self::new(500, "InternalFailure", m),
         }
     }

@@ -164,6 +164,12 @@ struct Filters {
     /// Only inspections with (true) or without (false) damage found.
     #[arg(long)]
     has_damage: Option<bool>,
+    /// Only inspections marked reviewed (true) or not yet (false).
+    #[arg(long)]
+    reviewed: Option<bool>,
+    /// Only this inspector's inspections (exact id).
+    #[arg(long)]
+    inspector: Option<String>,
     /// At most this many, newest first.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
@@ -357,6 +363,16 @@ fn query(filters: &Filters) -> Result<ListQuery, String> {
             StateArg::Closed => InspectionState::Closed,
         }),
         has_damage: filters.has_damage,
+        reviewed: filters.reviewed,
+        inspector: filters
+            .inspector
+            .clone()
+            .map(|who| {
+                omni_office::validate::inspector_id(&who)
+                    .map(|()| who)
+                    .map_err(|e| format!("--inspector: {}", e.message))
+            })
+            .transpose()?,
         limit: filters.limit.max(1),
     })
 }

@@ -36,6 +36,20 @@ pub fn id(what: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Longest inspector id accepted, in bytes.
+pub const MAX_INSPECTOR_LEN: usize = 128;
+
+/// An inspector id (an inspection's, or a listing's filter): 1 to [`MAX_INSPECTOR_LEN`] bytes,
+/// not blank.
+pub fn inspector_id(value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() || value.len() > MAX_INSPECTOR_LEN {
+        return Err(ApiError::validation(format!(
+            "inspector_id must be 1 to {MAX_INSPECTOR_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// The stored inspection for a valid `PUT /v1/inspections/{id}` body.
 pub fn inspection(
     id_value: &str,
@@ -49,11 +63,7 @@ pub fn inspection(
             put.container_number
         ))
     })?;
-    if put.inspector_id.trim().is_empty() || put.inspector_id.len() > 128 {
-        return Err(ApiError::validation(
-            "inspector_id must be 1 to 128 characters",
-        ));
-    }
+    inspector_id(&put.inspector_id)?;
     if put.revision == 0 || put.revision > i64::MAX as u64 {
         return Err(ApiError::validation("revision must be at least 1"));
     }

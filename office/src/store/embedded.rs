@@ -18,9 +18,11 @@ use serde_json::value::RawValue;
 
 use super::{ListQuery, Put, Store, StoreError, StoredPhoto};
 use crate::wire::{
-    DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Verdict,
-    VerdictSource,
+    DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Review,
+    Verdict, VerdictSource,
 };
+
+mod reviews;
 
 /// The migrations, in order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -29,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/003_photo_ids_per_inspection.sql"),
     include_str!("../../migrations/004_faces_and_kinds.sql"),
     include_str!("../../migrations/005_reports.sql"),
+    include_str!("../../migrations/006_reviews.sql"),
 ];
 
 /// SQLite + photo files under one directory.
@@ -81,7 +84,8 @@ const INSPECTION_COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.cr
      i.updated_at_ms, i.latitude, i.longitude, i.accuracy_m, i.state, i.revision, \
      i.received_at_ms, i.kind, \
      (SELECT COUNT(*) FROM photos p WHERE p.inspection_id = i.id), \
-     EXISTS (SELECT 1 FROM verdicts v WHERE v.inspection_id = i.id AND v.has_damage = 1)";
+     EXISTS (SELECT 1 FROM verdicts v WHERE v.inspection_id = i.id AND v.has_damage = 1), \
+     i.reviewed_at_ms, i.reviewed_by";
 
 fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
     let state: String = row.get(8)?;
@@ -112,6 +116,8 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<InspectionSummary> {
         },
         photo_count: u64::try_from(photo_count).unwrap_or_default(),
         has_damage: row.get(13)?,
+        reviewed_at_ms: row.get(14)?,
+        reviewed_by: row.get(15)?,
     })
 }
 
@@ -620,6 +626,29 @@ impl Store for EmbeddedStore {
             })
         })
         .await
+    }
+
+    async fn put_review(&self, review: &Review) -> Result<Put, StoreError> {
+        review.validate()?;
+        let review = review.clone();
+        self.with(move |conn, _| reviews::put(conn, &review)).await
+    }
+
+    async fn reviews(&self, inspection_id: &str) -> Result<Vec<Review>, StoreError> {
+        let id = inspection_id.to_owned();
+        self.with(move |conn, _| reviews::of_inspection(conn, &id))
+            .await
+    }
+
+    async fn mark_reviewed(
+        &self,
+        inspection_id: &str,
+        reviewer: &str,
+        at_ms: i64,
+    ) -> Result<Put, StoreError> {
+        let (id, reviewer) = (inspection_id.to_owned(), reviewer.to_owned());
+        self.with(move |conn, _| reviews::mark(conn, &id, &reviewer, at_ms))
+            .await
     }
 
     async fn presigned_url(

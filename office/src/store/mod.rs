@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::wire::{DetectStatus, Inspection, InspectionState, InspectionSummary, Photo, Verdict};
+use crate::wire::{
+    DetectStatus, Inspection, InspectionState, InspectionSummary, Photo, Review, Verdict,
+};
 
 /// What a write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,9 +43,19 @@ pub enum StoreError {
     /// The inspection (or photo) the write refers to does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The record breaks a rule the store checks itself (a review that fails
+    /// [`Review::validate`]). Nothing was written.
+    #[error("{0}")]
+    Invalid(String),
     /// The database, file system or AWS service failed.
     #[error("store failure: {0}")]
     Backend(String),
+}
+
+impl From<crate::wire::ReviewError> for StoreError {
+    fn from(e: crate::wire::ReviewError) -> Self {
+        Self::Invalid(e.0)
+    }
 }
 
 /// A photo and where detection on upload stands for it.
@@ -70,6 +82,10 @@ pub struct ListQuery {
     pub state: Option<InspectionState>,
     /// Whether any verdict found damage.
     pub has_damage: Option<bool>,
+    /// Whether a person marked it reviewed.
+    pub reviewed: Option<bool>,
+    /// Who inspected (exact inspector id).
+    pub inspector: Option<String>,
     /// At most this many, newest first.
     pub limit: usize,
 }
@@ -82,6 +98,13 @@ impl ListQuery {
             && self.until_ms.is_none_or(|t| i.created_at_ms < t)
             && self.state.is_none_or(|st| i.state == st)
             && self.has_damage.is_none_or(|d| s.has_damage == d)
+            && self
+                .reviewed
+                .is_none_or(|r| s.reviewed_at_ms.is_some() == r)
+            && self
+                .inspector
+                .as_ref()
+                .is_none_or(|who| &i.inspector_id == who)
             && self
                 .container
                 .as_ref()
@@ -117,6 +140,28 @@ pub(crate) fn verdict_order(a: &Verdict, b: &Verdict) -> Ordering {
             b.source.as_str(),
             &b.model_sha256,
         ))
+}
+
+/// The order of an inspection's reviews (its audit log): by time, then photo id and revision.
+pub(crate) fn review_order(a: &Review, b: &Review) -> Ordering {
+    (a.reviewed_at_ms, &a.photo_id, a.revision).cmp(&(b.reviewed_at_ms, &b.photo_id, b.revision))
+}
+
+/// The conflict of a review whose revision is stored with other content: somebody reviewed
+/// the photo since its author looked.
+pub(crate) fn stale_review(stored: &Review) -> StoreError {
+    StoreError::Conflict(format!(
+        "stale review: photo {} was reviewed as revision {} by {} since",
+        stored.photo_id, stored.revision, stored.reviewer
+    ))
+}
+
+/// The conflict of a review that skips revisions (`latest`: the photo's stored latest).
+pub(crate) fn review_gap(review: &Review, latest: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "review revision {} of photo {} is not the next: its latest review is revision {latest}",
+        review.revision, review.photo_id
+    ))
 }
 
 /// The office's storage.
@@ -209,6 +254,26 @@ pub trait Store: Send + Sync + 'static {
         inspection_id: &str,
         revision: u64,
         eir_json: &str,
+    ) -> Result<Put, StoreError>;
+
+    /// Appends a review of a photo (checked with [`Review::validate`] first). Its revision
+    /// must be the photo's next (1 for the first): a revision already stored with the same
+    /// content is [`Put::Unchanged`] (a retried form), with other content a conflict (a stale
+    /// review: somebody reviewed the photo since its author looked), a revision beyond the
+    /// next a conflict too. The photo must exist; a refused review stores nothing.
+    async fn put_review(&self, review: &Review) -> Result<Put, StoreError>;
+
+    /// Every review of an inspection's photos (its audit log), oldest first
+    /// (`reviewed_at_ms`, then photo id and revision).
+    async fn reviews(&self, inspection_id: &str) -> Result<Vec<Review>, StoreError>;
+
+    /// Marks an inspection reviewed by `reviewer` at `at_ms`. The first mark stands: a later
+    /// one is [`Put::Unchanged`]. The inspection must exist.
+    async fn mark_reviewed(
+        &self,
+        inspection_id: &str,
+        reviewer: &str,
+        at_ms: i64,
     ) -> Result<Put, StoreError>;
 
     /// A presigned URL (and its expiry, ms since the epoch) for a photo, where the store

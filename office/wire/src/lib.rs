@@ -5,7 +5,10 @@
 //! server's dependencies. Requests refuse unknown fields; times are milliseconds since the
 //! Unix epoch (UTC).
 
+pub mod review;
+
 pub use omni_protocol::face::Face;
+pub use review::{Review, ReviewBox, ReviewChange, ReviewError, VerdictRef};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -130,6 +133,12 @@ pub struct InspectionSummary {
     pub photo_count: u64,
     /// Whether any verdict found damage.
     pub has_damage: bool,
+    /// When a person marked it reviewed (the first mark stands), ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at_ms: Option<i64>,
+    /// Who marked it reviewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
 }
 
 /// Answer of `GET /v1/inspections`, newest first (by `created_at_ms`).
@@ -307,6 +316,12 @@ pub struct InspectionDetail {
     pub inspection: Inspection,
     /// Whether any verdict found damage.
     pub has_damage: bool,
+    /// When a person marked it reviewed (the first mark stands), ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_at_ms: Option<i64>,
+    /// Who marked it reviewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
     /// Its faces against its kind.
     #[serde(default)]
     pub faces: InspectionFaces,

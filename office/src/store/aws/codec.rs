@@ -55,6 +55,11 @@ struct InspectionRecord {
     /// Set by a verdict that found damage.
     #[serde(default)]
     has_damage: bool,
+    /// Set once by the first mark as reviewed (`attribute_not_exists`), never by a revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reviewed_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reviewed_by: Option<String>,
     /// The GSI's keys: container number, and date then id.
     #[serde(default, skip_deserializing)]
     gsi1pk: String,
@@ -107,11 +112,14 @@ struct VerdictRecord {
     received_at_ms: i64,
 }
 
-fn encode(record: impl Serialize) -> Result<Item, StoreError> {
+pub(super) fn encode(record: impl Serialize) -> Result<Item, StoreError> {
     to_item(record).map_err(|e| backend(format!("cannot encode an item: {e}")))
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(item: &Item, what: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(
+    item: &Item,
+    what: &str,
+) -> Result<T, StoreError> {
     from_item(item.clone()).map_err(|e| backend(format!("stored {what} item: {e}")))
 }
 
@@ -133,6 +141,8 @@ pub(super) fn inspection_item(i: &Inspection) -> Result<Item, StoreError> {
         kind: i.kind.clone(),
         photo_count: 0,
         has_damage: false,
+        reviewed_at_ms: None,
+        reviewed_by: None,
         gsi1pk: i.container_number.clone(),
         gsi1sk: date_key(i.created_at_ms, &i.id),
     })
@@ -164,6 +174,8 @@ pub(super) fn summary(item: &Item) -> Result<InspectionSummary, StoreError> {
         },
         photo_count: r.photo_count,
         has_damage: r.has_damage,
+        reviewed_at_ms: r.reviewed_at_ms,
+        reviewed_by: r.reviewed_by,
     })
 }
 

@@ -9,6 +9,7 @@
 
 mod codec;
 mod reports;
+mod reviews;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use self::schema::{
     object_key, photo_sk, verdict_sk,
 };
 use super::{ListQuery, Put, Store, StoreError, StoredPhoto, newest_first};
-use crate::wire::{DetectStatus, Inspection, InspectionSummary, Photo, Verdict};
+use crate::wire::{DetectStatus, Inspection, InspectionSummary, Photo, Review, Verdict};
 
 /// DynamoDB table + S3 bucket.
 #[derive(Clone, Debug)]
@@ -606,6 +607,25 @@ impl Store for AwsStore {
         eir_json: &str,
     ) -> Result<Put, StoreError> {
         self.put_report_item(inspection_id, revision, eir_json)
+            .await
+    }
+
+    async fn put_review(&self, review: &Review) -> Result<Put, StoreError> {
+        review.validate()?;
+        self.put_review_item(review).await
+    }
+
+    async fn reviews(&self, inspection_id: &str) -> Result<Vec<Review>, StoreError> {
+        self.review_items(inspection_id).await
+    }
+
+    async fn mark_reviewed(
+        &self,
+        inspection_id: &str,
+        reviewer: &str,
+        at_ms: i64,
+    ) -> Result<Put, StoreError> {
+        self.mark_reviewed_item(inspection_id, reviewer, at_ms)
             .await
     }
 
