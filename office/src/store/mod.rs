@@ -147,6 +147,16 @@ pub(crate) fn review_order(a: &Review, b: &Review) -> Ordering {
     (a.reviewed_at_ms, &a.photo_id, a.revision).cmp(&(b.reviewed_at_ms, &b.photo_id, b.revision))
 }
 
+/// Whether `new` repeats the `stored` review: everything but the time, which a resent form
+/// stamps anew.
+pub fn same_review(stored: &Review, new: &Review) -> bool {
+    let new = Review {
+        reviewed_at_ms: stored.reviewed_at_ms,
+        ..new.clone()
+    };
+    *stored == new
+}
+
 /// The conflict of a review whose revision is stored with other content: somebody reviewed
 /// the photo since its author looked.
 pub(crate) fn stale_review(stored: &Review) -> StoreError {
@@ -258,7 +268,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends a review of a photo (checked with [`Review::validate`] first). Its revision
     /// must be the photo's next (1 for the first): a revision already stored with the same
-    /// content is [`Put::Unchanged`] (a retried form), with other content a conflict (a stale
+    /// content ([`same_review`]) is [`Put::Unchanged`] (a retried form; the stored one
+    /// stays), with other content a conflict (a stale
     /// review: somebody reviewed the photo since its author looked), a revision beyond the
     /// next a conflict too. The photo must exist; a refused review stores nothing.
     async fn put_review(&self, review: &Review) -> Result<Put, StoreError>;

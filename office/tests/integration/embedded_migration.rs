@@ -1,12 +1,13 @@
 //! The embedded store's migration 003 (photo ids scoped to their inspection) on a database
 //! that the previous schema (version 2, photo ids global) wrote: every row comes back through
-//! the store as it was, and a database it cannot copy whole is left as it was.
+//! the store as it was (and, after 006, as not reviewed), and a database it cannot copy whole
+//! is left as it was.
 
 use std::path::Path;
 
 use omni_office::store::embedded::EmbeddedStore;
-use omni_office::store::{Put, Store};
-use omni_office::wire::DetectStatus;
+use omni_office::store::{ListQuery, Put, Store};
+use omni_office::wire::{DetectStatus, Review};
 use rusqlite::{Connection, params};
 
 use crate::common::{CONTAINER, OTHER_CONTAINER, jpeg, photo_record};
@@ -191,7 +192,42 @@ async fn migration_003_keeps_every_row_of_a_version_2_database() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5, "every migration applied, up to 005 (reports)");
+    assert_eq!(version, 6, "every migration applied, up to 006 (reviews)");
+
+    // Inspections from before reviews read as not reviewed, and can be reviewed now.
+    let unreviewed = ListQuery {
+        reviewed: Some(false),
+        limit: 10,
+        ..ListQuery::default()
+    };
+    assert_eq!(store.list(&unreviewed).await.unwrap().len(), 2);
+    for id in ["insp-1", "insp-2"] {
+        let summary = store.inspection(id).await.unwrap().unwrap();
+        assert_eq!((summary.reviewed_at_ms, summary.reviewed_by), (None, None));
+        assert!(store.reviews(id).await.unwrap().is_empty());
+    }
+    let review = Review {
+        inspection_id: "insp-2".into(),
+        photo_id: "p3".into(),
+        revision: 1,
+        reviewer: "ana".into(),
+        reviewed_at_ms: T0 + 500,
+        based_on: None,
+        boxes: vec![],
+        changes: vec![],
+    };
+    assert_eq!(store.put_review(&review).await.unwrap(), Put::Created);
+    assert_eq!(
+        store
+            .mark_reviewed("insp-2", "ana", T0 + 600)
+            .await
+            .unwrap(),
+        Put::Created
+    );
+    assert_eq!(store.reviews("insp-2").await.unwrap(), [review]);
+    let listed = store.list(&unreviewed).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].inspection.id, "insp-1");
 }
 
 /// A verdict whose photo row is gone (written with foreign keys off) cannot be given an

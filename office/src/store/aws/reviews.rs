@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{Item, decode, encode};
 use super::{AwsStore, INSPECTION_SK, backend, cancelled, condition_failed, inspection_pk};
 use super::{n, photo_sk, s, sdk};
-use crate::store::{Put, StoreError, review_gap, review_order, stale_review};
+use crate::store::{Put, StoreError, review_gap, review_order, same_review, stale_review};
 use crate::wire::Review;
 
 /// The sort-key prefix of an inspection's reviews.
@@ -143,7 +143,7 @@ impl AwsStore {
         )?;
         if let Some(item) = stored {
             let stored = review(&item)?;
-            return Ok(Some(if stored == *r {
+            return Ok(Some(if same_review(&stored, r) {
                 Ok(Put::Unchanged)
             } else {
                 Err(stale_review(&stored))

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{backend, read_photo};
-use crate::store::{Put, StoreError, review_gap, stale_review};
+use crate::store::{Put, StoreError, review_gap, same_review, stale_review};
 use crate::wire::Review;
 
 fn parse(json: &str) -> Result<Review, StoreError> {
@@ -44,7 +44,7 @@ pub(super) fn put(conn: &mut Connection, review: &Review) -> Result<Put, StoreEr
             )
             .map_err(backend)?;
         let stored = parse(&stored)?;
-        return if stored == *review {
+        return if same_review(&stored, review) {
             Ok(Put::Unchanged)
         } else {
             Err(stale_review(&stored))

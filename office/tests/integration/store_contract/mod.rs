@@ -16,6 +16,7 @@ mod inspections;
 mod photos;
 mod races;
 mod reports;
+mod reviews;
 mod verdicts;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use self::inspections::{listing, revisions};
 use self::photos::{photo_id_scope, photos, presigned_urls};
 use self::races::races;
 use self::reports::reports;
+use self::reviews::{review_marks, review_races, reviews};
 use self::verdicts::verdicts;
 
 /// A store under test and what only some stores do.
@@ -109,6 +111,9 @@ contract!(
     races,
     faces_and_kinds,
     reports,
+    reviews,
+    review_marks,
+    review_races,
 );
 
 /// A time the suite's records are made around.
