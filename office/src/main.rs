@@ -436,13 +436,18 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                 for s in &list {
                     let i = &s.inspection;
                     println!(
-                        "{}  {}  {}  {:<6}  {} photos{}",
+                        "{}  {}  {}  {:<6}  {} photos{}{}",
                         i.id,
                         i.container_number,
                         time_text(i.created_at_ms),
                         i.state.as_str(),
                         s.photo_count,
-                        if s.has_damage { "  DAMAGE" } else { "" }
+                        if s.has_damage { "  DAMAGE" } else { "" },
+                        if s.reviewed_at_ms.is_some() {
+                            "  REVIEWED"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }
@@ -460,6 +465,8 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                 let value = serde_json::json!({
                     "inspection": summary.inspection,
                     "has_damage": summary.has_damage,
+                    "reviewed_at_ms": summary.reviewed_at_ms,
+                    "reviewed_by": summary.reviewed_by,
                     "photos": photos.iter().map(|p| serde_json::json!({
                         "photo": p.photo,
                         "detect_status": p.detect_status,
@@ -487,6 +494,9 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                 println!("location {}, {}", l.latitude, l.longitude);
             }
             println!("damage: {}", if summary.has_damage { "yes" } else { "no" });
+            if let (Some(at), Some(by)) = (summary.reviewed_at_ms, &summary.reviewed_by) {
+                println!("reviewed by {by} at {}", time_text(at));
+            }
             for p in &photos {
                 println!(
                     "photo {}  {} bytes  sha256 {}  detect {}",

@@ -1,6 +1,7 @@
 //! The API against the embedded store: create and update inspections, upload photos, list
 //! and read them back; the bytes come back identical through the short-lived URL.
 
+use omni_office::store::{Put, Store as _};
 use omni_office::wire::InspectionState;
 use sha2::{Digest, Sha256};
 
@@ -88,12 +89,38 @@ async fn inspections_photos_and_verdicts_round_trip() {
     assert_eq!(list("?state=closed").await, ["insp-1"]);
     assert_eq!(list("?has_damage=true").await, ["insp-1"]);
     assert_eq!(list("?has_damage=false&limit=1").await, ["insp-3"]);
+    // Reviewed or not (a person marked it on the web view), and whose.
+    let marked = office
+        .store
+        .mark_reviewed("insp-2", "ana", 1_700_000_300_000);
+    assert_eq!(marked.await.unwrap(), Put::Created);
+    assert_eq!(list("?reviewed=true").await, ["insp-2"]);
+    assert_eq!(list("?reviewed=false").await, ["insp-3", "insp-1"]);
+    assert_eq!(
+        list("?inspector=inspector-7&reviewed=false&container=CSQU3054383").await,
+        ["insp-1"]
+    );
+    assert!(list("?inspector=inspector-9").await.is_empty());
+    let reviewed = client.get("/v1/inspections?reviewed=true").await.json();
+    let summary = &reviewed["inspections"][0];
+    assert_eq!(
+        (&summary["reviewed_at_ms"], &summary["reviewed_by"]),
+        (
+            &serde_json::json!(1_700_000_300_000i64),
+            &serde_json::json!("ana")
+        )
+    );
+    let detail = client.get("/v1/inspections/insp-2").await.json();
+    assert_eq!(detail["reviewed_by"], "ana");
+    assert_eq!(detail["reviewed_at_ms"], 1_700_000_300_000i64);
 
     // One inspection with photos, verdicts and URLs; the bytes come back identical.
     let detail = client.get("/v1/inspections/insp-1").await;
     assert_eq!(detail.status, 200);
     let detail = detail.json();
     assert_eq!(detail["has_damage"], true);
+    // Not reviewed: no mark in the answer.
+    assert!(detail.get("reviewed_at_ms").is_none(), "{detail}");
     let photos = detail["photos"].as_array().unwrap();
     assert_eq!(photos.len(), 2);
     let first = &photos[0];

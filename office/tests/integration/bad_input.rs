@@ -238,6 +238,18 @@ async fn bad_verdicts_and_queries_are_refused() {
         .get("/v1/inspections?container=XXXX0000000")
         .await
         .assert_error(400, "ValidationException");
+    let too_long = format!("/v1/inspections?inspector={}", "x".repeat(129));
+    for query in [
+        "/v1/inspections?reviewed=maybe",
+        "/v1/inspections?inspector=",
+        "/v1/inspections?inspector=%20",
+        too_long.as_str(),
+    ] {
+        client
+            .get(query)
+            .await
+            .assert_error(400, "ValidationException");
+    }
     client
         .get("/v1/nothing-here")
         .await

@@ -42,6 +42,10 @@ async fn list_show_and_export_read_the_embedded_store() {
         .put_photo(&photo, &bytes, DetectStatus::None)
         .await
         .unwrap();
+    store
+        .mark_reviewed("old", "ana", 1_700_000_200_000)
+        .await
+        .unwrap();
     drop(store);
     let data = dir.path().to_str().unwrap();
 
@@ -70,6 +74,40 @@ async fn list_show_and_export_read_the_embedded_store() {
     assert_eq!(list.as_array().unwrap().len(), 1, "{out}");
     assert_eq!(list[0]["id"], "new");
     assert_eq!(list[0]["photo_count"], 1);
+
+    // Reviewed or not, and whose.
+    let ids = |args: &[&str]| {
+        let mut all = vec!["inspections", "list", "--data-dir", data];
+        all.extend_from_slice(args);
+        let (ok, out, err) = office(&all);
+        assert!(ok, "{args:?}: {err}");
+        let words: Vec<String> = out
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect();
+        (words, out)
+    };
+    let (reviewed, out) = ids(&["--reviewed", "true"]);
+    assert_eq!(reviewed, ["old"]);
+    assert!(out.trim_end().ends_with("REVIEWED"), "{out}");
+    let (open, _) = ids(&["--reviewed", "false", "--inspector", "inspector-7"]);
+    assert_eq!(open, ["other", "new"]);
+    assert!(ids(&["--inspector", "inspector-9"]).0.is_empty());
+    let (ok, _, err) = office(&[
+        "inspections",
+        "list",
+        "--data-dir",
+        data,
+        "--inspector",
+        " ",
+    ]);
+    assert!(!ok && err.contains("--inspector"), "{err}");
+    let (ok, out, err) = office(&["inspections", "show", "old", "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("reviewed by ana at 2023-11-14T22:16:40.000Z"),
+        "{out}"
+    );
 
     let (ok, out, err) = office(&["inspections", "show", "new", "--data-dir", data]);
     assert!(ok, "{err}");
