@@ -150,6 +150,11 @@ async fn every_documented_office_command_runs() {
         &[],
     );
     assert!(listed.contains("insp-1"), "{listed}");
+    let unreviewed = docs.run(
+        "omni-office inspections list --data-dir office-data --reviewed false --inspector inspector-7",
+        &[],
+    );
+    assert!(unreviewed.contains("insp-1"), "{unreviewed}");
     let shown: serde_json::Value = serde_json::from_str(&docs.run(
         "omni-office inspections show ID --data-dir office-data --json",
         &[("ID", "insp-1")],
