@@ -86,6 +86,58 @@ pub struct Texts {
     pub bad_filter: &'static str,
     /// Detection on upload status.
     pub detect_status: &'static str,
+    /// The review layer and the review filter.
+    pub review: &'static str,
+    /// Marked reviewed (list mark, filter value).
+    pub reviewed: &'static str,
+    /// Not marked reviewed (filter value).
+    pub not_reviewed: &'static str,
+    /// Who marked the inspection reviewed.
+    pub reviewed_by: &'static str,
+    /// The review form's title.
+    pub review_photo: &'static str,
+    /// A box of the shown state.
+    pub box_word: &'static str,
+    /// Class column and select.
+    pub class: &'static str,
+    /// Keep a box.
+    pub keep: &'static str,
+    /// Delete a box.
+    pub delete: &'static str,
+    /// The add-a-box fields.
+    pub add_box: &'static str,
+    /// How to fill them.
+    pub add_box_hint: &'static str,
+    /// Submit a review.
+    pub save_review: &'static str,
+    /// Mark the inspection reviewed.
+    pub mark_reviewed: &'static str,
+    /// The audit log's title.
+    pub audit_log: &'static str,
+    /// No review yet.
+    pub no_review: &'static str,
+    /// The review a photo's first review started from.
+    pub started_from: &'static str,
+    /// A stale review (409).
+    pub stale_review: &'static str,
+    /// Reload link.
+    pub reload: &'static str,
+    /// A review the server refuses (400).
+    pub bad_review: &'static str,
+    /// A form over the size limit (413).
+    pub too_large: &'static str,
+    /// Audit: the reviewed mark.
+    pub audit_marked: &'static str,
+    /// Audit: `{n}` kept as `{class}`.
+    pub change_accepted: &'static str,
+    /// Audit: `{n}` changed from `{from}` to `{to}`.
+    pub change_reclassified: &'static str,
+    /// Audit: `{n}` (a `{class}`) deleted.
+    pub change_deleted: &'static str,
+    /// Audit: a `{class}` box drawn.
+    pub change_drawn: &'static str,
+    /// The damage classes by class id.
+    pub classes: [&'static str; 6],
 }
 
 /// English.
@@ -131,6 +183,32 @@ pub static EN: Texts = Texts {
     not_found: "Nothing here.",
     bad_filter: "A filter is not valid",
     detect_status: "Cloud detection",
+    review: "Review",
+    reviewed: "Reviewed",
+    not_reviewed: "Not reviewed",
+    reviewed_by: "Marked reviewed by",
+    review_photo: "Review this photo",
+    box_word: "Box",
+    class: "Class",
+    keep: "Keep",
+    delete: "Delete",
+    add_box: "Add a box",
+    add_box_hint: "Drag on the photo, or type left, top, right, bottom as fractions (0.25) or percent (25%).",
+    save_review: "Save review",
+    mark_reviewed: "Mark inspection reviewed",
+    audit_log: "Audit log",
+    no_review: "No review yet.",
+    started_from: "started from the verdict",
+    stale_review: "Somebody else reviewed this photo since you opened the page. Nothing was saved: reload the page to see their review, then review again.",
+    reload: "Reload the inspection",
+    bad_review: "The review was not saved",
+    too_large: "The form is too large; nothing was saved.",
+    audit_marked: "marked the inspection reviewed",
+    change_accepted: "box {n} accepted ({class})",
+    change_reclassified: "box {n}: {from} → {to}",
+    change_deleted: "box {n} deleted ({class})",
+    change_drawn: "drew a {class} box",
+    classes: ["dent", "dirt", "rust", "scratch", "spoiled", "mold"],
 };
 
 /// Spanish.
@@ -176,7 +254,49 @@ pub static ES: Texts = Texts {
     not_found: "No hay nada aquí.",
     bad_filter: "Un filtro no es válido",
     detect_status: "Detección en la nube",
+    review: "Revisión",
+    reviewed: "Revisada",
+    not_reviewed: "Sin revisar",
+    reviewed_by: "Marcada como revisada por",
+    review_photo: "Revisar esta foto",
+    box_word: "Caja",
+    class: "Clase",
+    keep: "Conservar",
+    delete: "Borrar",
+    add_box: "Añadir una caja",
+    add_box_hint: "Arrastre sobre la foto, o escriba izquierda, arriba, derecha, abajo como fracciones (0,25) o porcentajes (25%).",
+    save_review: "Guardar revisión",
+    mark_reviewed: "Marcar la inspección como revisada",
+    audit_log: "Registro de auditoría",
+    no_review: "Aún no hay revisiones.",
+    started_from: "a partir del veredicto",
+    stale_review: "Otra persona revisó esta foto después de que usted abriera la página. No se guardó nada: recargue la página para ver su revisión y revise de nuevo.",
+    reload: "Recargar la inspección",
+    bad_review: "La revisión no se guardó",
+    too_large: "El formulario es demasiado grande; no se guardó nada.",
+    audit_marked: "marcó la inspección como revisada",
+    change_accepted: "caja {n} aceptada ({class})",
+    change_reclassified: "caja {n}: {from} → {to}",
+    change_deleted: "caja {n} borrada ({class})",
+    change_drawn: "dibujó una caja de {class}",
+    classes: [
+        "abolladura",
+        "suciedad",
+        "óxido",
+        "arañazo",
+        "deterioro",
+        "moho",
+    ],
 };
+
+impl Texts {
+    /// The name of damage class `class_id` (its id when unknown: stored data is shown as is).
+    pub fn class_name(&self, class_id: u32) -> String {
+        self.classes
+            .get(class_id as usize)
+            .map_or_else(|| format!("#{class_id}"), |c| (*c).to_owned())
+    }
+}
 
 /// The catalog for an `Accept-Language` header value.
 pub fn texts(accept_language: Option<&str>) -> &'static Texts {
@@ -213,5 +333,18 @@ mod tests {
         assert_eq!(texts(Some("de,fr")).lang, "en");
         assert_eq!(texts(Some("es;q=0,en;q=0.1")).lang, "en");
         assert_eq!(texts(Some("es;q=NaN")).lang, "es");
+    }
+
+    #[test]
+    fn both_catalogs_name_every_class_in_the_protocols_order() {
+        assert_eq!(EN.classes, omni_protocol::DAMAGE_CLASSES);
+        assert_eq!(ES.class_name(2), "óxido");
+        assert_eq!(ES.class_name(9), "#9");
+        for t in [&EN, &ES] {
+            for template in [t.change_accepted, t.change_deleted] {
+                assert!(template.contains("{n}") && template.contains("{class}"));
+            }
+            assert!(t.change_reclassified.contains("{from}") && t.change_drawn.contains("{class}"));
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The office's web view for people: sign in, find inspections, see each photo with its
-//! damage boxes. Server-rendered HTML (askama templates, escaped), plain CSS, no script: the
-//! edge/cloud switch is CSS. Phones never come here; people never use the SigV4 API.
+//! damage boxes, review them (reviewers), read the audit log. Server-rendered HTML (askama
+//! templates, escaped), plain CSS; the edge/cloud/review switch is CSS, and the one script
+//! (`static/review.js`, served from here) only helps draw a box: every form works without
+//! it. Phones never come here; people never use the SigV4 API.
 //!
 //! Every answer carries a strict Content-Security-Policy (nothing inline, nothing from
 //! elsewhere, no framing). A request without a live session sees only the sign-in page;
@@ -9,15 +11,18 @@
 //! the API router, so one listener serves both.
 
 pub mod accounts;
+mod audit;
 pub mod i18n;
+mod inspection;
 mod pages;
+mod review;
 mod verdicts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -29,7 +34,9 @@ use accounts::{Accounts, Session};
 use i18n::Texts;
 
 /// The Content-Security-Policy of every page.
-pub const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Scripts come only from the office itself (`/static/review.js`, the box editor): nothing
+/// inline, no `eval`.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; img-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "omni_session";
@@ -57,10 +64,16 @@ pub fn router(config: WebConfig, api: Router) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/inspections", get(pages::list))
-        .route("/inspections/{id}", get(pages::inspection))
+        .route("/inspections/{id}", get(inspection::inspection))
+        .route(
+            "/inspections/{id}/photos/{photo_id}/review",
+            post(review::review).layer(DefaultBodyLimit::max(review::MAX_FORM_BYTES)),
+        )
+        .route("/inspections/{id}/reviewed", post(review::mark_reviewed))
         .route("/containers/{number}", get(pages::container))
         .route("/photos/{id}/{photo_id}", get(pages::photo))
         .route("/static/office.css", get(stylesheet))
+        .route("/static/review.js", get(script))
         .layer(middleware::from_fn(security_headers))
         .with_state(web)
         .fallback_service(api)
@@ -87,6 +100,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/office.css"),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/review.js"),
     )
         .into_response()
 }

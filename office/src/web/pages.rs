@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::accounts::AccountError;
 use super::i18n::Texts;
-use super::verdicts::{Layer, layer};
+use super::verdicts::layer;
 use super::{LOGIN_COOKIE, Lang, SESSION_COOKIE, SignedIn, Web, client, cookie, page, set_cookie};
 use crate::store::ListQuery;
 use crate::wire::{InspectionState, InspectionSummary, Verdict, VerdictSource};
@@ -25,13 +25,13 @@ const PAGE_SIZE: usize = 50;
 const MAX_VISITS: usize = 100;
 
 /// The signed-in person, as the header shows them.
-struct UserView {
-    name: String,
-    role: &'static str,
-    csrf: String,
+pub(super) struct UserView {
+    pub name: String,
+    pub role: &'static str,
+    pub csrf: String,
 }
 
-fn user_view(s: &SignedIn) -> Option<UserView> {
+pub(super) fn user_view(s: &SignedIn) -> Option<UserView> {
     Some(UserView {
         name: s.session.user.clone(),
         role: s.session.role.as_str(),
@@ -40,7 +40,7 @@ fn user_view(s: &SignedIn) -> Option<UserView> {
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of milliseconds since the epoch.
-fn time_text(ms: i64) -> String {
+pub(super) fn time_text(ms: i64) -> String {
     let Ok(ms) = u64::try_from(ms) else {
         return "—".into();
     };
@@ -56,6 +56,8 @@ struct MessagePage {
     user: Option<UserView>,
     title: String,
     message: String,
+    href: String,
+    label: &'static str,
 }
 
 /// A page saying what failed (store or template), status 500.
@@ -65,17 +67,33 @@ pub(super) fn failure(t: &'static Texts, message: &str) -> Response {
         user: None,
         title: "500".into(),
         message: message.to_owned(),
+        href: "/inspections".into(),
+        label: t.inspections,
     }
     .render();
     page(StatusCode::INTERNAL_SERVER_ERROR, html)
 }
 
-fn message(s: &SignedIn, status: StatusCode, text: &str) -> Response {
+/// A page with `text`, answered with `status`, linking back to the list.
+pub(super) fn message(s: &SignedIn, status: StatusCode, text: &str) -> Response {
+    message_with_link(s, status, text, "/inspections".into(), s.t.inspections)
+}
+
+/// A page with `text`, answered with `status`, linking to `href`.
+pub(super) fn message_with_link(
+    s: &SignedIn,
+    status: StatusCode,
+    text: &str,
+    href: String,
+    label: &'static str,
+) -> Response {
     let html = MessagePage {
         t: s.t,
         user: user_view(s),
         title: status.as_u16().to_string(),
         message: text.to_owned(),
+        href,
+        label,
     }
     .render();
     page(status, html)
@@ -200,7 +218,7 @@ pub(super) struct CsrfForm {
 }
 
 /// Whether a form carries its session's token.
-fn csrf_ok(
+pub(super) fn csrf_ok(
     s: &SignedIn,
     form: &Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> bool {
@@ -238,8 +256,28 @@ pub(super) struct Filters {
     state: String,
     #[serde(default)]
     damage: String,
+    #[serde(default)]
+    reviewed: String,
+    #[serde(default)]
+    inspector: String,
     /// Keyset paging: only inspections started before this (ms).
     before: Option<i64>,
+}
+
+/// Longest inspector id a filter takes (phones send ids far shorter).
+const MAX_INSPECTOR_CHARS: usize = 128;
+
+/// A yes/no/any filter: `yes`, `no` or empty.
+fn yes_no(what: &str, value: &str) -> Result<Option<bool>, String> {
+    match value {
+        "" => Ok(None),
+        "yes" => Ok(Some(true)),
+        "no" => Ok(Some(false)),
+        other => Err(format!(
+            "{what} {:?}",
+            other.chars().take(16).collect::<String>()
+        )),
+    }
 }
 
 /// The store query of the form's filters.
@@ -274,16 +312,16 @@ fn list_query(f: &Filters) -> Result<ListQuery, String> {
             ));
         }
     };
-    let has_damage = match f.damage.as_str() {
+    let has_damage = yes_no("damage", &f.damage)?;
+    let reviewed = yes_no("reviewed", &f.reviewed)?;
+    let inspector = match f.inspector.trim() {
         "" => None,
-        "yes" => Some(true),
-        "no" => Some(false),
-        other => {
+        text if text.chars().count() > MAX_INSPECTOR_CHARS => {
             return Err(format!(
-                "damage {:?}",
-                other.chars().take(16).collect::<String>()
+                "inspector: at most {MAX_INSPECTOR_CHARS} characters"
             ));
         }
+        text => Some(text.to_owned()),
     };
     Ok(ListQuery {
         container,
@@ -291,6 +329,8 @@ fn list_query(f: &Filters) -> Result<ListQuery, String> {
         until_ms,
         state,
         has_damage,
+        reviewed,
+        inspector,
         limit: PAGE_SIZE + 1,
     })
 }
@@ -303,6 +343,7 @@ struct Row {
     closed: bool,
     photos: u64,
     damaged: bool,
+    reviewed_by: Option<String>,
 }
 
 fn row(s: &InspectionSummary) -> Row {
@@ -315,6 +356,9 @@ fn row(s: &InspectionSummary) -> Row {
         closed: i.state == InspectionState::Closed,
         photos: s.photo_count,
         damaged: s.has_damage,
+        reviewed_by: s
+            .reviewed_at_ms
+            .map(|_| s.reviewed_by.clone().unwrap_or_default()),
     }
 }
 
@@ -359,6 +403,8 @@ pub(super) async fn list(
             .append_pair("to", &filters.to)
             .append_pair("state", &filters.state)
             .append_pair("damage", &filters.damage)
+            .append_pair("reviewed", &filters.reviewed)
+            .append_pair("inspector", &filters.inspector)
             .append_pair("before", &last.to_string())
             .finish()
     });
@@ -458,87 +504,6 @@ pub(super) async fn container(
         user: user_view(&signed),
         container: number.as_str().to_owned(),
         visits,
-    }
-    .render();
-    page(StatusCode::OK, html)
-}
-
-struct PhotoView {
-    id: String,
-    inspection_id: String,
-    received: String,
-    detect_status: String,
-    /// Show the cloud layer first (it exists and reads).
-    cloud_first: bool,
-    layers: Vec<Layer>,
-}
-
-#[derive(Template)]
-#[template(path = "inspection.html")]
-struct InspectionPage {
-    t: &'static Texts,
-    user: Option<UserView>,
-    container: String,
-    inspector: String,
-    started: String,
-    closed: bool,
-    location: String,
-    damaged: bool,
-    photos: Vec<PhotoView>,
-}
-
-pub(super) async fn inspection(
-    State(web): State<Web>,
-    signed: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    let t = signed.t;
-    if crate::validate::id("inspection id", &id).is_err() {
-        return message(&signed, StatusCode::NOT_FOUND, t.not_found);
-    }
-    let summary = match web.store.inspection(&id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return message(&signed, StatusCode::NOT_FOUND, t.not_found),
-        Err(e) => return failure(t, &e.to_string()),
-    };
-    let (photos, verdicts) = match (web.store.photos(&id).await, web.store.verdicts(&id).await) {
-        (Ok(p), Ok(v)) => (p, v),
-        (Err(e), _) | (_, Err(e)) => return failure(t, &e.to_string()),
-    };
-    let photos = photos
-        .iter()
-        .map(|p| {
-            let mine: Vec<&Verdict> = verdicts
-                .iter()
-                .filter(|v| v.photo_id == p.photo.id)
-                .collect();
-            let edge = layer(&mine, VerdictSource::Edge);
-            let cloud = layer(&mine, VerdictSource::Cloud);
-            PhotoView {
-                id: p.photo.id.clone(),
-                inspection_id: p.photo.inspection_id.clone(),
-                received: time_text(p.photo.received_at_ms),
-                detect_status: format!("{:?}", p.detect_status).to_lowercase(),
-                cloud_first: cloud.readable,
-                layers: vec![edge, cloud],
-            }
-        })
-        .collect();
-    let i = &summary.inspection;
-    let location = i.location.as_ref().map_or_else(
-        || "—".to_owned(),
-        |l| format!("{:.5}, {:.5}", l.latitude, l.longitude),
-    );
-    let html = InspectionPage {
-        t,
-        user: user_view(&signed),
-        container: i.container_number.clone(),
-        inspector: i.inspector_id.clone(),
-        started: time_text(i.created_at_ms),
-        closed: i.state == InspectionState::Closed,
-        location,
-        damaged: summary.has_damage,
-        photos,
     }
     .render();
     page(StatusCode::OK, html)

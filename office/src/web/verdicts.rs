@@ -47,6 +47,8 @@ pub struct Layer {
     pub height: u32,
     /// `name version` of the model.
     pub model: String,
+    /// The model file's SHA-256 (with the photo and source, the verdict's key).
+    pub model_sha256: String,
     /// The boxes.
     pub boxes: Vec<BoxView>,
 }
@@ -60,6 +62,7 @@ impl Layer {
             width: 1,
             height: 1,
             model: String::new(),
+            model_sha256: String::new(),
             boxes: Vec::new(),
         }
     }
@@ -92,6 +95,7 @@ pub fn layer(verdicts: &[&Verdict], source: VerdictSource) -> Layer {
         return Layer {
             present: true,
             model,
+            model_sha256: verdict.model_sha256.clone(),
             ..Layer::absent(key)
         };
     };
@@ -120,6 +124,7 @@ pub fn layer(verdicts: &[&Verdict], source: VerdictSource) -> Layer {
         width,
         height,
         model,
+        model_sha256: verdict.model_sha256.clone(),
         boxes,
     }
 }

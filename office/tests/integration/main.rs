@@ -27,3 +27,4 @@ mod template;
 mod web;
 mod web_browser;
 mod web_common;
+mod web_review;

@@ -1,7 +1,9 @@
 //! The web view in a real browser: Debian's Chromium, headless, driven through chromedriver
-//! (WebDriver) against `omni-office serve`. A person signs in, finds a container typed with
+//! (WebDriver) against `omni-office serve`. A reviewer signs in, finds a container typed with
 //! spaces, opens the inspection, sees as many boxes as the stored verdict has, switches
-//! between the edge and the cloud verdict (CSS only: the page runs no script) and signs out.
+//! between the edge and the cloud verdict (CSS only), reviews the photo (changes a class,
+//! draws a box by dragging on the photo: `static/review.js`), sees the stored review drawn
+//! and its audit entry, and signs out.
 //! Screenshots go to a temporary directory, or to `docs/images/` with
 //! `OMNI_UPDATE_SCREENSHOTS=1`.
 //!
@@ -12,9 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use omni_e2e::needs;
+use omni_office::store::Store;
+use omni_office::store::embedded::EmbeddedStore;
 
 use crate::web_common::{Office, PASSWORD, response};
 
@@ -129,6 +134,16 @@ async fn wait_for_page(browser: &Client, path: &str, query: &str) {
     }
 }
 
+/// Scrolls `element` to `block` (`start`, `center`) of the window (WebDriver's own script,
+/// not the page's).
+async fn scroll_to(browser: &Client, element: &fantoccini::elements::Element, block: &str) {
+    let args = vec![serde_json::to_value(element).unwrap(), block.into()];
+    browser
+        .execute("arguments[0].scrollIntoView({block: arguments[1]});", args)
+        .await
+        .unwrap();
+}
+
 async fn visible(browser: &Client, css: &str) -> Vec<bool> {
     let mut shown = Vec::new();
     for element in browser.find_all(Locator::Css(css)).await.unwrap() {
@@ -138,7 +153,7 @@ async fn visible(browser: &Client, css: &str) -> Vec<bool> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_finds_sees_and_switches_verdicts_in_a_real_browser() {
+async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
     let tools = on_path("chromedriver").and_then(|d| {
         on_path("chromium")
             .or_else(|_| on_path("chromium-browser"))
@@ -288,6 +303,102 @@ async fn a_person_finds_sees_and_switches_verdicts_in_a_real_browser() {
         "the edge model is named"
     );
 
+    // Review: box 1 (dent) becomes rust, and a box the models missed is drawn by dragging
+    // on the photo (static/review.js fills the add-a-box fields with fractions).
+    browser
+        .find(Locator::Css("#class-p1-0"))
+        .await
+        .unwrap()
+        .select_by_value("2")
+        .await
+        .unwrap();
+    let image = browser.find(Locator::Css(".frame img")).await.unwrap();
+    scroll_to(&browser, &image, "center").await;
+    let (_, _, width, height) = image.rectangle().await.unwrap();
+    // From (20%, 50%) to (45%, 80%) of the photo; offsets are from the image's centre.
+    let drag = MouseActions::new("reviewer".into())
+        .then(PointerAction::MoveToElement {
+            element: image.clone(),
+            duration: None,
+            x: -0.3 * width,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 0.1 * width,
+            y: 0.1 * height,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 0.15 * width,
+            y: 0.2 * height,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.perform_actions(drag).await.unwrap();
+    let mut drawn = Vec::new();
+    for field in ["x1", "y1", "x2", "y2"] {
+        let input = browser
+            .find(Locator::Css(&format!("#new-{field}-p1")))
+            .await
+            .unwrap();
+        let value = input.prop("value").await.unwrap().unwrap_or_default();
+        drawn.push(value.parse::<f32>().unwrap_or(f32::NAN));
+    }
+    for (got, want) in drawn.iter().zip([0.2, 0.5, 0.45, 0.8]) {
+        assert!((got - want).abs() < 0.02, "review.js filled {drawn:?}");
+    }
+    assert_eq!(
+        visible(&browser, "svg.draft").await,
+        [true],
+        "the draft box"
+    );
+    browser
+        .find(Locator::Css("#new-class-p1"))
+        .await
+        .unwrap()
+        .select_by_value("3")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#save-p1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&browser, "/inspections/gate-in-1", "").await;
+    // The stored review: the cloud's 2 boxes (one reclassified) and the drawn one, drawn on
+    // the review layer, shown first.
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    let reviews = store.reviews("gate-in-1").await.unwrap();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let review = &reviews[0];
+    assert_eq!(review.reviewer, "ana");
+    let classes: Vec<u32> = review.boxes.iter().map(|b| b.class_id).collect();
+    assert_eq!(classes, [2, 2, 3]);
+    let shown = visible(&browser, "svg.layer-review rect").await;
+    assert_eq!(shown, vec![true; review.boxes.len()]);
+    let entry = browser.find(Locator::Css(".audit-entry")).await.unwrap();
+    let words = entry.text().await.unwrap();
+    for want in [
+        "ana",
+        "box 1: dent → rust",
+        "box 2 accepted (rust)",
+        "drew a scratch box",
+    ] {
+        assert!(words.contains(want), "{want}: {words}");
+    }
+    // Tall enough for the photo, its review form and the audit log in one picture.
+    browser.set_window_size(1280, 2000).await.unwrap();
+    let section = browser.find(Locator::Css("#photo-p1")).await.unwrap();
+    scroll_to(&browser, &section, "start").await;
+    shoot(&browser, &shots, "office-review.png").await;
+
     // Sign out: back to the sign-in page, and the list is gone.
     browser
         .find(Locator::Css("#sign-out"))
@@ -298,7 +409,7 @@ async fn a_person_finds_sees_and_switches_verdicts_in_a_real_browser() {
         .unwrap();
     wait_for_page(&browser, "/login", "").await;
     browser
-        .goto(&format!("{}/inspections", office.url))
+        .goto(&format!("{}/inspections/gate-in-1", office.url))
         .await
         .unwrap();
     assert_eq!(browser.current_url().await.unwrap().path(), "/login");

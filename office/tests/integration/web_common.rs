@@ -1,9 +1,13 @@
 //! The web view's tests share this: `omni-office serve` (the real binary) on a fresh data
 //! directory, people added with `omni-office users add`, inspections sent as a phone sends
-//! them (SigV4, the API), and a cookie-keeping sign-in over plain HTTP.
+//! them (SigV4, the API), and a person's browser over plain HTTP (no redirects followed,
+//! cookies kept by hand).
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 use crate::common::{Answer, Client, credentials, inspection, jpeg};
 
@@ -11,6 +15,112 @@ use crate::common::{Answer, Client, credentials, inspection, jpeg};
 pub const PASSWORD: &str = "correct horse battery";
 /// An inspector id a hostile phone could send.
 pub const HOSTILE_INSPECTOR: &str = "<script>alert(\"x\")</script>&'";
+
+/// A person's browser: no redirects followed, cookies kept by hand.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookies: Vec<(String, String)>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        self.body[at..at + 64].to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new(office: &Office) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: office.url.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    pub fn keep(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !text.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header("cookie", cookie)
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.keep(&headers);
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    /// Signs in through the form; the answer to the form's POST.
+    pub async fn sign_in(&mut self, user: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/login",
+            &[("user", user), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+
+    pub fn session(&self) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == "omni_session")
+            .map(|(_, v)| v.as_str())
+    }
+}
 
 /// `omni-office serve` on 127.0.0.1, killed on drop.
 pub struct Office {
@@ -65,10 +175,10 @@ pub fn add_user(
 }
 
 impl Office {
-    /// Starts the office with a reviewer `ana` and a viewer `luis`.
+    /// Starts the office with reviewers `ana` and `eva` and a viewer `luis`.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        for (name, role) in [("ana", "reviewer"), ("luis", "viewer")] {
+        for (name, role) in [("ana", "reviewer"), ("eva", "reviewer"), ("luis", "viewer")] {
             let (ok, _, err) = add_user(dir.path(), name, role, PASSWORD);
             assert!(ok, "{err}");
         }
@@ -96,6 +206,12 @@ impl Office {
             url,
             _dir: dir,
         }
+    }
+
+    /// The office's data directory (its store, opened beside the server to check what it
+    /// holds).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// A phone's signed API client.
