@@ -78,6 +78,19 @@ impl LabelLine {
         Ok(parsed)
     }
 
+    /// The line of a box given by its corners, normalised to the image (each clamped to
+    /// [0, 1]; [`Self::check`] still refuses a degenerate one).
+    pub fn from_corners(class_id: u32, [x1, y1, x2, y2]: [f32; 4]) -> Self {
+        let [x1, y1, x2, y2] = [x1, y1, x2, y2].map(|v| f64::from(v.clamp(0.0, 1.0)));
+        Self {
+            class_id,
+            cx: (x1 + x2) / 2.0,
+            cy: (y1 + y2) / 2.0,
+            w: x2 - x1,
+            h: y2 - y1,
+        }
+    }
+
     /// Checks class range, normalisation and degeneracy.
     pub fn check(&self, classes: usize) -> Result<(), LineError> {
         if self.class_id as usize >= classes {

@@ -50,6 +50,22 @@ pub struct BatchPhoto {
     pub edge: Option<Prediction>,
     /// The newest cloud verdict.
     pub cloud: Option<Prediction>,
+    /// The office review its labels are (`labeling import-reviewed`; none in a selection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewedBy>,
+}
+
+/// The review a photo's labels came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewedBy {
+    /// Who reviewed it.
+    pub reviewer: String,
+    /// The photo's latest review revision (the one imported).
+    pub revision: u64,
+    /// When, ms since the epoch.
+    pub reviewed_at_ms: i64,
+    /// Who marked the inspection reviewed.
+    pub marked_by: Option<String>,
 }
 
 impl BatchPhoto {
@@ -190,6 +206,7 @@ pub fn write(
             reasons: chosen.reasons.clone(),
             edge: record.edge.clone(),
             cloud: record.cloud.clone(),
+            review: None,
         });
     }
     let batch = Batch {

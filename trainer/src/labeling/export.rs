@@ -46,23 +46,7 @@ pub fn yolo_lines(photo: &BatchPhoto, min_score: f32) -> Vec<LabelLine> {
         .boxes
         .iter()
         .filter(|b| b.score >= min_score)
-        .map(|b| {
-            let (x1, y1) = (
-                f64::from(b.x1.clamp(0.0, 1.0)),
-                f64::from(b.y1.clamp(0.0, 1.0)),
-            );
-            let (x2, y2) = (
-                f64::from(b.x2.clamp(0.0, 1.0)),
-                f64::from(b.y2.clamp(0.0, 1.0)),
-            );
-            LabelLine {
-                class_id: b.class_id,
-                cx: (x1 + x2) / 2.0,
-                cy: (y1 + y2) / 2.0,
-                w: x2 - x1,
-                h: y2 - y1,
-            }
-        })
+        .map(|b| LabelLine::from_corners(b.class_id, [b.x1, b.y1, b.x2, b.y2]))
         .filter(|l| l.check(DAMAGE_CLASSES.len()).is_ok())
         .collect()
 }

@@ -5,8 +5,9 @@
 //! SageMaker Ground Truth ([`export`]), and import the labels back ([`labelstudio::import`];
 //! Roboflow and Ground Truth through the existing [`crate::dataset`] imports). A Ground Truth
 //! labeling job is started and followed from here too ([`groundtruth_job`]), its output
-//! imported back ([`groundtruth_import`]). `dataset
-//! merge` ([`crate::dataset::merge`]) then adds them to the versioned data set.
+//! imported back ([`groundtruth_import`]). The office's reviews come out as labels directly
+//! ([`reviewed`]), without a labeling tool. `dataset merge` ([`crate::dataset::merge`]) then
+//! adds them to the versioned data set.
 
 pub mod batch;
 pub mod export;
@@ -14,6 +15,7 @@ pub mod groundtruth_import;
 pub mod groundtruth_job;
 pub mod labelstudio;
 pub mod phash;
+pub mod reviewed;
 pub mod select;
 pub mod source;
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use omni_core::{
     DetectionResult, DetectionSource, InspectionFilter, Inspector, InspectorConfig, PhotoId,
 };
-use omni_office::store::{ListQuery, Store};
-use omni_office::wire::{Verdict, VerdictSource};
+use omni_office::store::{ListQuery, Store, StoreError};
+use omni_office::wire::{Inspection, InspectionSummary, Photo, Verdict, VerdictSource};
 use omni_protocol::response::DetectionResponse;
 
 use super::{PhotoRecord, PredictedBox, Prediction};
@@ -223,6 +223,71 @@ impl OfficeSource {
             store,
         })
     }
+
+    /// The store.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Runs a store call to its end; its error names the store.
+    pub(crate) fn block_on<T>(
+        &self,
+        call: impl std::future::Future<Output = std::result::Result<T, StoreError>>,
+    ) -> Result<T> {
+        self.runtime
+            .block_on(call)
+            .map_err(|e| TrainerError::Input(format!("{}: {e}", self.what)))
+    }
+
+    /// Calls `visit` once for every inspection `filter` matches (its `limit` aside), newest
+    /// first, a page at a time.
+    pub(crate) fn inspections(
+        &self,
+        filter: &ListQuery,
+        visit: &mut dyn FnMut(&InspectionSummary) -> Result<()>,
+    ) -> Result<()> {
+        // The next page is everything created before the last one's time (`until_ms` = that
+        // time + 1, skipping the ids already seen at it); a page wholly made of one
+        // millisecond's inspections is read again wider.
+        let mut until = filter.until_ms;
+        let mut boundary: (i64, HashSet<String>) = (i64::MIN, HashSet::new());
+        let mut limit = PAGE;
+        loop {
+            let query = ListQuery {
+                until_ms: until,
+                limit,
+                ..filter.clone()
+            };
+            let page = self.block_on(self.store.list(&query))?;
+            let mut new = 0;
+            for summary in &page {
+                let inspection = &summary.inspection;
+                if inspection.created_at_ms == boundary.0 && boundary.1.contains(&inspection.id) {
+                    continue;
+                }
+                new += 1;
+                visit(summary)?;
+            }
+            if page.len() < limit {
+                return Ok(());
+            }
+            if new == 0 {
+                limit *= 2;
+                continue;
+            }
+            let last = page.last().map_or(i64::MIN, |s| s.inspection.created_at_ms);
+            if last != boundary.0 {
+                boundary = (last, HashSet::new());
+            }
+            boundary.1.extend(
+                page.iter()
+                    .filter(|s| s.inspection.created_at_ms == last)
+                    .map(|s| s.inspection.id.clone()),
+            );
+            until = Some(last.saturating_add(1));
+            limit = PAGE;
+        }
+    }
 }
 
 /// A stored verdict as a [`Prediction`], boxes normalised by the image the response names.
@@ -253,6 +318,24 @@ fn office_prediction(verdict: &Verdict) -> Result<Prediction> {
     })
 }
 
+/// An office photo as a [`PhotoRecord`], without its verdicts.
+pub(crate) fn office_record(inspection: &Inspection, photo: &Photo) -> PhotoRecord {
+    PhotoRecord {
+        photo_id: photo.id.clone(),
+        inspection_id: inspection.id.clone(),
+        container: inspection.container_number.clone(),
+        taken_at_ms: photo.received_at_ms,
+        sha256: photo.sha256.clone(),
+        extension: if photo.content_type == "image/png" {
+            "png".into()
+        } else {
+            "jpg".into()
+        },
+        edge: None,
+        cloud: None,
+    }
+}
+
 /// The newest verdict of `source` for `photo_id`.
 fn newest_verdict<'a>(
     verdicts: &'a [Verdict],
@@ -272,80 +355,29 @@ impl PhotoSource for OfficeSource {
 
     fn scan(&mut self, visit: &mut dyn FnMut(PhotoRecord) -> Result<()>) -> Result<()> {
         let store = self.store.clone();
-        let fail =
-            |e: omni_office::store::StoreError| TrainerError::Input(format!("{}: {e}", self.what));
-        // Newest first, a page at a time: the next page is everything created before the
-        // last one's time (`until_ms` = that time + 1, skipping the ids already seen at it);
-        // a page wholly made of one millisecond's inspections is read again wider.
-        let mut until: Option<i64> = None;
-        let mut boundary: (i64, HashSet<String>) = (i64::MIN, HashSet::new());
-        let mut limit = PAGE;
-        loop {
-            let query = ListQuery {
-                until_ms: until,
-                limit,
-                ..ListQuery::default()
-            };
-            let page = self.runtime.block_on(store.list(&query)).map_err(fail)?;
-            let mut new = 0;
-            for summary in &page {
-                let inspection = &summary.inspection;
-                if inspection.created_at_ms == boundary.0 && boundary.1.contains(&inspection.id) {
-                    continue;
-                }
-                new += 1;
-                let (photos, verdicts) = self
-                    .runtime
-                    .block_on(async {
-                        Ok::<_, omni_office::store::StoreError>((
-                            store.photos(&inspection.id).await?,
-                            store.verdicts(&inspection.id).await?,
-                        ))
-                    })
-                    .map_err(fail)?;
-                for stored in photos {
-                    let photo = stored.photo;
-                    let prediction = |source| {
-                        newest_verdict(&verdicts, &photo.id, source)
-                            .map(office_prediction)
-                            .transpose()
-                    };
-                    let record = PhotoRecord {
-                        edge: prediction(VerdictSource::Edge)?,
-                        cloud: prediction(VerdictSource::Cloud)?,
-                        photo_id: photo.id.clone(),
-                        inspection_id: inspection.id.clone(),
-                        container: inspection.container_number.clone(),
-                        taken_at_ms: photo.received_at_ms,
-                        sha256: photo.sha256.clone(),
-                        extension: if photo.content_type == "image/png" {
-                            "png".into()
-                        } else {
-                            "jpg".into()
-                        },
-                    };
-                    visit(record)?;
-                }
+        self.inspections(&ListQuery::default(), &mut |summary| {
+            let inspection = &summary.inspection;
+            let (photos, verdicts) = self.block_on(async {
+                Ok::<_, StoreError>((
+                    store.photos(&inspection.id).await?,
+                    store.verdicts(&inspection.id).await?,
+                ))
+            })?;
+            for stored in photos {
+                let photo = stored.photo;
+                let prediction = |source| {
+                    newest_verdict(&verdicts, &photo.id, source)
+                        .map(office_prediction)
+                        .transpose()
+                };
+                visit(PhotoRecord {
+                    edge: prediction(VerdictSource::Edge)?,
+                    cloud: prediction(VerdictSource::Cloud)?,
+                    ..office_record(inspection, &photo)
+                })?;
             }
-            if page.len() < limit {
-                return Ok(());
-            }
-            if new == 0 {
-                limit *= 2;
-                continue;
-            }
-            let last = page.last().map_or(i64::MIN, |s| s.inspection.created_at_ms);
-            if last != boundary.0 {
-                boundary = (last, HashSet::new());
-            }
-            boundary.1.extend(
-                page.iter()
-                    .filter(|s| s.inspection.created_at_ms == last)
-                    .map(|s| s.inspection.id.clone()),
-            );
-            until = Some(last.saturating_add(1));
-            limit = PAGE;
-        }
+            Ok(())
+        })
     }
 
     fn read(&mut self, record: &PhotoRecord) -> Result<Vec<u8>> {

@@ -119,6 +119,7 @@ fn every_command_has_help() {
         vec!["labeling", "select", "--help"],
         vec!["labeling", "export-labelstudio", "--help"],
         vec!["labeling", "import-labelstudio", "--help"],
+        vec!["labeling", "import-reviewed", "--help"],
         vec!["labeling", "export-roboflow", "--help"],
         vec!["labeling", "export-groundtruth", "--help"],
         vec!["train", "--help"],

@@ -83,6 +83,7 @@ fn make_batch(root: &Path, name: &str, n: usize, seed: u32) -> PathBuf {
             reasons: Vec::new(),
             edge: None,
             cloud: None,
+            review: None,
         });
     }
     std::fs::create_dir_all(dir.join("images")).unwrap();

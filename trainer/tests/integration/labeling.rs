@@ -667,7 +667,7 @@ fn make_batch(root: &Path) -> PathBuf {
     out
 }
 
-fn read_labels(path: &Path) -> Vec<Vec<f64>> {
+pub(crate) fn read_labels(path: &Path) -> Vec<Vec<f64>> {
     let mut lines: Vec<Vec<f64>> = std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -678,7 +678,7 @@ fn read_labels(path: &Path) -> Vec<Vec<f64>> {
     lines
 }
 
-fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], tol: f64, what: &str) {
+pub(crate) fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: {a:?} vs {b:?}");
     for (x, y) in a.iter().zip(b) {
         assert_eq!(x.len(), y.len(), "{what}");
@@ -1107,6 +1107,7 @@ fn labeling_commands_have_help() {
         vec!["labeling", "select", "--help"],
         vec!["labeling", "export-labelstudio", "--help"],
         vec!["labeling", "import-labelstudio", "--help"],
+        vec!["labeling", "import-reviewed", "--help"],
         vec!["labeling", "export-roboflow", "--help"],
         vec!["labeling", "export-groundtruth", "--help"],
         vec!["dataset", "merge", "--help"],

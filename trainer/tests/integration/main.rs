@@ -8,5 +8,6 @@ mod groundtruth_job;
 mod inference_handler;
 mod labeling;
 mod publish;
+mod reviewed;
 mod sagemaker;
 mod upload;

@@ -10,13 +10,14 @@ use std::time::SystemTime;
 use clap::{Args, Subcommand};
 use omni_trainer::TrainerError;
 use omni_trainer::dataset::merge::{self, DatasetManifest};
+use omni_trainer::labeling::reviewed::{self, ReviewedOptions};
 use omni_trainer::labeling::select::{self, Known, SelectOptions, Strategy};
 use omni_trainer::labeling::source::{OfficeSource, PhoneSource, PhotoSource};
 use omni_trainer::labeling::{batch, export, labelstudio};
 use omni_trainer::s3uri::S3Uri;
 use serde_json::json;
 
-use crate::output::print_json;
+use crate::output::{bar, draw, print_json};
 
 /// The labeling loop: select photos, export them with pre-annotations, import the labels.
 #[derive(Subcommand, Debug)]
@@ -45,6 +46,9 @@ pub enum LabelingCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import the photos reviewed in the office (inspections marked reviewed) into a
+    /// labelled pool: each photo's latest review's boxes are its labels.
+    ImportReviewed(Box<ImportReviewedArgs>),
     /// A Roboflow upload folder: images and the model's boxes as YOLO labels.
     ExportRoboflow {
         /// The batch folder.
@@ -81,12 +85,9 @@ pub enum LabelingCommand {
     WaitGroundtruth(Box<groundtruth_cmd::WaitArgs>),
 }
 
-/// `labeling select`.
+/// The yard office read: its embedded store, or its DynamoDB table and S3 bucket.
 #[derive(Args, Debug)]
-pub struct SelectArgs {
-    /// A phone data directory (omni --data-dir).
-    #[arg(long, conflicts_with_all = ["office", "office_table"])]
-    phone: Option<PathBuf>,
+pub struct OfficeArgs {
     /// The yard office's embedded store (omni-office --data-dir).
     #[arg(long, conflicts_with = "office_table")]
     office: Option<PathBuf>,
@@ -102,6 +103,49 @@ pub struct SelectArgs {
     /// An emulator for DynamoDB and S3.
     #[arg(long)]
     office_endpoint_url: Option<String>,
+}
+
+impl OfficeArgs {
+    /// The office these flags name, `None` when they name none.
+    fn open(&self) -> Result<Option<OfficeSource>, TrainerError> {
+        match (&self.office, &self.office_table, &self.office_bucket) {
+            (Some(dir), ..) => OfficeSource::embedded(dir).map(Some),
+            (_, Some(table), Some(bucket)) => OfficeSource::aws(
+                &self.office_region,
+                self.office_endpoint_url.as_deref(),
+                table,
+                bucket,
+            )
+            .map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// `labeling import-reviewed`.
+#[derive(Args, Debug)]
+pub struct ImportReviewedArgs {
+    #[command(flatten)]
+    office: OfficeArgs,
+    /// Only inspections created at or after this time (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only inspections created before this time (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    until: Option<String>,
+    /// Output pool (must not exist; then `dataset merge POOL --into DATASET --from-batch POOL`).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `labeling select`.
+#[derive(Args, Debug)]
+pub struct SelectArgs {
+    /// A phone data directory (omni --data-dir).
+    #[arg(long, conflicts_with_all = ["office", "office_table"])]
+    phone: Option<PathBuf>,
+    #[command(flatten)]
+    office: OfficeArgs,
     /// Folder of batches: the batch is written to OUT/NAME; photos of earlier batches there are skipped.
     #[arg(long)]
     out: PathBuf,
@@ -177,25 +221,77 @@ fn parse_band(band: &str) -> Result<(f32, f32), TrainerError> {
 }
 
 fn open_source(args: &SelectArgs) -> Result<Box<dyn PhotoSource>, TrainerError> {
-    match (
-        &args.phone,
-        &args.office,
-        &args.office_table,
-        &args.office_bucket,
-    ) {
-        (Some(dir), ..) => Ok(Box::new(PhoneSource::open(dir)?)),
-        (_, Some(dir), ..) => Ok(Box::new(OfficeSource::embedded(dir)?)),
-        (_, _, Some(table), Some(bucket)) => Ok(Box::new(OfficeSource::aws(
-            &args.office_region,
-            args.office_endpoint_url.as_deref(),
-            table,
-            bucket,
-        )?)),
-        _ => Err(TrainerError::Input(
+    if let Some(dir) = &args.phone {
+        return Ok(Box::new(PhoneSource::open(dir)?));
+    }
+    match args.office.open()? {
+        Some(office) => Ok(Box::new(office)),
+        None => Err(TrainerError::Input(
             "give a source: --phone DIR, --office DIR, or --office-table T --office-bucket B"
                 .into(),
         )),
     }
+}
+
+/// A `--since`/`--until` time, ms since the epoch (the office's own date parser).
+fn time_flag(flag: &str, value: Option<&str>) -> Result<Option<i64>, TrainerError> {
+    value
+        .map(|v| {
+            omni_office::validate::time_ms(v)
+                .map_err(|e| TrainerError::Input(format!("{flag}: {e}")))
+        })
+        .transpose()
+}
+
+fn import_reviewed(args: &ImportReviewedArgs, json: bool) -> Result<(), TrainerError> {
+    let since_ms = time_flag("--since", args.since.as_deref())?;
+    let until_ms = time_flag("--until", args.until.as_deref())?;
+    let source = args.office.open()?.ok_or_else(|| {
+        TrainerError::Input(
+            "give the office: --office DIR, or --office-table T --office-bucket B".into(),
+        )
+    })?;
+    let bar = bar(json, false);
+    let at = now();
+    let options = ReviewedOptions {
+        since_ms,
+        until_ms,
+        out: &args.out,
+        created_at: &at,
+    };
+    let summary = reviewed::import(&source, options, &draw(&bar))?;
+    bar.finish_and_clear();
+    for s in &summary.skipped {
+        eprintln!(
+            "omni-trainer: left out photo {} of inspection {}{}: {}",
+            s.photo_id,
+            s.inspection_id,
+            s.revision
+                .map(|r| format!(" (review revision {r})"))
+                .unwrap_or_default(),
+            s.reason
+        );
+    }
+    eprintln!(
+        "omni-trainer: {} inspections marked reviewed read; left out: {} photos with reviews in inspections not marked reviewed, {} photos without a review, {} photos skipped",
+        summary.inspections,
+        summary.not_marked_reviewed,
+        summary.without_review,
+        summary.skipped.len()
+    );
+    if json {
+        return print_json(&summary);
+    }
+    println!(
+        "{}: {} reviewed photos ({} without damage), {} boxes; next: omni-trainer dataset merge {} --into DATASET --from-batch {}",
+        summary.out.display(),
+        summary.images,
+        summary.negatives,
+        summary.boxes.values().sum::<u64>(),
+        summary.out.display(),
+        summary.out.display()
+    );
+    Ok(())
 }
 
 fn select(args: &SelectArgs, json: bool) -> Result<(), TrainerError> {
@@ -321,6 +417,7 @@ pub fn run(command: &LabelingCommand, global: &crate::Global) -> Result<(), Trai
             );
             Ok(())
         }
+        LabelingCommand::ImportReviewed(args) => import_reviewed(args, json),
         LabelingCommand::ExportRoboflow {
             batch,
             out,
