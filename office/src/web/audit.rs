@@ -5,8 +5,12 @@ use super::i18n::Texts;
 use super::pages::time_text;
 use crate::wire::{InspectionSummary, Review, ReviewChange};
 
-/// One review in the log.
+/// One review in the log, or the reviewed mark (`marked`).
 pub(super) struct Entry {
+    /// When, ms (the log's order).
+    at_ms: i64,
+    /// The inspection's reviewed mark, not a review.
+    pub marked: bool,
     /// When (UTC).
     pub when: String,
     /// Who.
@@ -62,11 +66,14 @@ pub(super) fn change_text(t: &Texts, change: &ReviewChange) -> String {
     }
 }
 
-/// The log of `reviews` (oldest first, as the store lists them).
-pub(super) fn entries(t: &Texts, reviews: &[Review]) -> Vec<Entry> {
-    reviews
+/// The log of `reviews` (oldest first, as the store lists them) with the inspection's
+/// reviewed mark in its place in time.
+pub(super) fn entries(t: &Texts, reviews: &[Review], summary: &InspectionSummary) -> Vec<Entry> {
+    let mut log: Vec<Entry> = reviews
         .iter()
         .map(|r| Entry {
+            at_ms: r.reviewed_at_ms,
+            marked: false,
             when: time_text(r.reviewed_at_ms),
             who: r.reviewer.clone(),
             photo: r.photo_id.clone(),
@@ -74,7 +81,25 @@ pub(super) fn entries(t: &Texts, reviews: &[Review]) -> Vec<Entry> {
             started_from: r.based_on.as_ref().map(|v| v.source.as_str()),
             changes: r.changes.iter().map(|c| change_text(t, c)).collect(),
         })
-        .collect()
+        .collect();
+    if let Some(at_ms) = summary.reviewed_at_ms {
+        // After the reviews of the same millisecond: a stable sort keeps their order.
+        let at = log.partition_point(|e| e.at_ms <= at_ms);
+        log.insert(
+            at,
+            Entry {
+                at_ms,
+                marked: true,
+                when: time_text(at_ms),
+                who: summary.reviewed_by.clone().unwrap_or_default(),
+                photo: String::new(),
+                revision: 0,
+                started_from: None,
+                changes: Vec::new(),
+            },
+        );
+    }
+    log
 }
 
 /// The inspection's reviewed mark, if any.

@@ -11,7 +11,7 @@ use super::accounts::Role;
 use super::audit::{self, Entry, Mark};
 use super::i18n::Texts;
 use super::pages::{UserView, failure, message, time_text, user_view};
-use super::review::{PhotoState, latest, state_at, verdict_layer};
+use super::state::{PhotoState, latest, state_at, verdict_layer};
 use super::verdicts::{BoxView, Layer, layer};
 use super::{SignedIn, Web, page};
 use crate::wire::{InspectionState, Review, Verdict, VerdictSource};
@@ -206,7 +206,7 @@ pub(super) async fn inspection(
         damaged: summary.has_damage,
         reviewer,
         photos,
-        audit: audit::entries(t, &reviews),
+        audit: audit::entries(t, &reviews, &summary),
         mark: audit::mark(&summary),
     }
     .render();

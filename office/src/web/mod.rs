@@ -16,6 +16,7 @@ pub mod i18n;
 mod inspection;
 mod pages;
 mod review;
+mod state;
 mod verdicts;
 
 use std::net::SocketAddr;

@@ -194,15 +194,7 @@ async fn the_list_filters_and_pages() {
     seed(&phone).await;
     let mut browser = Browser::new(&office);
     browser.sign_in("ana", PASSWORD).await;
-    let ids = |page: &Page| -> Vec<String> {
-        page.body
-            .match_indices("<a href=\"/inspections/")
-            .map(|(at, m)| {
-                let rest = &page.body[at + m.len()..];
-                rest[..rest.find('"').unwrap()].to_owned()
-            })
-            .collect()
-    };
+    let ids = Page::inspection_ids;
     let all = browser.get("/inspections").await;
     assert_eq!(ids(&all), ["i-damaged", "i-sound"], "newest first");
     // A container number as people type it: lower case, with spaces.

@@ -134,6 +134,18 @@ async fn wait_for_page(browser: &Client, path: &str, query: &str) {
     }
 }
 
+/// Clicks the element `css` finds.
+async fn click(browser: &Client, css: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
+/// Picks `value` in the select `css` finds.
+async fn select(browser: &Client, css: &str, value: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    element.select_by_value(value).await.unwrap();
+}
+
 /// Scrolls `element` to `block` (`start`, `center`) of the window (WebDriver's own script,
 /// not the page's).
 async fn scroll_to(browser: &Client, element: &fantoccini::elements::Element, block: &str) {
@@ -227,13 +239,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
             .await
             .unwrap();
     }
-    browser
-        .find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#login-submit").await;
     wait_for_page(&browser, "/inspections", "").await;
     let user = browser.find(Locator::Css("#user")).await.unwrap();
     assert_eq!(user.text().await.unwrap(), "ana");
@@ -246,13 +252,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
         .send_keys("csqu 305438 3")
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#f-search"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#f-search").await;
     wait_for_page(&browser, "/inspections", "container=csqu").await;
     let rows = browser
         .find_all(Locator::Css("tr.inspection"))
@@ -260,13 +260,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
         .unwrap();
     assert_eq!(rows.len(), 1, "{}", browser.source().await.unwrap());
     shoot(&browser, &shots, "office-list.png").await;
-    browser
-        .find(Locator::Css("tr.inspection td a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "tr.inspection td a").await;
     wait_for_page(&browser, "/inspections/gate-in-1", "").await;
 
     // The cloud verdict first: its 2 boxes shown, the edge's hidden.
@@ -285,13 +279,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
     );
     shoot(&browser, &shots, "office-inspection.png").await;
     // Switch to the edge verdict (a label click, no script).
-    browser
-        .find(Locator::Css("label[for=\"edge-p1\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "label[for=\"edge-p1\"]").await;
     assert_eq!(visible(&browser, "svg.layer-edge rect").await, [true]);
     assert_eq!(
         visible(&browser, "svg.layer-cloud rect").await,
@@ -305,13 +293,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
 
     // Review: box 1 (dent) becomes rust, and a box the models missed is drawn by dragging
     // on the photo (static/review.js fills the add-a-box fields with fractions).
-    browser
-        .find(Locator::Css("#class-p1-0"))
-        .await
-        .unwrap()
-        .select_by_value("2")
-        .await
-        .unwrap();
+    select(&browser, "#class-p1-0", "2").await;
     let image = browser.find(Locator::Css(".frame img")).await.unwrap();
     scroll_to(&browser, &image, "center").await;
     let (_, _, width, height) = image.rectangle().await.unwrap();
@@ -357,20 +339,8 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
         [true],
         "the draft box"
     );
-    browser
-        .find(Locator::Css("#new-class-p1"))
-        .await
-        .unwrap()
-        .select_by_value("3")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#save-p1"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    select(&browser, "#new-class-p1", "3").await;
+    click(&browser, "#save-p1").await;
     wait_for_page(&browser, "/inspections/gate-in-1", "").await;
     // The stored review: the cloud's 2 boxes (one reclassified) and the drawn one, drawn on
     // the review layer, shown first.
@@ -400,13 +370,7 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
     shoot(&browser, &shots, "office-review.png").await;
 
     // Sign out: back to the sign-in page, and the list is gone.
-    browser
-        .find(Locator::Css("#sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#sign-out").await;
     wait_for_page(&browser, "/login", "").await;
     browser
         .goto(&format!("{}/inspections/gate-in-1", office.url))

@@ -37,6 +37,17 @@ impl Page {
             .unwrap_or("")
     }
 
+    /// The inspections a list page links to, in order.
+    pub fn inspection_ids(&self) -> Vec<String> {
+        self.body
+            .match_indices("<a href=\"/inspections/")
+            .map(|(at, m)| {
+                let rest = &self.body[at + m.len()..];
+                rest[..rest.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    }
+
     /// The value of the hidden `csrf` field.
     pub fn csrf(&self) -> String {
         let at = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;

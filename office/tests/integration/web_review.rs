@@ -302,7 +302,12 @@ async fn a_stale_review_is_a_conflict_and_the_first_stands() {
 }
 
 /// A refused form: what it is, its fields, the answer's status and the reason it shows.
-type Case = (&'static str, Vec<(String, String)>, StatusCode, &'static str);
+type Case = (
+    &'static str,
+    Vec<(String, String)>,
+    StatusCode,
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_review_input_is_refused_with_its_reason_and_nothing_stored() {
@@ -444,6 +449,13 @@ async fn the_reviewed_mark_is_set_once_and_the_list_filters_on_it() {
         page.body
             .contains("Marked reviewed by <b class=\"who\">ana</b>")
     );
+    // A review after the mark follows it in the log (time order).
+    let saved = post(&mut eva, FORM, &form(&page, FIRST_REVIEW)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = eva.get("/inspections/i-damaged").await;
+    let log = &page.body[page.body.find("id=\"audit\"").unwrap()..];
+    let mark_at = log.find("marked the inspection reviewed").unwrap();
+    assert!(mark_at < log.find("Review 1").unwrap(), "{log}");
     // Without its token, on another inspection: refused, not marked.
     let forged = post(
         &mut eva,
@@ -461,15 +473,7 @@ async fn the_reviewed_mark_is_set_once_and_the_list_filters_on_it() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // The list: reviewed yes/no, an inspector (even a hostile one), and a bad value.
-    let ids = |page: &Page| -> Vec<String> {
-        page.body
-            .match_indices("<a href=\"/inspections/")
-            .map(|(at, m)| {
-                let rest = &page.body[at + m.len()..];
-                rest[..rest.find('"').unwrap()].to_owned()
-            })
-            .collect()
-    };
+    let ids = Page::inspection_ids;
     let yes = eva.get("/inspections?reviewed=yes").await;
     assert_eq!(ids(&yes), ["i-damaged"]);
     assert!(yes.body.contains("✓ Reviewed"), "{}", yes.body);
