@@ -2,7 +2,7 @@
 //! history, an inspection with its photos and verdicts, and the photo bytes (for signed-in
 //! people only; phones use the API's signed URLs).
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::Form;
@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use super::accounts::AccountError;
 use super::i18n::Texts;
-use super::verdicts::layer;
+use super::state::{latest, state_at};
 use super::{LOGIN_COOKIE, Lang, SESSION_COOKIE, SignedIn, Web, client, cookie, page, set_cookie};
 use crate::store::ListQuery;
-use crate::wire::{InspectionState, InspectionSummary, Verdict, VerdictSource};
+use crate::wire::{InspectionState, InspectionSummary, Review, Verdict};
 
 /// Inspections per list page.
 const PAGE_SIZE: usize = 50;
@@ -444,22 +444,20 @@ struct ContainerPage {
     visits: Vec<Visit>,
 }
 
-/// Boxes drawn for an inspection: per photo, the cloud verdict's when readable, else the
-/// phone's.
-fn box_count(verdicts: &[Verdict]) -> usize {
-    let mut by_photo: HashMap<&str, Vec<&Verdict>> = HashMap::new();
-    for v in verdicts {
-        by_photo.entry(v.photo_id.as_str()).or_default().push(v);
-    }
-    by_photo
-        .values()
-        .map(|vs| {
-            let cloud = layer(vs, VerdictSource::Cloud);
-            if cloud.readable {
-                cloud.boxes.len()
-            } else {
-                layer(vs, VerdictSource::Edge).boxes.len()
-            }
+/// Damage boxes an inspection's photos show now: per photo, its latest review's, else the
+/// cloud verdict's when readable, else the phone's.
+fn box_count(verdicts: &[Verdict], reviews: &[Review]) -> usize {
+    let photos: BTreeSet<&str> = verdicts
+        .iter()
+        .map(|v| v.photo_id.as_str())
+        .chain(reviews.iter().map(|r| r.photo_id.as_str()))
+        .collect();
+    photos
+        .into_iter()
+        .map(|photo| {
+            let vs: Vec<&Verdict> = verdicts.iter().filter(|v| v.photo_id == photo).collect();
+            let rs: Vec<&Review> = reviews.iter().filter(|r| r.photo_id == photo).collect();
+            state_at(latest(&rs), &rs, &vs).map_or(0, |state| state.boxes.len())
         })
         .sum()
 }
@@ -484,9 +482,11 @@ pub(super) async fn container(
     };
     let mut visits = Vec::with_capacity(summaries.len());
     for s in &summaries {
-        let verdicts = match web.store.verdicts(&s.inspection.id).await {
-            Ok(v) => v,
-            Err(e) => return failure(t, &e.to_string()),
+        let id = &s.inspection.id;
+        let (verdicts, reviews) = match (web.store.verdicts(id).await, web.store.reviews(id).await)
+        {
+            (Ok(v), Ok(r)) => (v, r),
+            (Err(e), _) | (_, Err(e)) => return failure(t, &e.to_string()),
         };
         let r = row(s);
         visits.push(Visit {
@@ -495,7 +495,7 @@ pub(super) async fn container(
             started: r.started,
             closed: r.closed,
             photos: r.photos,
-            boxes: box_count(&verdicts),
+            boxes: box_count(&verdicts, &reviews),
             damaged: r.damaged,
         });
     }

@@ -205,6 +205,13 @@ async fn a_reviewers_review_is_stored_drawn_and_logged() {
     );
     let page = ana.get("/inspections/i-damaged").await;
     assert_eq!(review_boxes(&page.body), 2);
+    // The container's history counts the boxes the photo shows now: the review's.
+    let history = ana.get("/containers/CSQU3054383").await;
+    assert!(
+        history.body.contains("<span class=\"box-count\">2</span>"),
+        "{}",
+        history.body
+    );
     let log = &page.body[page.body.find("id=\"audit\"").unwrap()..];
     let (one, two) = (log.find("Review 1").unwrap(), log.find("Review 2").unwrap());
     assert!(one < two, "oldest first: {log}");
