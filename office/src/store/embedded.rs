@@ -14,15 +14,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use omni_durable as durable;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde_json::value::RawValue;
 
 use super::{ListQuery, Put, Store, StoreError, StoredPhoto};
 use crate::wire::{
     DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Review,
-    Verdict, VerdictSource,
+    Verdict,
 };
 
 mod reviews;
+mod verdicts;
 
 /// The migrations, in order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -253,83 +253,6 @@ fn insert_photo(
     Ok(())
 }
 
-fn verdict_from_row(row: &Row<'_>) -> rusqlite::Result<Verdict> {
-    let text = |i: usize, e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
-    };
-    let source: String = row.get(1)?;
-    Ok(Verdict {
-        photo_id: row.get(0)?,
-        source: VerdictSource::parse(&source)
-            .ok_or_else(|| text(1, format!("stored verdict has source {source:?}").into()))?,
-        model_name: row.get(2)?,
-        model_version: row.get(3)?,
-        model_sha256: row.get(4)?,
-        has_damage: row.get(5)?,
-        response: RawValue::from_string(row.get(6)?).map_err(|e| text(6, e.into()))?,
-        received_at_ms: row.get(7)?,
-    })
-}
-
-const VERDICT_COLUMNS: &str = "v.photo_id, v.source, v.model_name, v.model_version, \
-                               v.model_sha256, v.has_damage, v.response, v.received_at_ms";
-
-/// Inserts a verdict in `tx` by the rule of [`Store::put_verdict`].
-fn write_verdict(
-    tx: &Transaction<'_>,
-    inspection_id: &str,
-    v: &Verdict,
-) -> Result<Put, StoreError> {
-    if read_photo(tx, inspection_id, &v.photo_id)?.is_none() {
-        return Err(StoreError::NotFound(format!(
-            "inspection {inspection_id} has no photo {}",
-            v.photo_id
-        )));
-    }
-    let existing = tx
-        .query_row(
-            &format!(
-                "SELECT {VERDICT_COLUMNS} FROM verdicts v \
-                 WHERE v.inspection_id = ?1 AND v.photo_id = ?2 AND v.source = ?3 \
-                 AND v.model_sha256 = ?4"
-            ),
-            params![inspection_id, v.photo_id, v.source.as_str(), v.model_sha256],
-            verdict_from_row,
-        )
-        .optional()
-        .map_err(backend)?;
-    if let Some(old) = existing {
-        return if old.response.get() == v.response.get() {
-            Ok(Put::Unchanged)
-        } else {
-            Err(StoreError::Conflict(format!(
-                "photo {} already has another {} verdict of model {}",
-                v.photo_id,
-                v.source.as_str(),
-                v.model_sha256
-            )))
-        };
-    }
-    tx.execute(
-        "INSERT INTO verdicts (inspection_id, photo_id, source, model_name, model_version, \
-         model_sha256, has_damage, response, received_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            inspection_id,
-            v.photo_id,
-            v.source.as_str(),
-            v.model_name,
-            v.model_version,
-            v.model_sha256,
-            v.has_damage,
-            v.response.get(),
-            v.received_at_ms,
-        ],
-    )
-    .map_err(backend)?;
-    Ok(Put::Created)
-}
-
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn put_inspection(&self, inspection: &Inspection) -> Result<Put, StoreError> {
@@ -532,7 +455,7 @@ impl Store for EmbeddedStore {
         let verdict = verdict.clone();
         self.with(move |conn, _| {
             let tx = conn.transaction().map_err(backend)?;
-            let put = write_verdict(&tx, &inspection_id, &verdict)?;
+            let put = verdicts::write(&tx, &inspection_id, &verdict)?;
             tx.commit().map_err(backend)?;
             Ok(put)
         })
@@ -541,19 +464,8 @@ impl Store for EmbeddedStore {
 
     async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError> {
         let inspection_id = inspection_id.to_owned();
-        self.with(move |conn, _| {
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT {VERDICT_COLUMNS} FROM verdicts v WHERE v.inspection_id = ?1 \
-                     ORDER BY v.received_at_ms, v.photo_id, v.source, v.model_sha256"
-                ))
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([inspection_id], verdict_from_row)
-                .map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)
-        })
-        .await
+        self.with(move |conn, _| verdicts::of_inspection(conn, &inspection_id))
+            .await
     }
 
     async fn report(

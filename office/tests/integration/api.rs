@@ -1,7 +1,7 @@
 //! The API against the embedded store: create and update inspections, upload photos, list
 //! and read them back; the bytes come back identical through the short-lived URL.
 
-use omni_office::store::{Put, Store as _};
+use omni_office::store::Put;
 use omni_office::wire::InspectionState;
 use sha2::{Digest, Sha256};
 

@@ -248,9 +248,12 @@ mod tests {
         assert_eq!(serde_json::from_str::<Review>(&json).unwrap(), r);
     }
 
+    /// A change that breaks a good review.
+    type Breakage = Box<dyn Fn(&mut Review)>;
+
     #[test]
     fn bad_reviews_are_refused_with_a_reason() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Review)>)> = vec![
+        let cases: Vec<(&str, Breakage)> = vec![
             ("revision", Box::new(|r| r.revision = 0)),
             ("reviewer", Box::new(|r| r.reviewer = " ".into())),
             ("reviewer", Box::new(|r| r.reviewer = "a\u{7}b".into())),

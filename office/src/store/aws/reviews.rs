@@ -215,3 +215,63 @@ impl AwsStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::wire::ReviewBox;
+
+    /// The review item's layout (docs/office.md, "DynamoDB design"): its key sorts a photo's
+    /// revisions in order, and the record reads back whole.
+    #[test]
+    fn a_review_item_keeps_its_layout_and_reads_back() {
+        let r = Review {
+            inspection_id: "insp-1".into(),
+            photo_id: "p1".into(),
+            revision: 2,
+            reviewer: "ana".into(),
+            reviewed_at_ms: 1_700_000_000_000,
+            based_on: None,
+            boxes: vec![ReviewBox {
+                class_id: 1,
+                x1: 0.1,
+                y1: 0.2,
+                x2: 0.3,
+                y2: 0.4,
+            }],
+            changes: vec![crate::wire::ReviewChange::Drawn { class_id: 1 }],
+        };
+        let item = review_item(&r).unwrap();
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "photo_id",
+                "pk",
+                "review",
+                "reviewed_at_ms",
+                "reviewer",
+                "revision",
+                "sk"
+            ]
+        );
+        assert_eq!(item["pk"], s("INSPECTION#insp-1"));
+        assert_eq!(item["sk"], s("REVIEW#p1#00000000000000000002"));
+        assert_eq!(item["revision"], n(2));
+        assert_eq!(review(&item).unwrap(), r);
+        assert!(review_sk("p1", 9) < review_sk("p1", 10));
+
+        let mut photo = Item::new();
+        assert_eq!(latest_revision(&photo).unwrap(), 0);
+        photo.insert(REVIEW_REVISION.into(), n(7));
+        assert_eq!(latest_revision(&photo).unwrap(), 7);
+        photo.insert(REVIEW_REVISION.into(), s("7"));
+        assert!(matches!(
+            latest_revision(&photo),
+            Err(StoreError::Backend(_))
+        ));
+    }
+}
