@@ -269,9 +269,9 @@ pub trait Store: Send + Sync + 'static {
     /// Appends a review of a photo (checked with [`Review::validate`] first). Its revision
     /// must be the photo's next (1 for the first): a revision already stored with the same
     /// content ([`same_review`]) is [`Put::Unchanged`] (a retried form; the stored one
-    /// stays), with other content a conflict (a stale
-    /// review: somebody reviewed the photo since its author looked), a revision beyond the
-    /// next a conflict too. The photo must exist; a refused review stores nothing.
+    /// stays), with other content a conflict (a stale review: somebody reviewed the photo
+    /// since its author looked), a revision beyond the next a conflict too. The photo must
+    /// exist; an invalid review is [`StoreError::Invalid`]; a refused review stores nothing.
     async fn put_review(&self, review: &Review) -> Result<Put, StoreError>;
 
     /// Every review of an inspection's photos (its audit log), oldest first
