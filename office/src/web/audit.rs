@@ -3,7 +3,7 @@
 
 use super::i18n::Texts;
 use super::pages::time_text;
-use crate::wire::{InspectionSummary, Review, ReviewChange};
+use crate::wire::{InspectionSummary, Review, ReviewChange, VerdictSource};
 
 /// One review in the log, or the reviewed mark (`marked`).
 pub(super) struct Entry {
@@ -19,7 +19,7 @@ pub(super) struct Entry {
     pub photo: String,
     /// The photo's review number.
     pub revision: u64,
-    /// For a first review, the verdict it started from (`cloud`, `edge`).
+    /// For a first review, the verdict it started from (its source, in words).
     pub started_from: Option<&'static str>,
     /// Each change, in words.
     pub changes: Vec<String>,
@@ -78,7 +78,10 @@ pub(super) fn entries(t: &Texts, reviews: &[Review], summary: &InspectionSummary
             who: r.reviewer.clone(),
             photo: r.photo_id.clone(),
             revision: r.revision,
-            started_from: r.based_on.as_ref().map(|v| v.source.as_str()),
+            started_from: r.based_on.as_ref().map(|v| match v.source {
+                VerdictSource::Edge => t.edge,
+                VerdictSource::Cloud => t.cloud,
+            }),
             changes: r.changes.iter().map(|c| change_text(t, c)).collect(),
         })
         .collect();

@@ -163,6 +163,7 @@ async fn a_reviewers_review_is_stored_drawn_and_logged() {
         "box 2 accepted (rust)",
         "box 3 deleted (scratch)",
         "drew a rust box",
+        "Review 1 (started from the verdict: Cloud)",
     ] {
         assert!(page.body.contains(words), "{words}: {}", page.body);
     }
