@@ -537,3 +537,59 @@ async fn a_hostile_model_name_renders_as_text_on_the_review_pages() {
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
     assert!(page.body.contains("box 1 accepted (dirt)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_without_a_verdict_is_reviewed_by_drawing_and_the_script_is_served() {
+    let office = Office::start();
+    let phone = office.phone();
+    let put = inspection("MSCU1234566", 1_764_900_000_000, 1);
+    assert_eq!(phone.put_inspection("i-bare", &put).await.status, 201);
+    assert_eq!(
+        phone.put_photo("i-bare", "p1", &jpeg(4), None).await.status,
+        201
+    );
+    let mut ana = Browser::new(&office);
+    ana.sign_in("ana", PASSWORD).await;
+    let page = ana.get("/inspections/i-bare").await;
+    // No verdict: no box to keep, the add-a-box fields only, nothing to start from.
+    assert_eq!(page.body.matches("class=\"review-row\"").count(), 0);
+    assert_eq!(hidden(&page, "based_on").unwrap(), "");
+    let drawn = [
+        ("new_class", "5"),
+        ("new_x1", "0.1"),
+        ("new_y1", "0.2"),
+        ("new_x2", "0.3"),
+        ("new_y2", "0.4"),
+    ];
+    let saved = post(
+        &mut ana,
+        "/inspections/i-bare/photos/p1/review",
+        &form(&page, &drawn),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let reviews = stored_reviews(&office, "i-bare").await;
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].based_on, None);
+    assert_eq!(reviews[0].changes, [ReviewChange::Drawn { class_id: 5 }]);
+    let page = ana.get("/inspections/i-bare").await;
+    assert!(page.body.contains("drew a mold box"), "{}", page.body);
+    assert_eq!(review_boxes(&page.body), 1);
+
+    // The box editor: the office's own script, cached like the stylesheet, allowed by the
+    // policy and nothing else is.
+    let script = ana.get("/static/review.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        script.headers["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(script.headers["cache-control"], "public, max-age=3600");
+    assert!(script.body.contains("new_"), "fills the add-a-box fields");
+    let policy = script.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(
+        !policy.contains("unsafe") && policy.contains("default-src 'none'"),
+        "{policy}"
+    );
+}
