@@ -155,6 +155,20 @@ pub fn add_earlier_batches(root: &Path, known: &mut Known) -> Result<Vec<String>
     Ok(names)
 }
 
+/// The name of the folder `out` that `what` (a batch, a pool) will be written to: refused
+/// when `out` exists (never overwritten) or names no folder.
+pub(crate) fn new_folder_name(out: &Path, what: &str) -> Result<String> {
+    if out.exists() {
+        return Err(TrainerError::Input(format!(
+            "{}: already exists ({what} is never overwritten; choose another name)",
+            out.display()
+        )));
+    }
+    out.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| TrainerError::Input(format!("{}: not a folder name", out.display())))
+}
+
 /// Writes the selection as the batch folder `out` (refused when it exists), reading each
 /// photo from `source` again and checking its SHA-256. Nothing is left at `out` on error.
 pub fn write(
@@ -164,16 +178,7 @@ pub fn write(
     options: &SelectOptions,
     created_at: &str,
 ) -> Result<Batch> {
-    if out.exists() {
-        return Err(TrainerError::Input(format!(
-            "{}: already exists (a batch is never overwritten; choose another name)",
-            out.display()
-        )));
-    }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| TrainerError::Input(format!("{}: not a folder name", out.display())))?;
+    let name = new_folder_name(out, "a batch")?;
     let staging = Staging::new(out)?;
     let images = staging.path().join("images");
     create_dir(&images)?;

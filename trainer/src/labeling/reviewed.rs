@@ -24,7 +24,9 @@ use omni_office::wire::{InspectionSummary, Photo, Review};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::batch::{BATCH_FORMAT, BATCH_JSON, Batch, BatchPhoto, ReviewedBy, decode_oriented};
+use super::batch::{
+    BATCH_FORMAT, BATCH_JSON, Batch, BatchPhoto, ReviewedBy, decode_oriented, new_folder_name,
+};
 use super::select::SelectOptions;
 use super::source::{OfficeSource, PhotoSource, office_record};
 use super::{phash, write_json};
@@ -207,16 +209,7 @@ pub fn import(
     progress: &Progress<'_>,
 ) -> Result<ReviewedImport> {
     let out = options.out;
-    if out.exists() {
-        return Err(TrainerError::Input(format!(
-            "{}: already exists (a pool is never overwritten; choose another folder)",
-            out.display()
-        )));
-    }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| TrainerError::Input(format!("{}: not a folder name", out.display())))?;
+    let name = new_folder_name(out, "a pool")?;
     if let (Some(since), Some(until)) = (options.since_ms, options.until_ms)
         && since >= until
     {

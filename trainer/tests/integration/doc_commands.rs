@@ -1,11 +1,11 @@
 //! Every `omni-trainer` command the README and `docs/` show, run as a reader would type it,
 //! through the real binary, in one working directory and in the pages' order: the labeling
 //! loop from a phone store and from the office's embedded store (select, the three exports,
-//! the three imports, merge), then upload, train, publish and deploy against moto (S3 and
-//! SageMaker) on 127.0.0.1. SageMaker's own part (the training container writing
-//! model.tar.gz, the endpoint's answer) is played by the test. A page showing a command
-//! this test does not run (or the reverse) fails it; before the clap id clash was fixed,
-//! the first export panicked here.
+//! the three imports, merge; the office's reviews imported and merged), then upload, train,
+//! publish and deploy against moto (S3 and SageMaker) on 127.0.0.1. SageMaker's own part
+//! (the training container writing model.tar.gz, the endpoint's answer) is played by the
+//! test. A page showing a command this test does not run (or the reverse) fails it; before
+//! the clap id clash was fixed, the first export panicked here.
 
 #![allow(clippy::unwrap_used)]
 
@@ -189,6 +189,30 @@ async fn every_documented_trainer_command_runs() {
         &[],
     );
     assert!(merged.contains("version 2"), "{merged}");
+    // The office's reviews as labels: reviewed photos (and one not marked reviewed) added
+    // to the same office, imported and merged.
+    let office = {
+        let store = EmbeddedStore::open(&dir.join("office-data")).unwrap();
+        crate::reviewed::fill(&store).await
+    };
+    let imported = docs.run(
+        "omni-trainer labeling import-reviewed --office office-data --since 2026-11-01 --out reviewed-nov",
+        &[],
+    );
+    assert!(
+        imported.contains("reviewed-nov: 3 reviewed photos (1 without damage), 4 boxes"),
+        "{imported}"
+    );
+    crate::reviewed::assert_pool(
+        &dir.join("reviewed-nov"),
+        &office,
+        &["p-dent", "p-clean", "p-bad"],
+    );
+    let merged = docs.run(
+        "omni-trainer dataset merge reviewed-nov --into ds --from-batch reviewed-nov",
+        &[],
+    );
+    assert!(merged.contains("version 3: +"), "{merged}");
     let uploaded = docs.run("omni-trainer dataset upload ds", &[]);
     assert!(uploaded.contains("uploaded"), "{uploaded}");
 

@@ -579,30 +579,7 @@ async fn selection_on_the_office_on_aws() {
     let Some(moto) = common::shared_moto() else {
         return;
     };
-    let credentials =
-        aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
-    let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .region(region.clone())
-            .endpoint_url(moto.url())
-            .credentials_provider(credentials.clone())
-            .build(),
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(region)
-            .endpoint_url(moto.url())
-            .credentials_provider(credentials)
-            .force_path_style(true)
-            .build(),
-    );
-    let name = common::bucket("labeling-office");
-    s3.create_bucket().bucket(&name).send().await.unwrap();
-    let store = omni_office::store::aws::AwsStore::new(dynamo, s3, &name, &name);
-    store.create_table().await.unwrap();
+    let (store, name) = common::moto_office(moto, "labeling-office").await;
     let ids = fill_office(&store).await;
     // The selection blocks on a runtime of its own: off this one.
     let (url, table) = (moto.url(), name.clone());

@@ -227,7 +227,7 @@ fn tamper(office_dir: &Path) {
 }
 
 /// The pool holds exactly the photos of `ids`, each with the expected labels (1e-4).
-fn assert_pool(pool: &Path, office: &Office, ids: &[&str]) {
+pub(crate) fn assert_pool(pool: &Path, office: &Office, ids: &[&str]) {
     let mut images: Vec<String> = std::fs::read_dir(pool.join("images"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -514,30 +514,7 @@ async fn reviewed_photos_on_the_office_on_aws() {
     let Some(moto) = common::shared_moto() else {
         return;
     };
-    let credentials =
-        aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
-    let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .region(region.clone())
-            .endpoint_url(moto.url())
-            .credentials_provider(credentials.clone())
-            .build(),
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(region)
-            .endpoint_url(moto.url())
-            .credentials_provider(credentials)
-            .force_path_style(true)
-            .build(),
-    );
-    let name = common::bucket("reviewed-office");
-    s3.create_bucket().bucket(&name).send().await.unwrap();
-    let store = omni_office::store::aws::AwsStore::new(dynamo, s3, &name, &name);
-    store.create_table().await.unwrap();
+    let (store, name) = common::moto_office(moto, "reviewed-office").await;
     let office = fill(&store).await;
     let url = moto.url();
     tokio::task::spawn_blocking(move || {

@@ -246,6 +246,36 @@ pub fn shared_moto() -> Option<&'static Server> {
     )
 }
 
+/// The yard office's AWS store on moto: its DynamoDB table and photo bucket (both named by
+/// the returned name) created, empty.
+pub async fn moto_office(moto: &Server, tag: &str) -> (omni_office::store::aws::AwsStore, String) {
+    let credentials =
+        aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
+    let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(region.clone())
+            .endpoint_url(moto.url())
+            .credentials_provider(credentials.clone())
+            .build(),
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(region)
+            .endpoint_url(moto.url())
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build(),
+    );
+    let name = bucket(tag);
+    s3.create_bucket().bucket(&name).send().await.unwrap();
+    let store = omni_office::store::aws::AwsStore::new(dynamo, s3, &name, &name);
+    store.create_table().await.unwrap();
+    (store, name)
+}
+
 /// A bucket name unique within the test binary.
 pub fn bucket(tag: &str) -> String {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
