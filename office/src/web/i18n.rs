@@ -138,6 +138,33 @@ pub struct Texts {
     pub change_drawn: &'static str,
     /// The damage classes by class id.
     pub classes: [&'static str; 6],
+    /// Why a review form is refused, each with its `{placeholders}`.
+    pub why: Why,
+}
+
+/// Why a review form is refused (400), in words.
+#[derive(Debug)]
+pub struct Why {
+    /// `{v}`: the value sent.
+    pub class: &'static str,
+    /// `{v}`: the value sent.
+    pub number: &'static str,
+    /// `{v}`: the field's name.
+    pub field: &'static str,
+    /// `{n}`: the box.
+    pub keep: &'static str,
+    /// An added box without all its fields.
+    pub incomplete: &'static str,
+    /// `{max}`: the most boxes.
+    pub too_many: &'static str,
+    /// A coordinate outside the photo.
+    pub outside: &'static str,
+    /// `{min}`: the smallest side.
+    pub inverted: &'static str,
+    /// `{n}` of `{shown}` boxes.
+    pub names_box: &'static str,
+    /// `{base}`, `{latest}`: revisions.
+    pub ahead: &'static str,
 }
 
 /// English.
@@ -209,6 +236,18 @@ pub static EN: Texts = Texts {
     change_deleted: "box {n} deleted ({class})",
     change_drawn: "drew a {class} box",
     classes: ["dent", "dirt", "rust", "scratch", "spoiled", "mold"],
+    why: Why {
+        class: "unknown class {v}",
+        number: "{v} is not a number",
+        field: "unknown field {v}",
+        keep: "box {n}: keep or delete?",
+        incomplete: "each added box needs a class and four coordinates",
+        too_many: "a review holds at most {max} boxes",
+        outside: "box coordinates are fractions of the photo in [0, 1] (or 0% to 100%)",
+        inverted: "a box needs left < right and top < bottom, each side at least {min} of the photo",
+        names_box: "the form names box {n} but the photo shows {shown}",
+        ahead: "the form starts from review {base} but the photo has {latest}",
+    },
 };
 
 /// Spanish.
@@ -287,6 +326,18 @@ pub static ES: Texts = Texts {
         "deterioro",
         "moho",
     ],
+    why: Why {
+        class: "clase desconocida {v}",
+        number: "{v} no es un número",
+        field: "campo desconocido {v}",
+        keep: "caja {n}: ¿conservar o borrar?",
+        incomplete: "cada caja añadida necesita una clase y cuatro coordenadas",
+        too_many: "una revisión tiene como máximo {max} cajas",
+        outside: "las coordenadas son fracciones de la foto en [0, 1] (o de 0% a 100%)",
+        inverted: "una caja necesita izquierda < derecha y arriba < abajo, cada lado al menos {min} de la foto",
+        names_box: "el formulario nombra la caja {n} pero la foto muestra {shown}",
+        ahead: "el formulario parte de la revisión {base} pero la foto tiene {latest}",
+    },
 };
 
 impl Texts {

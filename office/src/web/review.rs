@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use omni_protocol::DAMAGE_CLASSES;
 
 use super::accounts::{Role, now_ms};
+use super::i18n::Texts;
 use super::pages::{CsrfForm, csrf_ok, failure, message, message_with_link};
 use super::state::{PhotoState, latest, state_at};
 use super::{SignedIn, Web};
 use crate::store::StoreError;
-use crate::wire::review::MAX_REVIEW_BOXES;
+use crate::wire::review::{MAX_REVIEW_BOXES, MIN_BOX_SIDE};
 use crate::wire::{Review, ReviewBox, ReviewChange, Verdict};
 
 /// Largest review form body accepted: a review of [`MAX_REVIEW_BOXES`] boxes takes a fraction
@@ -43,17 +44,69 @@ struct ReviewForm {
     drawn: Vec<ReviewBox>,
 }
 
-fn class_field(value: &str) -> Result<u32, String> {
+/// Why the server refuses a review form; said in the reader's language ([`Refusal::text`]).
+#[derive(Clone, Debug, PartialEq)]
+enum Refusal {
+    /// A class id that is not one of ours (the value sent, bounded).
+    Class(String),
+    /// A coordinate or revision that is not a number.
+    Number(String),
+    /// A field the form does not have.
+    Field(String),
+    /// A shown box (from 1) with neither keep nor delete.
+    Keep(usize),
+    /// An added box without its class or one of its coordinates.
+    Incomplete,
+    /// More than [`MAX_REVIEW_BOXES`] boxes.
+    TooMany,
+    /// A coordinate outside the photo.
+    Outside,
+    /// Right not right of left, bottom not below top (or a side thinner than allowed).
+    Inverted,
+    /// A box (from 1) the photo does not show.
+    NamesBox(usize, usize),
+    /// A form starting from a review the photo does not have yet.
+    Ahead(u64, u64),
+    /// What the wire's or the store's check said (English).
+    Other(String),
+}
+
+impl Refusal {
+    fn text(&self, t: &Texts) -> String {
+        let w = &t.why;
+        match self {
+            Refusal::Class(v) => w.class.replace("{v}", &format!("{v:?}")),
+            Refusal::Number(v) => w.number.replace("{v}", &format!("{v:?}")),
+            Refusal::Field(v) => w.field.replace("{v}", &format!("{v:?}")),
+            Refusal::Keep(n) => w.keep.replace("{n}", &n.to_string()),
+            Refusal::Incomplete => w.incomplete.to_owned(),
+            Refusal::TooMany => w.too_many.replace("{max}", &MAX_REVIEW_BOXES.to_string()),
+            Refusal::Outside => w.outside.to_owned(),
+            Refusal::Inverted => w.inverted.replace("{min}", &MIN_BOX_SIDE.to_string()),
+            Refusal::NamesBox(n, shown) => w
+                .names_box
+                .replace("{n}", &n.to_string())
+                .replace("{shown}", &shown.to_string()),
+            Refusal::Ahead(base, latest) => w
+                .ahead
+                .replace("{base}", &base.to_string())
+                .replace("{latest}", &latest.to_string()),
+            Refusal::Other(reason) => reason.chars().take(300).collect(),
+        }
+    }
+}
+
+fn class_field(value: &str) -> Result<u32, Refusal> {
     value
         .trim()
         .parse::<u32>()
         .ok()
         .filter(|c| (*c as usize) < DAMAGE_CLASSES.len())
-        .ok_or_else(|| format!("unknown class {:?}", echo(value)))
+        .ok_or_else(|| Refusal::Class(echo(value)))
 }
 
 /// A coordinate typed as a fraction (`0.25`, `0,25`) or a percentage (`25%`).
-fn coordinate(value: &str) -> Result<f32, String> {
+fn coordinate(value: &str) -> Result<f32, Refusal> {
     let text = value.trim().replace(',', ".");
     let (number, scale) = match text.strip_suffix('%') {
         Some(n) => (n.trim(), 100.0),
@@ -64,11 +117,11 @@ fn coordinate(value: &str) -> Result<f32, String> {
         .ok()
         .filter(|v| v.is_finite())
         .map(|v| v / scale)
-        .ok_or_else(|| format!("coordinate {:?} is not a number", echo(value)))
+        .ok_or_else(|| Refusal::Number(echo(value)))
 }
 
 /// Parses the review form's fields (the CSRF token is checked before).
-fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
+fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, Refusal> {
     let mut form = ReviewForm::default();
     let mut base = None;
     // new_class, new_x1, new_y1, new_x2, new_y2: one of each per added box.
@@ -78,7 +131,7 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
         if let Some(k) = names.iter().position(|n| n == name) {
             added[k].push(value);
             if added[k].len() > MAX_REVIEW_BOXES {
-                return Err(format!("a review holds at most {MAX_REVIEW_BOXES} boxes"));
+                return Err(Refusal::TooMany);
             }
             continue;
         }
@@ -89,7 +142,7 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
                     value
                         .trim()
                         .parse::<u64>()
-                        .map_err(|_| format!("base revision {:?} is not a number", echo(value)))?,
+                        .map_err(|_| Refusal::Number(echo(value)))?,
                 );
             }
             // `edge:` or `cloud:` and a SHA-256: longer is no verdict of ours.
@@ -99,25 +152,19 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
                     match (other.strip_prefix("act_"), other.strip_prefix("class_")) {
                         (Some(i), _) => (i, true),
                         (_, Some(i)) => (i, false),
-                        _ => return Err(format!("unknown field {:?}", echo(other))),
+                        _ => return Err(Refusal::Field(echo(other))),
                     };
                 let index = index
                     .parse::<usize>()
                     .ok()
                     .filter(|i| *i < MAX_REVIEW_BOXES)
-                    .ok_or_else(|| format!("unknown field {:?}", echo(other)))?;
+                    .ok_or_else(|| Refusal::Field(echo(other)))?;
                 let entry = form.shown.entry(index).or_default();
                 if is_act {
                     entry.0 = Some(match value.as_str() {
                         "keep" => true,
                         "delete" => false,
-                        v => {
-                            return Err(format!(
-                                "box {}: keep or delete, not {:?}",
-                                index + 1,
-                                echo(v)
-                            ));
-                        }
+                        _ => return Err(Refusal::Keep(index + 1)),
                     });
                 } else {
                     entry.1 = Some(class_field(value)?);
@@ -125,9 +172,9 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
             }
         }
     }
-    form.base_revision = base.ok_or("the form has no base revision")?;
+    form.base_revision = base.ok_or(Refusal::Field("base_revision".into()))?;
     if added.iter().any(|a| a.len() != added[0].len()) {
-        return Err("each added box needs a class and four coordinates".into());
+        return Err(Refusal::Incomplete);
     }
     let [classes, x1s, y1s, x2s, y2s] = &added;
     let groups = classes.iter().zip(x1s).zip(y1s).zip(x2s).zip(y2s);
@@ -147,9 +194,13 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
             x2: c[2],
             y2: c[3],
         };
-        drawn
-            .validate()
-            .map_err(|e| format!("the added box: {e}"))?;
+        if c.iter().any(|v| !(0.0..=1.0).contains(v)) {
+            return Err(Refusal::Outside);
+        }
+        if c[2] - c[0] < MIN_BOX_SIDE || c[3] - c[1] < MIN_BOX_SIDE {
+            return Err(Refusal::Inverted);
+        }
+        drawn.validate().map_err(|e| Refusal::Other(e.0))?;
         form.drawn.push(drawn);
     }
     Ok(form)
@@ -159,23 +210,19 @@ fn parse_form(pairs: &[(String, String)]) -> Result<ReviewForm, String> {
 fn rebuild(
     state: &PhotoState,
     form: &ReviewForm,
-) -> Result<(Vec<ReviewBox>, Vec<ReviewChange>), String> {
+) -> Result<(Vec<ReviewBox>, Vec<ReviewChange>), Refusal> {
     if let Some(i) = form.shown.keys().find(|i| **i >= state.boxes.len()) {
-        return Err(format!(
-            "the form names box {} but the photo shows {}",
-            i + 1,
-            state.boxes.len()
-        ));
+        return Err(Refusal::NamesBox(i + 1, state.boxes.len()));
     }
     if state.boxes.len() + form.drawn.len() > MAX_REVIEW_BOXES {
-        return Err(format!("a review holds at most {MAX_REVIEW_BOXES} boxes"));
+        return Err(Refusal::TooMany);
     }
     let mut boxes = Vec::new();
     let mut changes = Vec::new();
     for (i, before) in state.boxes.iter().enumerate() {
         let (act, class) = form.shown.get(&i).copied().unwrap_or_default();
-        let keep = act.ok_or_else(|| format!("box {}: keep or delete?", i + 1))?;
-        let box_index = u32::try_from(i).map_err(|e| e.to_string())?;
+        let keep = act.ok_or(Refusal::Keep(i + 1))?;
+        let box_index = u32::try_from(i).map_err(|_| Refusal::TooMany)?;
         if !keep {
             changes.push(ReviewChange::Deleted {
                 box_index,
@@ -215,16 +262,9 @@ fn back_to(id: &str, photo_id: &str) -> Response {
     Redirect::to(&format!("/inspections/{id}#photo-{photo_id}")).into_response()
 }
 
-fn refused(s: &SignedIn, reason: &str) -> Response {
-    message(
-        s,
-        StatusCode::BAD_REQUEST,
-        &format!(
-            "{}: {}",
-            s.t.bad_review,
-            reason.chars().take(300).collect::<String>()
-        ),
-    )
+fn refused(s: &SignedIn, why: &Refusal) -> Response {
+    let text = format!("{}: {}", s.t.bad_review, why.text(s.t));
+    message(s, StatusCode::BAD_REQUEST, &text)
 }
 
 fn stale(s: &SignedIn, id: &str, photo_id: &str) -> Response {
@@ -250,7 +290,7 @@ pub(super) async fn review(
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return message(&signed, StatusCode::PAYLOAD_TOO_LARGE, t.too_large);
         }
-        Err(e) => return refused(&signed, &e.body_text()),
+        Err(e) => return refused(&signed, &Refusal::Other(e.body_text())),
     };
     let csrf = pairs.iter().find(|(n, _)| n == "csrf").map(|(_, v)| v);
     if csrf != Some(&signed.session.csrf) {
@@ -272,7 +312,7 @@ pub(super) async fn review(
     }
     let form = match parse_form(&pairs) {
         Ok(f) => f,
-        Err(reason) => return refused(&signed, &reason),
+        Err(why) => return refused(&signed, &why),
     };
     let (reviews, verdicts) = match (web.store.reviews(&id).await, web.store.verdicts(&id).await) {
         (Ok(r), Ok(v)) => (r, v),
@@ -280,15 +320,9 @@ pub(super) async fn review(
     };
     let reviews: Vec<&Review> = reviews.iter().filter(|r| r.photo_id == photo_id).collect();
     let verdicts: Vec<&Verdict> = verdicts.iter().filter(|v| v.photo_id == photo_id).collect();
-    if form.base_revision > latest(&reviews) {
-        return refused(
-            &signed,
-            &format!(
-                "the form starts from review {} but the photo has {}",
-                form.base_revision,
-                latest(&reviews)
-            ),
-        );
+    let newest = latest(&reviews);
+    if form.base_revision > newest {
+        return refused(&signed, &Refusal::Ahead(form.base_revision, newest));
     }
     let Some(base) = state_at(form.base_revision, &reviews, &verdicts) else {
         return stale(&signed, &id, &photo_id);
@@ -299,7 +333,7 @@ pub(super) async fn review(
     }
     let (boxes, changes) = match rebuild(&base, &form) {
         Ok(built) => built,
-        Err(reason) => return refused(&signed, &reason),
+        Err(why) => return refused(&signed, &why),
     };
     let review = Review {
         inspection_id: id.clone(),
@@ -312,7 +346,7 @@ pub(super) async fn review(
         changes,
     };
     if let Err(e) = review.validate() {
-        return refused(&signed, &e.0);
+        return refused(&signed, &Refusal::Other(e.0));
     }
     // The same form sent twice (a double click, a retried POST): its first copy stands.
     if let Some(stored) = reviews.iter().find(|r| r.revision == review.revision) {
@@ -328,7 +362,7 @@ pub(super) async fn review(
         Ok(_) => back_to(&id, &photo_id),
         Err(StoreError::Conflict(_)) => stale(&signed, &id, &photo_id),
         Err(StoreError::NotFound(_)) => message(&signed, StatusCode::NOT_FOUND, t.not_found),
-        Err(StoreError::Invalid(reason)) => refused(&signed, &reason),
+        Err(StoreError::Invalid(reason)) => refused(&signed, &Refusal::Other(reason)),
         Err(e) => failure(t, &e.to_string()),
     }
 }
@@ -365,6 +399,7 @@ pub(super) async fn mark_reviewed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::i18n::{EN, ES};
 
     fn pairs(fields: &[(&str, &str)]) -> Vec<(String, String)> {
         fields
@@ -451,11 +486,11 @@ mod tests {
         ];
         for (extra, want) in [
             (vec![("class_0", "9")], "unknown class"),
-            (vec![("act_0", "maybe")], "keep or delete"),
+            (vec![("act_0", "maybe")], "box 1: keep or delete"),
             (vec![("act_7", "keep")], "names box 8"),
             (vec![("act_999999", "keep")], "unknown field"),
             (vec![("colour", "red")], "unknown field"),
-            (vec![("base_revision", "x")], "not a number"),
+            (vec![("base_revision", "x")], "\"x\" is not a number"),
             (
                 vec![
                     ("new_class", "1"),
@@ -484,15 +519,19 @@ mod tests {
             let mut fields = base.to_vec();
             fields.extend(extra);
             let result = parse_form(&pairs(&fields)).and_then(|f| rebuild(&state(), &f));
-            let err = result.expect_err(want);
+            let err = result.expect_err(want).text(&EN);
             assert!(err.contains(want), "{want}: {err}");
         }
         let missing = parse_form(&pairs(&[("base_revision", "0"), ("act_0", "keep")]))
             .and_then(|f| rebuild(&state(), &f));
-        assert!(
-            missing
-                .expect_err("box 2")
-                .contains("box 2: keep or delete")
+        assert_eq!(missing, Err(Refusal::Keep(2)));
+        assert_eq!(
+            Refusal::Class("9".into()).text(&ES),
+            "clase desconocida \"9\""
+        );
+        assert_eq!(
+            Refusal::NamesBox(4, 3).text(&ES),
+            "el formulario nombra la caja 4 pero la foto muestra 3"
         );
     }
 }

@@ -108,7 +108,8 @@ impl Browser {
         self.send(request).await
     }
 
-    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    /// Posts `form` (pairs, urlencoded) to `path`.
+    pub async fn post(&mut self, path: &str, form: &(impl serde::Serialize + ?Sized)) -> Page {
         let request = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send(request).await
     }

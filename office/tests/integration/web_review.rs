@@ -65,14 +65,6 @@ fn form<'a>(page: &Page, fields: &[(&'a str, &'a str)]) -> Vec<(String, String)>
     all
 }
 
-async fn post(browser: &mut Browser, path: &str, fields: &[(String, String)]) -> Page {
-    let request = browser
-        .http
-        .post(format!("{}{path}", browser.base))
-        .form(fields);
-    browser.send(request).await
-}
-
 /// The cloud verdict's 3 boxes (dent, rust, scratch): box 1 becomes rust, box 2 stays, box 3
 /// is deleted, and a rust box is drawn (typed in percent).
 const FIRST_REVIEW: &[(&str, &str)] = &[
@@ -105,7 +97,7 @@ async fn a_reviewers_review_is_stored_drawn_and_logged() {
     assert!(page.body.contains("<script src=\"/static/review.js\""));
     assert_eq!(review_boxes(&page.body), 0);
 
-    let saved = post(&mut ana, FORM, &form(&page, FIRST_REVIEW)).await;
+    let saved = ana.post(FORM, &form(&page, FIRST_REVIEW)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert_eq!(saved.location(), "/inspections/i-damaged#photo-p1");
 
@@ -187,10 +179,10 @@ async fn a_reviewers_review_is_stored_drawn_and_logged() {
         &page,
         &[("act_0", "keep"), ("act_1", "keep"), ("act_2", "delete")],
     );
-    let saved = post(&mut ana, FORM, &second).await;
+    let saved = ana.post(FORM, &second).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     // The same form sent again (a double click): its first copy stands, nothing added.
-    let again = post(&mut ana, FORM, &second).await;
+    let again = ana.post(FORM, &second).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     let reviews = stored_reviews(&office, "i-damaged").await;
     assert_eq!(reviews.len(), 2, "{reviews:?}");
@@ -236,15 +228,15 @@ async fn a_viewer_a_forged_form_and_a_stranger_store_nothing() {
     for i in 0..3 {
         fields.push((format!("act_{i}"), "delete".to_owned()));
     }
-    let refused = post(&mut luis, FORM, &fields).await;
+    let refused = luis.post(FORM, &fields).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("You may not do this."));
-    let mark = post(
-        &mut luis,
-        "/inspections/i-damaged/reviewed",
-        &[("csrf".to_owned(), page.csrf())],
-    )
-    .await;
+    let mark = luis
+        .post(
+            "/inspections/i-damaged/reviewed",
+            &[("csrf".to_owned(), page.csrf())],
+        )
+        .await;
     assert_eq!(mark.status, StatusCode::FORBIDDEN);
 
     // A reviewer's form without its token, or with another: refused.
@@ -254,13 +246,13 @@ async fn a_viewer_a_forged_form_and_a_stranger_store_nothing() {
     let mut forged = without.clone();
     forged.push(("csrf".to_owned(), "0".repeat(64)));
     for fields in [&without, &forged] {
-        let page = post(&mut ana, FORM, fields).await;
+        let page = ana.post(FORM, fields).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
         assert!(page.body.contains("expired"), "{}", page.body);
     }
     // Nobody signed in: the sign-in page.
     let mut stranger = Browser::new(&office);
-    let page = post(&mut stranger, FORM, &good).await;
+    let page = stranger.post(FORM, &good).await;
     assert_eq!(page.location(), "/login");
 
     assert!(stored_reviews(&office, "i-damaged").await.is_empty());
@@ -276,10 +268,10 @@ async fn a_stale_review_is_a_conflict_and_the_first_stands() {
     let (mut ana, ana_page) = at_inspection(&office, "ana").await;
     let (mut eva, eva_page) = at_inspection(&office, "eva").await;
     // Both opened the page at revision 0; ana saves first.
-    let saved = post(&mut ana, FORM, &form(&ana_page, FIRST_REVIEW)).await;
+    let saved = ana.post(FORM, &form(&ana_page, FIRST_REVIEW)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let all_kept = [("act_0", "keep"), ("act_1", "keep"), ("act_2", "keep")];
-    let late = post(&mut eva, FORM, &form(&eva_page, &all_kept)).await;
+    let late = eva.post(FORM, &form(&eva_page, &all_kept)).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
     assert!(
         late.body.contains("Somebody else reviewed this photo"),
@@ -297,7 +289,7 @@ async fn a_stale_review_is_a_conflict_and_the_first_stands() {
     assert_eq!(reviews[0].reviewer, "ana");
     // Reloaded, eva reviews on top of ana's review.
     let page = eva.get("/inspections/i-damaged").await;
-    let saved = post(&mut eva, FORM, &form(&page, &all_kept)).await;
+    let saved = eva.post(FORM, &form(&page, &all_kept)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let reviews = stored_reviews(&office, "i-damaged").await;
     assert_eq!(
@@ -399,11 +391,28 @@ async fn bad_review_input_is_refused_with_its_reason_and_nothing_stored() {
         ),
     ];
     for (what, fields, status, reason) in cases {
-        let answer = post(&mut ana, FORM, &fields).await;
+        let answer = ana.post(FORM, &fields).await;
         assert_eq!(answer.status, status, "{what}: {}", answer.body);
         assert!(answer.body.contains("id=\"message\""), "{what}");
         assert!(answer.body.contains(reason), "{what}: {}", answer.body);
     }
+    // In the reader's language.
+    let mut class_nine = form(&page, &kept);
+    class_nine.push(("class_0".to_owned(), "9".to_owned()));
+    let spanish = ana
+        .http
+        .post(format!("{}{FORM}", office.url))
+        .header("accept-language", "es")
+        .form(&class_nine);
+    let spanish = ana.send(spanish).await;
+    assert_eq!(spanish.status, StatusCode::BAD_REQUEST);
+    assert!(
+        spanish
+            .body
+            .contains("La revisión no se guardó: clase desconocida &#34;9&#34;"),
+        "{}",
+        spanish.body
+    );
     // Too large to read at all: 10,000 boxes, a 1 MB field.
     let mut huge = form(&page, &kept);
     for _ in 0..10_000 {
@@ -412,7 +421,7 @@ async fn bad_review_input_is_refused_with_its_reason_and_nothing_stored() {
     let mut megabyte = form(&page, &kept);
     megabyte.push(("new_x1".to_owned(), "9".repeat(1 << 20)));
     for (what, fields) in [("10,000 boxes", huge), ("1 MB field", megabyte)] {
-        let answer = post(&mut ana, FORM, &fields).await;
+        let answer = ana.post(FORM, &fields).await;
         assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{what}");
         assert!(answer.body.contains("too large"), "{what}: {}", answer.body);
         assert!(answer.body.len() < 20_000, "{what}: nothing echoed");
@@ -428,7 +437,7 @@ async fn the_reviewed_mark_is_set_once_and_the_list_filters_on_it() {
     let (mut ana, page) = at_inspection(&office, "ana").await;
     assert!(page.body.contains("id=\"mark-reviewed\""));
     let mark = [("csrf".to_owned(), page.csrf())];
-    let marked = post(&mut ana, "/inspections/i-damaged/reviewed", &mark).await;
+    let marked = ana.post("/inspections/i-damaged/reviewed", &mark).await;
     assert_eq!(marked.status, StatusCode::SEE_OTHER, "{}", marked.body);
     assert_eq!(marked.location(), "/inspections/i-damaged#audit");
     // A second reviewer's mark changes nothing: the first stands.
@@ -437,12 +446,12 @@ async fn the_reviewed_mark_is_set_once_and_the_list_filters_on_it() {
         !page.body.contains("id=\"mark-reviewed\""),
         "already marked"
     );
-    let again = post(
-        &mut eva,
-        "/inspections/i-damaged/reviewed",
-        &[("csrf".to_owned(), page.csrf())],
-    )
-    .await;
+    let again = eva
+        .post(
+            "/inspections/i-damaged/reviewed",
+            &[("csrf".to_owned(), page.csrf())],
+        )
+        .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     let store = EmbeddedStore::open(office.dir()).unwrap();
     let summary = store.inspection("i-damaged").await.unwrap().unwrap();
@@ -458,26 +467,26 @@ async fn the_reviewed_mark_is_set_once_and_the_list_filters_on_it() {
             .contains("Marked reviewed by <b class=\"who\">ana</b>")
     );
     // A review after the mark follows it in the log (time order).
-    let saved = post(&mut eva, FORM, &form(&page, FIRST_REVIEW)).await;
+    let saved = eva.post(FORM, &form(&page, FIRST_REVIEW)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let page = eva.get("/inspections/i-damaged").await;
     let log = &page.body[page.body.find("id=\"audit\"").unwrap()..];
     let mark_at = log.find("marked the inspection reviewed").unwrap();
     assert!(mark_at < log.find("Review 1").unwrap(), "{log}");
     // Without its token, on another inspection: refused, not marked.
-    let forged = post(
-        &mut eva,
-        "/inspections/i-sound/reviewed",
-        &[("csrf".to_owned(), "0".repeat(64))],
-    )
-    .await;
+    let forged = eva
+        .post(
+            "/inspections/i-sound/reviewed",
+            &[("csrf".to_owned(), "0".repeat(64))],
+        )
+        .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    let missing = post(
-        &mut eva,
-        "/inspections/i-nothing/reviewed",
-        &[("csrf".to_owned(), page.csrf())],
-    )
-    .await;
+    let missing = eva
+        .post(
+            "/inspections/i-nothing/reviewed",
+            &[("csrf".to_owned(), page.csrf())],
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // The list: reviewed yes/no, an inspector (even a hostile one), and a bad value.
@@ -526,12 +535,12 @@ async fn a_hostile_model_name_renders_as_text_on_the_review_pages() {
         "{}",
         page.body
     );
-    let saved = post(
-        &mut ana,
-        "/inspections/i-x/photos/p1/review",
-        &form(&page, &[("act_0", "keep")]),
-    )
-    .await;
+    let saved = ana
+        .post(
+            "/inspections/i-x/photos/p1/review",
+            &form(&page, &[("act_0", "keep")]),
+        )
+        .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let page = ana.get("/inspections/i-x").await;
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
@@ -561,12 +570,9 @@ async fn a_photo_without_a_verdict_is_reviewed_by_drawing_and_the_script_is_serv
         ("new_x2", "0.3"),
         ("new_y2", "0.4"),
     ];
-    let saved = post(
-        &mut ana,
-        "/inspections/i-bare/photos/p1/review",
-        &form(&page, &drawn),
-    )
-    .await;
+    let saved = ana
+        .post("/inspections/i-bare/photos/p1/review", &form(&page, &drawn))
+        .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let reviews = stored_reviews(&office, "i-bare").await;
     assert_eq!(reviews.len(), 1);
