@@ -56,8 +56,8 @@ pub struct SkippedPhoto {
     pub inspection_id: String,
     /// The photo.
     pub photo_id: String,
-    /// The review revision that was refused, if one was.
-    pub revision: Option<u64>,
+    /// Its latest review's revision (the one refused).
+    pub revision: u64,
     /// Why.
     pub reason: String,
 }
@@ -167,7 +167,7 @@ fn plan(
                 Some(reason) => result.skipped.push(SkippedPhoto {
                     inspection_id: id.clone(),
                     photo_id: review.photo_id,
-                    revision: Some(review.revision),
+                    revision: review.revision,
                     reason,
                 }),
                 None => planned.push(Planned {
@@ -182,7 +182,7 @@ fn plan(
             result.skipped.push(SkippedPhoto {
                 inspection_id: id.clone(),
                 photo_id,
-                revision: Some(review.revision),
+                revision: review.revision,
                 reason: "the inspection holds no such photo".into(),
             });
         }
@@ -252,7 +252,7 @@ pub fn import(
         let skip = |reason: String| SkippedPhoto {
             inspection_id: record.inspection_id.clone(),
             photo_id: record.photo_id.clone(),
-            revision: Some(p.review.revision),
+            revision: p.review.revision,
             reason,
         };
         if let Some(other) = files.get(&file) {

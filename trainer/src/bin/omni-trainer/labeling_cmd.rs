@@ -263,13 +263,8 @@ fn import_reviewed(args: &ImportReviewedArgs, json: bool) -> Result<(), TrainerE
     bar.finish_and_clear();
     for s in &summary.skipped {
         eprintln!(
-            "omni-trainer: left out photo {} of inspection {}{}: {}",
-            s.photo_id,
-            s.inspection_id,
-            s.revision
-                .map(|r| format!(" (review revision {r})"))
-                .unwrap_or_default(),
-            s.reason
+            "omni-trainer: left out photo {} of inspection {} (review revision {}): {}",
+            s.photo_id, s.inspection_id, s.revision, s.reason
         );
     }
     eprintln!(
