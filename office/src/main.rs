@@ -307,10 +307,13 @@ async fn serve(
         })
         .transpose()?;
     let accounts = Accounts::open(&store_args.data_dir).map_err(|e| e.to_string())?;
+    // One settings value: the API's report and the web view's are written the same way.
+    let reports = Arc::new(args.nova.settings().await);
     let pages = WebConfig {
         store: store.clone(),
         accounts: Arc::new(accounts),
         secure_cookies: args.secure_cookies,
+        reports: reports.clone(),
     };
     let config = AppConfig {
         store,
@@ -321,7 +324,7 @@ async fn serve(
         detector,
         url_key: embedded::url_key(&store_args.data_dir).map_err(|e| e.to_string())?,
         url_ttl: args.url_ttl,
-        reports: Arc::new(args.nova.settings().await),
+        reports,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

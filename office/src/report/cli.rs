@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use omni_report::pdf::PhotoBytes;
-use omni_report::{DEFAULT_MODEL_ID, Eir, Language, NovaConfig, NovaWriter, render_pdf};
+use omni_report::{DEFAULT_MODEL_ID, Eir, Language, NovaConfig, NovaWriter};
 
-use super::{ReportSettings, report};
+use super::{ReportSettings, pdf, report};
 use crate::store::Store;
 
 /// How reports are written: the deterministic rules (default) or Amazon Nova.
@@ -101,7 +100,11 @@ pub async fn run(store: Arc<dyn Store>, args: ReportArgs) -> Result<(), String> 
         .await
         .map_err(|e| format!("{}: {}", e.error_type, e.message))?;
     if let Some(path) = &args.pdf {
-        let pdf = pdf_of(store.as_ref(), &eir, &args.id, args.lang).await?;
+        let lang = match args.lang {
+            LangArg::En => Language::En,
+            LangArg::Es => Language::Es,
+        };
+        let pdf = pdf(store.as_ref(), &eir, &args.id, lang).await?;
         omni_durable::write_atomic(path, &pdf)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         if !args.json {
@@ -115,27 +118,6 @@ pub async fn run(store: Arc<dyn Store>, args: ReportArgs) -> Result<(), String> 
         print_text(&eir);
     }
     Ok(())
-}
-
-/// The EIR as a PDF in `lang`, with the inspection's photos.
-async fn pdf_of(store: &dyn Store, eir: &Eir, id: &str, lang: LangArg) -> Result<Vec<u8>, String> {
-    let mut photos = Vec::new();
-    for stored in store.photos(id).await.map_err(|e| e.to_string())? {
-        let bytes = store
-            .photo_bytes(&stored.photo)
-            .await
-            .map_err(|e| e.to_string())?;
-        photos.push((stored.photo.id, bytes));
-    }
-    let refs: Vec<PhotoBytes<'_>> = photos
-        .iter()
-        .map(|(id, bytes)| PhotoBytes { id, bytes })
-        .collect();
-    let lang = match lang {
-        LangArg::En => Language::En,
-        LangArg::Es => Language::Es,
-    };
-    render_pdf(eir, &refs, lang).map_err(|e| format!("cannot render the PDF: {e}"))
 }
 
 fn letters(faces: &[omni_report::Face]) -> String {

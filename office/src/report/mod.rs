@@ -5,6 +5,8 @@
 //! - [`report`]: the stored EIR of an inspection's revision, or written now by the one caller
 //!   that claims it (two offices or a retried Lambda write it once); never on a phone's
 //!   request path: `GET /v1/inspections/{id}/report` and `omni-office report` ask for it.
+//! - [`pdf`]: the EIR as a PDF with the inspection's photos (the CLI's `--pdf` and the web
+//!   view's download).
 //! - [`input`]: the store's inspection as the report's input.
 
 pub mod cli;
@@ -13,7 +15,8 @@ pub mod input;
 use std::time::Duration;
 
 use omni_protocol::Timestamp;
-use omni_report::{CedexTable, Eir, KindTable, NovaWriter, build_report};
+use omni_report::pdf::PhotoBytes;
+use omni_report::{CedexTable, Eir, KindTable, Language, NovaWriter, build_report, render_pdf};
 
 use crate::error::ApiError;
 use crate::store::Store;
@@ -107,4 +110,27 @@ async fn wait_for_writer(store: &dyn Store, id: &str, revision: u64) -> Result<E
         "ReportInProgressException",
         format!("the report of inspection {id} revision {revision} is being written: retry later"),
     ))
+}
+
+/// The EIR as a PDF in `lang`, with inspection `id`'s photos: what `omni-office report --pdf`
+/// writes and the web view's `report.pdf` answers.
+pub async fn pdf(
+    store: &dyn Store,
+    eir: &Eir,
+    id: &str,
+    lang: Language,
+) -> Result<Vec<u8>, String> {
+    let mut photos = Vec::new();
+    for stored in store.photos(id).await.map_err(|e| e.to_string())? {
+        let bytes = store
+            .photo_bytes(&stored.photo)
+            .await
+            .map_err(|e| e.to_string())?;
+        photos.push((stored.photo.id, bytes));
+    }
+    let refs: Vec<PhotoBytes<'_>> = photos
+        .iter()
+        .map(|(id, bytes)| PhotoBytes { id, bytes })
+        .collect();
+    render_pdf(eir, &refs, lang).map_err(|e| format!("cannot render the PDF: {e}"))
 }

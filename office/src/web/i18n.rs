@@ -140,6 +140,59 @@ pub struct Texts {
     pub classes: [&'static str; 6],
     /// Why a review form is refused, each with its `{placeholders}`.
     pub why: Why,
+    /// The inspection report's section.
+    pub report: ReportTexts,
+}
+
+/// The inspection report (EIR) section and its download.
+#[derive(Debug)]
+pub struct ReportTexts {
+    /// The section's title.
+    pub title: &'static str,
+    /// An open inspection.
+    pub when_closed: &'static str,
+    /// A closed inspection without a kind.
+    pub no_kind: &'static str,
+    /// Another office is writing it.
+    pub in_progress: &'static str,
+    /// It could not be written (the error follows).
+    pub failed: &'static str,
+    /// The EIR number.
+    pub number: &'static str,
+    /// The inspection revision it reports.
+    pub revision: &'static str,
+    /// The verdict on the box.
+    pub verdict: &'static str,
+    /// Faces the kind requires.
+    pub required: &'static str,
+    /// Faces photographed.
+    pub photographed: &'static str,
+    /// Faces missing.
+    pub missing: &'static str,
+    /// The damage lines table's title.
+    pub lines: &'static str,
+    /// No damage line.
+    pub no_lines: &'static str,
+    /// Lines not shown (`{n}` more; the PDF has them all).
+    pub more_lines: &'static str,
+    /// Columns: No., photo, face, location, damage, repair, severity, confidence, source.
+    pub columns: [&'static str; 9],
+    /// The narrative's title.
+    pub narrative: &'static str,
+    /// Who wrote it.
+    pub written_by: &'static str,
+    /// The deterministic rules.
+    pub rules: &'static str,
+    /// Amazon Nova.
+    pub nova: &'static str,
+    /// Why Nova's answer was not used.
+    pub fallback: &'static str,
+    /// Tokens used.
+    pub tokens: &'static str,
+    /// A line from a review by someone.
+    pub review_by: &'static str,
+    /// The PDF link.
+    pub download: &'static str,
 }
 
 /// Why a review form is refused (400), in words.
@@ -248,6 +301,41 @@ pub static EN: Texts = Texts {
         names_box: "the form names box {n} but the photo shows {shown}",
         ahead: "the form starts from review {base} but the photo has {latest}",
     },
+    report: ReportTexts {
+        title: "Inspection report (EIR)",
+        when_closed: "The report comes when the inspection is closed.",
+        no_kind: "This inspection has no kind (gate-in, gate-out, damage survey, off-hire): the report needs one.",
+        in_progress: "The report is being written. Reload the page in a moment.",
+        failed: "The report could not be written",
+        number: "EIR number",
+        revision: "Revision",
+        verdict: "Verdict",
+        required: "Faces required",
+        photographed: "Faces photographed",
+        missing: "Faces missing",
+        lines: "Damage lines",
+        no_lines: "No damage lines.",
+        more_lines: "{n} more lines in the PDF.",
+        columns: [
+            "No.",
+            "Photo",
+            "Face",
+            "Location",
+            "Damage",
+            "Repair",
+            "Severity",
+            "Confidence",
+            "Source",
+        ],
+        narrative: "Narrative",
+        written_by: "Written by",
+        rules: "deterministic rules",
+        nova: "Amazon Nova",
+        fallback: "Nova's answer was not used",
+        tokens: "tokens",
+        review_by: "review by",
+        download: "Download the EIR (PDF)",
+    },
 };
 
 /// Spanish.
@@ -337,6 +425,41 @@ pub static ES: Texts = Texts {
         inverted: "una caja necesita izquierda < derecha y arriba < abajo, cada lado al menos {min} de la foto",
         names_box: "el formulario nombra la caja {n} pero la foto muestra {shown}",
         ahead: "el formulario parte de la revisión {base} pero la foto tiene {latest}",
+    },
+    report: ReportTexts {
+        title: "Informe de inspección (EIR)",
+        when_closed: "El informe estará disponible cuando se cierre la inspección.",
+        no_kind: "Esta inspección no tiene tipo (entrada, salida, inspección de daños, devolución): el informe lo necesita.",
+        in_progress: "El informe se está redactando. Recargue la página en un momento.",
+        failed: "No se pudo redactar el informe",
+        number: "Número de EIR",
+        revision: "Revisión",
+        verdict: "Veredicto",
+        required: "Caras obligatorias",
+        photographed: "Caras fotografiadas",
+        missing: "Caras sin fotografiar",
+        lines: "Líneas de daño",
+        no_lines: "Sin líneas de daño.",
+        more_lines: "{n} líneas más en el PDF.",
+        columns: [
+            "N.º",
+            "Foto",
+            "Cara",
+            "Ubicación",
+            "Daño",
+            "Reparación",
+            "Gravedad",
+            "Confianza",
+            "Fuente",
+        ],
+        narrative: "Descripción",
+        written_by: "Redactado por",
+        rules: "reglas deterministas",
+        nova: "Amazon Nova",
+        fallback: "No se usó la respuesta de Nova",
+        tokens: "tokens",
+        review_by: "revisión de",
+        download: "Descargar el EIR (PDF)",
     },
 };
 

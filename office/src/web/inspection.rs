@@ -1,6 +1,6 @@
 //! An inspection's page: every photo with its layers (the edge and cloud verdicts, and the
 //! latest review) switchable without script, for reviewers the review form of each photo and
-//! the reviewed mark, and the audit log.
+//! the reviewed mark, the audit log, and once it is closed its report (EIR, `super::report`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -11,6 +11,7 @@ use super::accounts::Role;
 use super::audit::{self, Entry, Mark};
 use super::i18n::Texts;
 use super::pages::{UserView, failure, message, time_text, user_view};
+use super::report::{self as eir, ReportSection};
 use super::state::{PhotoState, latest, state_at, verdict_layer};
 use super::verdicts::{BoxView, Layer, layer};
 use super::{SignedIn, Web, page};
@@ -80,6 +81,7 @@ struct InspectionPage {
     photos: Vec<PhotoView>,
     audit: Vec<Entry>,
     mark: Option<Mark>,
+    report: ReportSection,
 }
 
 fn review_layer(t: &Texts, review: &Review, verdicts: &[&Verdict]) -> ReviewLayer {
@@ -194,6 +196,8 @@ pub(super) async fn inspection(
         || "—".to_owned(),
         |l| format!("{:.5}, {:.5}", l.latitude, l.longitude),
     );
+    let closed = i.state == InspectionState::Closed;
+    let report = eir::section(&web, t, &i.id, closed).await;
     let html = InspectionPage {
         t,
         user: user_view(&signed),
@@ -201,13 +205,14 @@ pub(super) async fn inspection(
         container: i.container_number.clone(),
         inspector: i.inspector_id.clone(),
         started: time_text(i.created_at_ms),
-        closed: i.state == InspectionState::Closed,
+        closed,
         location,
         damaged: summary.has_damage,
         reviewer,
         photos,
         audit: audit::entries(t, &reviews, &summary),
         mark: audit::mark(&summary),
+        report,
     }
     .render();
     page(StatusCode::OK, html)

@@ -1,5 +1,6 @@
 //! The office's web view for people: sign in, find inspections, see each photo with its
-//! damage boxes, review them (reviewers), read the audit log. Server-rendered HTML (askama
+//! damage boxes, review them (reviewers), read the audit log and a closed inspection's EIR
+//! (on the page, and as the PDF). Server-rendered HTML (askama
 //! templates, escaped), plain CSS; the edge/cloud/review switch is CSS, and the one script
 //! (`static/review.js`, served from here) only helps draw a box: every form works without
 //! it. Phones never come here; people never use the SigV4 API.
@@ -15,6 +16,7 @@ mod audit;
 pub mod i18n;
 mod inspection;
 mod pages;
+mod report;
 mod review;
 mod state;
 mod verdicts;
@@ -30,6 +32,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::report::ReportSettings;
 use crate::store::Store;
 use accounts::{Accounts, Session};
 use i18n::Texts;
@@ -53,6 +56,9 @@ pub struct WebConfig {
     pub accounts: Arc<Accounts>,
     /// Mark cookies `Secure` (the office is reached over https, e.g. behind a proxy).
     pub secure_cookies: bool,
+    /// How reports are written: the API's own settings (`AppConfig::reports`), so the page
+    /// and `GET /v1/inspections/{id}/report` store and show one report per revision.
+    pub reports: Arc<ReportSettings>,
 }
 
 type Web = Arc<WebConfig>;
@@ -66,6 +72,7 @@ pub fn router(config: WebConfig, api: Router) -> Router {
         .route("/logout", post(pages::logout))
         .route("/inspections", get(pages::list))
         .route("/inspections/{id}", get(inspection::inspection))
+        .route("/inspections/{id}/report.pdf", get(report::pdf))
         .route(
             "/inspections/{id}/photos/{photo_id}/review",
             post(review::review).layer(DefaultBodyLimit::max(review::MAX_FORM_BYTES)),

@@ -194,15 +194,37 @@ impl Client {
         bytes: &[u8],
         detect: Option<bool>,
     ) -> Answer {
+        let flag = detect.map(|d| d.to_string());
+        let extra: Vec<(&str, &str)> = flag.iter().map(|f| ("x-omni-detect", f.as_str())).collect();
+        self.put_photo_with(inspection, photo, bytes, &extra).await
+    }
+
+    /// Uploads `bytes` as photo `photo` showing container face `face` (`x-omni-photo-face`).
+    pub async fn put_photo_face(
+        &self,
+        inspection: &str,
+        photo: &str,
+        bytes: &[u8],
+        face: &str,
+    ) -> Answer {
+        self.put_photo_with(inspection, photo, bytes, &[("x-omni-photo-face", face)])
+            .await
+    }
+
+    /// Uploads `bytes` as photo `photo` with their true SHA-256 and the `extra` headers.
+    async fn put_photo_with(
+        &self,
+        inspection: &str,
+        photo: &str,
+        bytes: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let sha = hex::encode(Sha256::digest(bytes));
         let mut headers = vec![
             ("content-type", "image/jpeg"),
             (PHOTO_SHA256_HEADER, sha.as_str()),
         ];
-        let flag = detect.map(|d| d.to_string());
-        if let Some(flag) = &flag {
-            headers.push(("x-omni-detect", flag.as_str()));
-        }
+        headers.extend_from_slice(extra);
         self.send(
             "PUT",
             &format!("/v1/inspections/{inspection}/photos/{photo}"),

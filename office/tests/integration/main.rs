@@ -27,4 +27,5 @@ mod template;
 mod web;
 mod web_browser;
 mod web_common;
+mod web_report;
 mod web_review;

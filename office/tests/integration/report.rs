@@ -39,20 +39,7 @@ async fn office_with_damage() -> TestOffice {
     put.kind = Some("gate-in".into());
     assert_eq!(client.put_inspection("insp-1", &put).await.status, 201);
     for (id, face, seed) in [("door", "D", 1), ("front", "F", 2)] {
-        let bytes = jpeg(seed);
-        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-        let answer = client
-            .send(
-                "PUT",
-                &format!("/v1/inspections/insp-1/photos/{id}"),
-                &[
-                    ("content-type", "image/jpeg"),
-                    ("x-omni-photo-sha256", &sha),
-                    ("x-omni-photo-face", face),
-                ],
-                bytes,
-            )
-            .await;
+        let answer = client.put_photo_face("insp-1", id, &jpeg(seed), face).await;
         assert_eq!(answer.status, 201, "{answer:?}");
     }
     let path = "/v1/inspections/insp-1/photos/door/verdicts/edge";
@@ -87,7 +74,7 @@ fn office_bin(args: &[&str]) -> std::process::Output {
 
 /// The text of a PDF file, or `None` (with a note) where pdftotext is missing and
 /// `OMNI_SKIP_PDFTOTEXT_TESTS` says to skip.
-fn pdftotext(path: &std::path::Path) -> Option<String> {
+pub fn pdftotext(path: &std::path::Path) -> Option<String> {
     let run = Command::new("pdftotext")
         .arg("-layout")
         .arg(path)

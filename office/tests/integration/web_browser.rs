@@ -3,7 +3,7 @@
 //! spaces, opens the inspection, sees as many boxes as the stored verdict has, switches
 //! between the edge and the cloud verdict (CSS only), reviews the photo (changes a class,
 //! draws a box by dragging on the photo: `static/review.js`), sees the stored review drawn
-//! and its audit entry, and signs out.
+//! and its audit entry, reads a closed inspection's report (EIR) and signs out.
 //! Screenshots go to a temporary directory, or to `docs/images/` with
 //! `OMNI_UPDATE_SCREENSHOTS=1`.
 //!
@@ -368,6 +368,19 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
     let section = browser.find(Locator::Css("#photo-p1")).await.unwrap();
     scroll_to(&browser, &section, "start").await;
     shoot(&browser, &shots, "office-review.png").await;
+
+    // A closed inspection's report (EIR): its damage lines in the table, the PDF linked.
+    crate::web_report::closed_with_damage(&office.phone(), "i-eir").await;
+    browser
+        .goto(&format!("{}/inspections/i-eir", office.url))
+        .await
+        .unwrap();
+    assert_eq!(visible(&browser, "tr.eir-line").await, [true; 3]);
+    assert_eq!(visible(&browser, "#report-pdf").await, [true]);
+    browser.set_window_size(1280, 1100).await.unwrap();
+    let report = browser.find(Locator::Css("#report")).await.unwrap();
+    scroll_to(&browser, &report, "start").await;
+    shoot(&browser, &shots, "office-report.png").await;
 
     // Sign out: back to the sign-in page, and the list is gone.
     click(&browser, "#sign-out").await;

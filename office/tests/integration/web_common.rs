@@ -79,19 +79,23 @@ impl Browser {
         }
     }
 
-    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+    /// `request` with the kept cookies.
+    pub fn with_cookies(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let cookie = self
             .cookies
             .iter()
             .map(|(n, v)| format!("{n}={v}"))
             .collect::<Vec<_>>()
             .join("; ");
-        let request = if cookie.is_empty() {
+        if cookie.is_empty() {
             request
         } else {
             request.header("cookie", cookie)
-        };
-        let response = request.send().await.unwrap();
+        }
+    }
+
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = self.with_cookies(request).send().await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         self.keep(&headers);
