@@ -9,5 +9,6 @@ mod inference_handler;
 mod labeling;
 mod publish;
 mod reviewed;
+mod reviewed_web;
 mod sagemaker;
 mod upload;

@@ -24,7 +24,8 @@ fn day(month: i64, day: i64) -> i64 {
     JAN1 + (days_before[(month - 1) as usize] + day - 1) * 86_400_000
 }
 
-fn rbox(class_id: u32, [x1, y1, x2, y2]: [f32; 4]) -> ReviewBox {
+/// A review box of `class_id` at fractions `x1, y1, x2, y2`.
+pub(crate) const fn rbox(class_id: u32, [x1, y1, x2, y2]: [f32; 4]) -> ReviewBox {
     ReviewBox {
         class_id,
         x1,
@@ -69,7 +70,8 @@ pub(crate) struct Office {
     pub expected: BTreeMap<String, Vec<Vec<f64>>>,
 }
 
-fn lines(boxes: &[ReviewBox]) -> Vec<Vec<f64>> {
+/// The YOLO label lines (`class cx cy w h`, sorted) of review `boxes`.
+pub(crate) fn lines(boxes: &[ReviewBox]) -> Vec<Vec<f64>> {
     let mut lines: Vec<Vec<f64>> = boxes
         .iter()
         .map(|b| {
@@ -252,7 +254,8 @@ pub(crate) fn assert_pool(pool: &Path, office: &Office, ids: &[&str]) {
     );
 }
 
-fn cli_ok(args: &[&str], env: &[(String, String)], cwd: &Path) -> (String, String) {
+/// Runs the CLI, which must succeed: (stdout, stderr).
+pub(crate) fn cli_ok(args: &[&str], env: &[(String, String)], cwd: &Path) -> (String, String) {
     let (ok, stdout, stderr) = common::cli(args, env, cwd);
     assert!(ok, "{args:?}: {stderr}");
     (stdout, stderr)
