@@ -48,10 +48,13 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 impl EmbeddedStore {
     /// Opens (creating) the store in `dir` and brings its schema up to date.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
+        // The database before photos/: a file that is not one leaves the directory as it was.
+        let conn = crate::sqlite::open(&dir.join("office.sqlite3"), MIGRATIONS).map_err(backend)?;
         let photos = dir.join("photos");
         std::fs::create_dir_all(&photos)
             .map_err(|e| backend(format!("cannot create {}: {e}", photos.display())))?;
-        let conn = crate::sqlite::open(&dir.join("office.sqlite3"), MIGRATIONS).map_err(backend)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             photos,

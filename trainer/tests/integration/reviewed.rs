@@ -448,6 +448,8 @@ fn bad_input_is_one_error_line_and_nothing_written() {
         cwd,
         "garbage",
     );
+    // Refused before anything was written beside it: no photos/ folder appears.
+    assert!(!cwd.join("garbage/photos").exists());
     refused(&import(&["--out", "pool"]), cwd, "give the office");
     refused(
         &import(&[
