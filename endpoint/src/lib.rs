@@ -16,10 +16,14 @@
 
 pub mod faults;
 pub mod inference;
+mod invoke;
+mod routes;
 pub mod server;
 pub mod serverless;
+pub mod stats;
 
 pub use faults::{Fault, FaultConfig, Malformed};
 pub use inference::{InferenceModel, ModelChoice};
-pub use server::{EndpointConfig, EndpointError, RunningEndpoint, StatsSnapshot, start};
+pub use server::{EndpointConfig, EndpointError, RunningEndpoint, start};
 pub use serverless::ServerlessConfig;
+pub use stats::{RATE_SECONDS, StatsSnapshot};

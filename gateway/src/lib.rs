@@ -2,3 +2,4 @@
 //! endpoint), as API Gateway and SageMaker's front stand in front of AWS's.
 
 pub mod body;
+pub mod sigv4;
