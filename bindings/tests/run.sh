@@ -33,10 +33,15 @@ out=target/bindings-test
 rm -rf "$out" && mkdir -p "$out"
 
 log "building uniffi-bindgen, then libomni_ffi and the test servers"
-cargo build --locked -p omni-ffi --features bindgen --bin uniffi-bindgen
-# test-probes adds `debug_panic` (a panic must reach the app as an exception).
-cargo build --locked -p omni-ffi --lib --features test-probes
-cargo build --locked -p omni-e2e --bin omni-binding-fixtures
+# One cargo invocation, so that the three share one feature resolution: built one by one, each
+# resolved its own features and recompiled the same dependencies again (114 units, tract-core
+# among them, in the run of 2026-12-06; 47 in one invocation). The test library thus carries
+# uniffi's `cli` feature and the core's `bundled-model` (the fixtures' demo model), which
+# docs/bindings.md keeps out of an app's library by building it apart; the exported API, all
+# the tests read, is the same, and every test opens the core with an explicit model file. test-probes adds `debug_panic` (a
+# panic must reach the app as an exception).
+cargo build --locked -p omni-ffi -p omni-e2e --features omni-ffi/bindgen,omni-ffi/test-probes \
+  --lib --bin uniffi-bindgen --bin omni-binding-fixtures
 lib=target/debug/libomni_ffi.so
 
 log "generating bindings (library mode)"
