@@ -1,17 +1,24 @@
 //! A fault-injecting HTTP/1.1 proxy on 127.0.0.1 for servers without fault knobs (the yard
 //! office): per request, it drops the client's connection (before forwarding, or after the
 //! server answered, so the answer is lost), answers `503 ServiceUnavailable` itself, or
-//! forwards the request and relays the answer. Runs on its own thread; stops when dropped.
+//! forwards the request and relays the answer. HTTP is hyper's on both sides; the bytes on the
+//! client's connection are counted as they cross it (heads and bodies, as sent). Runs on its
+//! own runtime; stops when dropped.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Largest request or answer head read.
-const MAX_HEAD: usize = 64 << 10;
 
 /// What the proxy does to requests.
 #[derive(Clone, Copy, Debug)]
@@ -91,9 +98,7 @@ impl FaultProxy {
         runtime.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let shared = accept.clone();
-                tokio::spawn(async move {
-                    let _ = serve(client, shared).await;
-                });
+                tokio::spawn(serve(client, shared));
             }
         });
         Self {
@@ -160,118 +165,164 @@ impl Shared {
     }
 }
 
-/// Serves one client connection, request after request.
-async fn serve(mut client: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let mut buffered = Vec::new();
-    loop {
-        let Some(request) = read_message(&mut client, &mut buffered, false).await? else {
-            return Ok(());
-        };
-        let counters = &shared.counters;
-        counters.requests.fetch_add(1, Ordering::Relaxed);
-        counters
+/// Why a connection is closed without an answer (a drop fault, or no server to forward to).
+#[derive(Debug)]
+struct Closed(String);
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Serves one client connection, request after request; an `Err` from a request closes it.
+async fn serve(client: TcpStream, shared: Arc<Shared>) {
+    let counted = Counted {
+        inner: client,
+        shared: shared.clone(),
+    };
+    let service = service_fn(move |request| handle(shared.clone(), request));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(counted), service)
+        .await;
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Closed> {
+    let counters = &shared.counters;
+    counters.requests.fetch_add(1, Ordering::Relaxed);
+    let fate = shared.fate();
+    // The whole request is read before anything happens to it.
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| Closed(format!("client body: {e}")))?
+        .to_bytes();
+    match fate {
+        Fate::DropBefore => {
+            counters.dropped_before.fetch_add(1, Ordering::Relaxed);
+            Err(Closed("dropped before forwarding".into()))
+        }
+        Fate::Error => {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            let body = r#"{"__type":"ServiceUnavailable","message":"injected by the fault proxy"}"#;
+            Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", "ServiceUnavailable")
+                .header("connection", "close")
+                .body(Full::new(Bytes::from_static(body.as_bytes())))
+                .map_err(|e| Closed(e.to_string()))
+        }
+        fate @ (Fate::DropAfter | Fate::Forward) => {
+            counters.forwarded.fetch_add(1, Ordering::Relaxed);
+            let upstream = *shared.upstream.lock().unwrap_or_else(|e| e.into_inner());
+            let answer = forward(upstream, Request::from_parts(parts, Full::new(body))).await?;
+            if matches!(fate, Fate::DropAfter) {
+                counters.dropped_after.fetch_add(1, Ordering::Relaxed);
+                return Err(Closed("dropped after the server answered".into()));
+            }
+            Ok(answer)
+        }
+    }
+}
+
+/// Sends `request` as it came (same head, same body) to `upstream` on a new connection and
+/// reads the whole answer.
+async fn forward(
+    upstream: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<Response<Full<Bytes>>, Closed> {
+    let closed = |what: &str, e: &dyn std::fmt::Display| Closed(format!("{what}: {e}"));
+    let server = TcpStream::connect(upstream)
+        .await
+        .map_err(|e| closed("connect", &e))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(server))
+        .await
+        .map_err(|e| closed("handshake", &e))?;
+    tokio::spawn(connection);
+    let answer = sender
+        .send_request(request)
+        .await
+        .map_err(|e| closed("forward", &e))?;
+    let (parts, body) = answer.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| closed("server body", &e))?
+        .to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The client's connection, counting the bytes read from it (requests) and written to it
+/// (answers).
+struct Counted {
+    inner: TcpStream,
+    shared: Arc<Shared>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.shared
+            .counters
             .request_bytes
-            .fetch_add(request.len() as u64, Ordering::Relaxed);
-        match shared.fate() {
-            Fate::DropBefore => {
-                counters.dropped_before.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            Fate::Error => {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                let body =
-                    br#"{"__type":"ServiceUnavailable","message":"injected by the fault proxy"}"#;
-                let head = format!(
-                    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-                     x-amzn-errortype: ServiceUnavailable\r\ncontent-length: {}\r\n\
-                     connection: close\r\n\r\n",
-                    body.len()
-                );
-                counters
-                    .answer_bytes
-                    .fetch_add((head.len() + body.len()) as u64, Ordering::Relaxed);
-                client.write_all(head.as_bytes()).await?;
-                client.write_all(body).await?;
-                client.shutdown().await?;
-                return Ok(());
-            }
-            fate @ (Fate::DropAfter | Fate::Forward) => {
-                counters.forwarded.fetch_add(1, Ordering::Relaxed);
-                let upstream = *shared.upstream.lock().unwrap_or_else(|e| e.into_inner());
-                let mut server = TcpStream::connect(upstream).await?;
-                server.write_all(&request).await?;
-                let mut rest = Vec::new();
-                let Some(answer) = read_message(&mut server, &mut rest, true).await? else {
-                    return Ok(());
-                };
-                if matches!(fate, Fate::DropAfter) {
-                    counters.dropped_after.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
-                counters
-                    .answer_bytes
-                    .fetch_add(answer.len() as u64, Ordering::Relaxed);
-                client.write_all(&answer).await?;
-            }
-        }
+            .fetch_add(read as u64, Ordering::Relaxed);
+        polled
     }
 }
 
-/// Reads one HTTP/1.1 message (head and a `content-length` or chunked body; an answer with
-/// neither runs to the end of the stream) from `stream`, `buffered` holding bytes already
-/// read past the previous one. `None`: the stream ended before a message.
-async fn read_message<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buffered: &mut Vec<u8>,
-    answer: bool,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let head_end = loop {
-        if let Some(end) = find(buffered, b"\r\n\r\n") {
-            break end + 4;
+impl Counted {
+    fn wrote(&self, polled: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.shared
+                .counters
+                .answer_bytes
+                .fetch_add(*n as u64, Ordering::Relaxed);
         }
-        if buffered.len() > MAX_HEAD || !fill(stream, buffered).await? {
-            return Ok(None);
-        }
-    };
-    let head = String::from_utf8_lossy(&buffered[..head_end]).to_ascii_lowercase();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-    };
-    let body_len = if let Some(len) = header("content-length:") {
-        len.parse::<usize>().map_err(std::io::Error::other)?
-    } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        loop {
-            if let Some(end) = find(&buffered[head_end..], b"0\r\n\r\n") {
-                break end + 5;
-            }
-            if !fill(stream, buffered).await? {
-                return Ok(None);
-            }
-        }
-    } else if answer && !head.starts_with("http/1.1 204") && !head.starts_with("http/1.1 304") {
-        while fill(stream, buffered).await? {}
-        buffered.len() - head_end
-    } else {
-        0
-    };
-    while buffered.len() < head_end + body_len {
-        if !fill(stream, buffered).await? {
-            return Ok(None);
-        }
+        polled
     }
-    let rest = buffered.split_off(head_end + body_len);
-    Ok(Some(std::mem::replace(buffered, rest)))
 }
 
-/// Reads more bytes into `buffer`; false at the end of the stream.
-async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buffer: &mut Vec<u8>) -> std::io::Result<bool> {
-    let mut chunk = [0u8; 16 << 10];
-    let n = stream.read(&mut chunk).await?;
-    buffer.extend_from_slice(&chunk[..n]);
-    Ok(n > 0)
-}
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.wrote(polled)
+    }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

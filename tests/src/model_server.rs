@@ -1,14 +1,27 @@
 //! A small static file server on 127.0.0.1 for the model refresh tests (the core's updater
-//! and `omni model`): ETag and
-//! `If-None-Match` (304), `Range: bytes=N-` (206 with `Content-Range`), 404 for missing files,
-//! a request log, a one-shot "cut the body halfway" fault, an optional slow body, and
-//! redirects (307 with `Location`).
+//! and `omni model`), on hyper: ETag and `If-None-Match` (304), `Range: bytes=N-` (206 with
+//! `Content-Range`), 404 for missing files, a request log, a one-shot "cut the body halfway"
+//! fault, an optional slow body, and redirects (307 with `Location`).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// Pieces a body is sent in (the slow body pauses between them).
+const PIECE: usize = 64 * 1024;
+/// How long a cut body waits, after its half, before the connection is closed: the half is
+/// on the wire by then.
+const CUT_AFTER: Duration = Duration::from_millis(50);
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
@@ -38,7 +51,7 @@ struct State {
     redirects: HashMap<String, String>,
     /// Send no `ETag` (as `python -m http.server` does).
     no_etags: bool,
-    /// Connections accepted whose request is not logged yet.
+    /// Requests read whose answer is not logged yet.
     in_flight: usize,
 }
 
@@ -50,23 +63,32 @@ pub struct StaticServer {
 }
 
 impl StaticServer {
-    /// Starts the server on a free port of 127.0.0.1.
+    /// Starts the server on a free port of 127.0.0.1 (its own runtime on its own thread).
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("static server runtime");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = shared.clone();
-                // Counted before the request is answered, so a client that has its answer
-                // finds the request either logged or still counted here.
-                lock(&state).in_flight += 1;
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &state);
-                    lock(&state).in_flight -= 1;
-                });
-            }
+            runtime.block_on(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let state = shared.clone();
+                    tokio::spawn(async move {
+                        let service =
+                            service_fn(move |request| std::future::ready(answer(&state, request)));
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
         });
         Self { addr, state }
     }
@@ -159,34 +181,26 @@ pub fn etag_of(bytes: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
-fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let mut headers = HashMap::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
-    }
-    let path = target
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches('/')
-        .to_owned();
-    let range = headers.get("range").cloned();
-    let if_none_match = headers.get("if-none-match").cloned();
+/// Answers one request. The request is counted in flight until its body is done (sent,
+/// cut or abandoned), when it is logged, so a client that has its answer finds the request
+/// either logged or still counted.
+fn answer(
+    state: &Arc<Mutex<State>>,
+    request: Request<Incoming>,
+) -> Result<Response<Pieces>, hyper::http::Error> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let path = request.uri().path().trim_start_matches('/').to_owned();
+    let range = header("range");
+    let if_none_match = header("if-none-match");
     let (file, cut, delay, redirect, etags) = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(state);
+        s.in_flight += 1;
         let cut = s.cut_next.remove(&path);
         (
             s.files.get(&path).cloned(),
@@ -196,20 +210,20 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
             !s.no_etags,
         )
     };
+    let mut answer = Response::builder();
     let mut status = 200;
-    let mut extra = Vec::new();
     let mut body: Vec<u8> = Vec::new();
-    match (method.as_str(), file) {
+    match (request.method().as_str(), file) {
         ("GET", _) if redirect.is_some() => {
             status = 307;
-            extra.push(format!("Location: {}", redirect.unwrap_or_default()));
+            answer = answer.header("location", redirect.unwrap_or_default());
         }
         ("GET", Some(bytes)) => {
             let etag = etag_of(&bytes);
             if etags {
-                extra.push(format!("ETag: {etag}"));
+                answer = answer.header("etag", &etag);
             }
-            extra.push("Accept-Ranges: bytes".to_owned());
+            answer = answer.header("accept-ranges", "bytes");
             if etags && if_none_match.as_deref() == Some(etag.as_str()) {
                 status = 304;
             } else if let Some(range) = &range {
@@ -220,16 +234,15 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
                 match start {
                     Some(start) if start < bytes.len() => {
                         status = 206;
-                        extra.push(format!(
-                            "Content-Range: bytes {start}-{}/{}",
-                            bytes.len() - 1,
-                            bytes.len()
-                        ));
+                        answer = answer.header(
+                            "content-range",
+                            format!("bytes {start}-{}/{}", bytes.len() - 1, bytes.len()),
+                        );
                         body = bytes[start..].to_vec();
                     }
                     _ => {
                         status = 416;
-                        extra.push(format!("Content-Range: bytes */{}", bytes.len()));
+                        answer = answer.header("content-range", format!("bytes */{}", bytes.len()));
                     }
                 }
             } else {
@@ -242,53 +255,94 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
         }
         _ => status = 405,
     }
-    let reason = match status {
-        200 => "OK",
-        206 => "Partial Content",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        404 => "Not Found",
-        416 => "Range Not Satisfiable",
-        _ => "Method Not Allowed",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        if status == 304 { 0 } else { body.len() }
-    );
-    for h in &extra {
-        head.push_str(h);
-        head.push_str("\r\n");
+    if status == 304 {
+        body.clear();
+    } else {
+        answer = answer.header("content-length", body.len());
     }
-    head.push_str("\r\n");
-    let mut stream = stream;
-    stream.write_all(head.as_bytes())?;
-    let to_send = if cut { body.len() / 2 } else { body.len() };
-    let mut sent = 0;
-    if status != 304 {
-        for piece in body[..to_send].chunks(64 * 1024) {
-            if stream.write_all(piece).is_err() {
-                break;
+    let full = body.len();
+    let mut data = Bytes::from(body);
+    if cut {
+        data.truncate(full / 2);
+    }
+    let logged = Logged {
+        path,
+        range,
+        if_none_match,
+        status,
+        authorization: header("authorization"),
+        content_sha256: header("x-amz-content-sha256"),
+        sent: 0,
+    };
+    answer
+        .status(status)
+        .header("connection", "close")
+        .body(Pieces {
+            data,
+            cut,
+            delay,
+            sleep: None,
+            cutting: false,
+            log: Some((state.clone(), logged)),
+        })
+}
+
+/// An answer's body, sent in [`PIECE`]s with the configured pause between them; a cut body
+/// stops halfway and then fails, which closes the connection short of its `Content-Length`.
+/// Logs its request when dropped, with the bytes sent.
+struct Pieces {
+    /// What is left to send.
+    data: Bytes,
+    cut: bool,
+    delay: Option<Duration>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    cutting: bool,
+    log: Option<(Arc<Mutex<State>>, Logged)>,
+}
+
+impl Body for Pieces {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(sleep) = self.sleep.as_mut() {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
-            sent += piece.len();
-            if let Some(delay) = delay {
-                std::thread::sleep(delay);
+            self.sleep = None;
+        }
+        if !self.data.is_empty() {
+            let n = self.data.len().min(PIECE);
+            let piece = self.data.split_to(n);
+            if let Some((_, logged)) = self.log.as_mut() {
+                logged.sent += n;
             }
+            if let Some(delay) = self.delay {
+                self.sleep = Some(Box::pin(tokio::time::sleep(delay)));
+            }
+            return Poll::Ready(Some(Ok(Frame::data(piece))));
+        }
+        if !self.cut {
+            return Poll::Ready(None);
+        }
+        if !self.cutting {
+            self.cutting = true;
+            self.sleep = Some(Box::pin(tokio::time::sleep(CUT_AFTER)));
+            return self.poll_frame(cx);
+        }
+        Poll::Ready(Some(Err(std::io::Error::other("body cut halfway"))))
+    }
+}
+
+impl Drop for Pieces {
+    fn drop(&mut self) {
+        if let Some((state, logged)) = self.log.take() {
+            let mut state = lock(&state);
+            state.log.push(logged);
+            state.in_flight -= 1;
         }
     }
-    stream.flush()?;
-    state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .log
-        .push(Logged {
-            path,
-            range,
-            if_none_match,
-            status,
-            authorization: headers.get("authorization").cloned(),
-            content_sha256: headers.get("x-amz-content-sha256").cloned(),
-            sent,
-        });
-    let _ = stream.shutdown(Shutdown::Both);
-    Ok(())
 }
