@@ -16,7 +16,10 @@ use omni_office::detect::Detector;
 use omni_office::store::aws::AwsStore;
 use omni_office::store::embedded::{self, EmbeddedStore};
 use omni_office::store::{ListQuery, Store};
-use omni_office::web::accounts::{Accounts, Role};
+use omni_office::web::accounts::Accounts;
+use omni_office::web::auth::AccountBackend;
+use omni_office::web::cognito::{CognitoAccounts, CognitoArgs};
+use omni_office::web::users::{self, UsersCommand};
 use omni_office::web::{self, WebConfig};
 use omni_office::wire::{InspectionState, InspectionSummary};
 use omni_office::{AppConfig, api};
@@ -62,7 +65,7 @@ struct StoreArgs {
     /// AWS region.
     #[arg(long, global = true, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,
-    /// Endpoint URL of DynamoDB and S3 (an emulator such as moto).
+    /// Endpoint URL of DynamoDB, S3 and Cognito (an emulator such as moto).
     #[arg(long, global = true)]
     aws_endpoint_url: Option<String>,
 }
@@ -85,33 +88,6 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum UsersCommand {
-    /// Add a person. The password is read from standard input (its first line, 12 to 256
-    /// characters), never from the command line.
-    Add {
-        /// Sign-in name: 1 to 64 of a-z, 0-9, `.`, `_`, `-`, `@`.
-        name: String,
-        /// What the person may do.
-        #[arg(long, value_enum)]
-        role: RoleArg,
-    },
-    /// The people who may sign in, with their roles.
-    List {
-        /// JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum RoleArg {
-    /// Sees and reviews inspections.
-    Reviewer,
-    /// Sees inspections, changes nothing.
-    Viewer,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +118,9 @@ struct ServeArgs {
     /// a TLS proxy).
     #[arg(long)]
     secure_cookies: bool,
+    /// Sign people in with a Cognito user pool (its CSRF key in OMNI_OFFICE_CSRF_KEY).
+    #[command(flatten)]
+    people: CognitoArgs,
     /// How reports are written (GET /v1/inspections/{id}/report).
     #[command(flatten)]
     nova: omni_office::report::cli::NovaArgs,
@@ -260,7 +239,7 @@ async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     if let Command::Users { command } = &cli.command {
-        return users(&cli.store, command);
+        return users::run(&cli.store.data_dir, command);
     }
     if matches!(
         cli.command,
@@ -306,12 +285,18 @@ async fn serve(
             )
         })
         .transpose()?;
-    let accounts = Accounts::open(&store_args.data_dir).map_err(|e| e.to_string())?;
+    let people = args
+        .people
+        .config(&store_args.region, store_args.aws_endpoint_url.as_deref())?;
+    let accounts: Arc<dyn AccountBackend> = match people {
+        Some(pool) => Arc::new(CognitoAccounts::new(pool).await?),
+        None => Arc::new(Accounts::open(&store_args.data_dir).map_err(|e| e.to_string())?),
+    };
     // One settings value: the API's report and the web view's are written the same way.
     let reports = Arc::new(args.nova.settings().await);
     let pages = WebConfig {
         store: store.clone(),
-        accounts: Arc::new(accounts),
+        accounts,
         secure_cookies: args.secure_cookies,
         reports: reports.clone(),
     };
@@ -548,44 +533,6 @@ async fn inspections(store: Arc<dyn Store>, command: InspectionsCommand) -> Resu
                     .write_all(text.as_bytes())
                     .map_err(|e| format!("cannot write the export: {e}")),
             }
-        }
-    }
-}
-
-/// `omni-office users add|list`.
-fn users(store: &StoreArgs, command: &UsersCommand) -> Result<(), String> {
-    let accounts = Accounts::open(&store.data_dir).map_err(|e| e.to_string())?;
-    match command {
-        UsersCommand::Add { name, role } => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            let role = match role {
-                RoleArg::Reviewer => Role::Reviewer,
-                RoleArg::Viewer => Role::Viewer,
-            };
-            accounts
-                .add_user(name, role, password)
-                .map_err(|e| e.to_string())?;
-            println!("added {name} ({})", role.as_str());
-            Ok(())
-        }
-        UsersCommand::List { json } => {
-            let users = accounts.users().map_err(|e| e.to_string())?;
-            if *json {
-                let list: Vec<_> = users
-                    .iter()
-                    .map(|(name, role)| serde_json::json!({"name": name, "role": role.as_str()}))
-                    .collect();
-                println!("{}", serde_json::Value::Array(list));
-            } else {
-                for (name, role) in users {
-                    println!("{name}\t{}", role.as_str());
-                }
-            }
-            Ok(())
         }
     }
 }

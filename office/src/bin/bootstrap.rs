@@ -8,22 +8,34 @@
 //! `OMNI_DETECT_BUDGET_MS`, default 8000). `AWS_ENDPOINT_URL`, when set, points DynamoDB and
 //! S3 at an emulator (moto, LocalStack; path-style S3), as the tests do.
 //!
+//! The web view for people is served too when `OMNI_OFFICE_USER_POOL_ID` and
+//! `OMNI_OFFICE_USER_POOL_CLIENT_ID` name the people's Cognito user pool (with
+//! `OMNI_OFFICE_CSRF_KEY`; `AWS_ENDPOINT_URL` points Cognito at the emulator too). Which
+//! router answers is chosen by the API Gateway resource the event came through: `/v1/{proxy+}`
+//! (IAM-checked) reaches the API, every other resource (no authorizer) only the pages, so a
+//! page route can never hand an unsigned request to the API.
+//!
 //! lambda_http builds the request path of a REST API event with the stage in front
 //! (`/prod/v1/inspections`); the router serves the API's own paths, so requests are routed
 //! on the event's path without the stage.
 
-use omni_office::report::cli::NovaArgs;
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::Router;
+use omni_office::report::cli::NovaArgs;
 
 use omni_cloud::runtime_client::RuntimeConfig;
 use omni_cloud::{EnvCredentialsProvider, ServiceUrl};
 use omni_office::detect::Detector;
 use omni_office::store::aws::AwsStore;
+use omni_office::web::cognito::{CognitoAccounts, CognitoArgs};
+use omni_office::web::{self, WebConfig};
 use omni_office::{AppConfig, router};
 
 use lambda_http::RequestExt as _;
 use lambda_http::Service as _;
+use lambda_http::request::RequestContext;
 
 fn env(name: &str) -> Result<String, lambda_http::Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
@@ -57,20 +69,50 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
         Err(_) => None,
     };
-    let app = router(AppConfig {
-        store: Arc::new(store),
+    let store: Arc<dyn omni_office::store::Store> = Arc::new(store);
+    let reports = Arc::new(NovaArgs::from_env()?.settings().await);
+    let api = router(AppConfig {
+        store: store.clone(),
         auth: None,
         detector,
         url_key: Vec::new(),
         url_ttl: Duration::from_secs(15 * 60),
-        reports: Arc::new(NovaArgs::from_env()?.settings().await),
+        reports: reports.clone(),
     });
+    let people = CognitoArgs::from_env().config(&region, emulator.as_deref())?;
+    // Without a pool the pages are not served (404): there is nobody to sign in.
+    let pages = match people {
+        Some(pool) => web::router(
+            WebConfig {
+                store,
+                accounts: Arc::new(CognitoAccounts::new(pool).await?),
+                // API Gateway answers over https only.
+                secure_cookies: true,
+                reports,
+            },
+            Router::new(),
+        ),
+        None => Router::new(),
+    };
     // Before the router, not inside it: the path is rewritten before routing.
     lambda_http::run(lambda_http::service_fn(move |request| {
-        let mut app = app.clone();
+        let mut app = if through_api_resource(&request) {
+            api.clone()
+        } else {
+            pages.clone()
+        };
         app.call(without_stage(request))
     }))
     .await
+}
+
+/// Whether the event came through the IAM-checked `/v1/{proxy+}` resource.
+fn through_api_resource(request: &lambda_http::Request) -> bool {
+    matches!(
+        request.request_context_ref(),
+        Some(RequestContext::ApiGatewayV1(context))
+            if context.resource_path.as_deref() == Some("/v1/{proxy+}")
+    )
 }
 
 /// The request with the event's own path (no stage), its query kept.

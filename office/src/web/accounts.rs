@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -86,6 +86,10 @@ pub enum AccountError {
     /// Too many failed sign-ins: try again after this long.
     #[error("too many failed sign-ins; try again in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// The password was right but the account needs a step the office does not offer (a
+    /// Cognito challenge: a new password, MFA).
+    #[error("the account needs a step the office does not offer: {0}")]
+    Challenge(String),
     /// The database, or a file it needs, failed.
     #[error("accounts store: {0}")]
     Backend(String),
@@ -98,13 +102,14 @@ fn backend(e: impl std::fmt::Display) -> AccountError {
 /// Names and addresses with failures remembered at once (memory bound).
 const MAX_TRACKED: usize = 100_000;
 
-/// Users and sessions (SQLite, WAL) and the in-memory failure counts.
-#[derive(Debug)]
+/// Users and sessions (SQLite, WAL) and the in-memory failure counts; a clone shares them
+/// (a sign-in's argon2 check runs on a blocking thread with its own handle).
+#[derive(Clone, Debug)]
 pub struct Accounts {
-    conn: Mutex<Connection>,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    conn: Arc<Mutex<Connection>>,
+    failures: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
     /// Verified against when the name is unknown, so that costs a full argon2 check too.
-    decoy_hash: String,
+    decoy_hash: Arc<str>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -164,9 +169,9 @@ impl Accounts {
         let conn =
             crate::sqlite::open(&dir.join("accounts.sqlite3"), MIGRATIONS).map_err(backend)?;
         Ok(Self {
-            conn: Mutex::new(conn),
-            failures: Mutex::new(HashMap::new()),
-            decoy_hash: hash_password("decoy password, never a user's")?,
+            conn: Arc::new(Mutex::new(conn)),
+            failures: Arc::new(Mutex::new(HashMap::new())),
+            decoy_hash: hash_password("decoy password, never a user's")?.into(),
         })
     }
 
@@ -286,7 +291,9 @@ impl Accounts {
         } else {
             None
         };
-        let hash = found.as_ref().map_or(&self.decoy_hash, |(_, h)| h);
+        let hash = found
+            .as_ref()
+            .map_or(&*self.decoy_hash, |(_, h)| h.as_str());
         let parsed = PasswordHash::new(hash).map_err(backend)?;
         let verified = argon2()
             .verify_password(password.as_bytes(), &parsed)

@@ -22,6 +22,8 @@ pub struct Texts {
     pub too_many: &'static str,
     /// A form without its token, or an expired one.
     pub stale_form: &'static str,
+    /// The password was right, but the account needs a step the office does not offer.
+    pub challenge: &'static str,
     /// Inspections list title.
     pub inspections: &'static str,
     /// Container number.
@@ -231,6 +233,7 @@ pub static EN: Texts = Texts {
     refused: "Wrong user name or password.",
     too_many: "Too many failed sign-ins. Try again later.",
     stale_form: "This form has expired. Reload the page and try again.",
+    challenge: "This account must first set a new password, or pass a sign-in step the office does not offer. Ask your administrator.",
     inspections: "Inspections",
     container: "Container",
     from: "From",
@@ -349,6 +352,7 @@ pub static ES: Texts = Texts {
     refused: "Usuario o contraseña incorrectos.",
     too_many: "Demasiados intentos fallidos. Inténtelo más tarde.",
     stale_form: "Este formulario ha caducado. Recargue la página e inténtelo de nuevo.",
+    challenge: "Esta cuenta debe antes fijar una contraseña nueva, o pasar un paso de acceso que la oficina no ofrece. Consulte a su administrador.",
     inspections: "Inspecciones",
     container: "Contenedor",
     from: "Desde",

@@ -13,12 +13,15 @@
 
 pub mod accounts;
 mod audit;
+pub mod auth;
+pub mod cognito;
 pub mod i18n;
 mod inspection;
 mod pages;
 mod report;
 mod review;
 mod state;
+pub mod users;
 mod verdicts;
 
 use std::net::SocketAddr;
@@ -34,7 +37,8 @@ use axum::routing::{get, post};
 
 use crate::report::ReportSettings;
 use crate::store::Store;
-use accounts::{Accounts, Session};
+use accounts::Session;
+use auth::AccountBackend;
 use i18n::Texts;
 
 /// The Content-Security-Policy of every page.
@@ -52,8 +56,8 @@ pub const LOGIN_COOKIE: &str = "omni_login";
 pub struct WebConfig {
     /// Where inspections live (the API's store).
     pub store: Arc<dyn Store>,
-    /// Users and sessions.
-    pub accounts: Arc<Accounts>,
+    /// Who signs people in: the embedded accounts, or a Cognito user pool.
+    pub accounts: Arc<dyn AccountBackend>,
     /// Mark cookies `Secure` (the office is reached over https, e.g. behind a proxy).
     pub secure_cookies: bool,
     /// How reports are written: the API's own settings (`AppConfig::reports`), so the page
@@ -189,7 +193,7 @@ impl FromRequestParts<Web> for SignedIn {
             .await
             .unwrap_or(Lang(&i18n::EN));
         let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-        match web.accounts.session(token) {
+        match web.accounts.session(token).await {
             Ok(Some(session)) => Ok(SignedIn {
                 session,
                 token: token.to_owned(),

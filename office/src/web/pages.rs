@@ -168,17 +168,20 @@ pub(super) async fn login(State(web): State<Web>, request: Request) -> Response 
             Some(t.stale_form),
         );
     }
-    let accounts = web.accounts.clone();
-    let (user, password) = (form.user.clone(), form.password);
-    // argon2 takes tens of milliseconds of CPU: off the async workers.
-    let signed = tokio::task::spawn_blocking(move || accounts.sign_in(&user, &password, &address))
-        .await
-        .unwrap_or_else(|e| Err(AccountError::Backend(e.to_string())));
+    let signed = web
+        .accounts
+        .sign_in(&form.user, &form.password, &address)
+        .await;
     match signed {
-        Ok((token, _)) => {
+        Ok(opened) => {
             let mut response = Redirect::to("/inspections").into_response();
             let cookies = [
-                set_cookie(SESSION_COOKIE, &token, 12 * 3600, web.secure_cookies),
+                set_cookie(
+                    SESSION_COOKIE,
+                    &opened.cookie,
+                    opened.max_age.as_secs(),
+                    web.secure_cookies,
+                ),
                 set_cookie(LOGIN_COOKIE, "", 0, web.secure_cookies),
             ];
             for c in cookies {
@@ -194,6 +197,13 @@ pub(super) async fn login(State(web): State<Web>, request: Request) -> Response 
             StatusCode::UNAUTHORIZED,
             &form.user,
             Some(t.refused),
+        ),
+        Err(AccountError::Challenge(_)) => login_page(
+            t,
+            &web,
+            StatusCode::UNAUTHORIZED,
+            &form.user,
+            Some(t.challenge),
         ),
         Err(AccountError::RateLimited(wait)) => {
             let mut response = login_page(
@@ -233,7 +243,7 @@ pub(super) async fn logout(
     if !csrf_ok(&signed, &form) {
         return message(&signed, StatusCode::FORBIDDEN, signed.t.stale_form);
     }
-    if let Err(e) = web.accounts.sign_out(&signed.token) {
+    if let Err(e) = web.accounts.sign_out(&signed.token).await {
         return failure(signed.t, &e.to_string());
     }
     let mut response = Redirect::to("/login").into_response();

@@ -96,7 +96,7 @@ async fn init_error(State(emulator): State<Arc<Emulator>>, body: Bytes) -> impl 
 }
 
 /// The emulated Lambda service with the function's process attached.
-struct Lambda {
+pub(crate) struct Lambda {
     events: mpsc::Sender<(String, Value)>,
     outcomes: mpsc::Receiver<(String, Outcome)>,
     function: Child,
@@ -105,6 +105,16 @@ struct Lambda {
 
 impl Lambda {
     async fn start(moto: &Moto, table: &str, bucket: &str) -> Self {
+        Self::start_with(moto, table, bucket, &[]).await
+    }
+
+    /// The function with `env` added to its environment (e.g. the people's user pool).
+    pub(crate) async fn start_with(
+        moto: &Moto,
+        table: &str,
+        bucket: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let (events, next_rx) = mpsc::channel(1);
         let (outcomes_tx, outcomes) = mpsc::channel(1);
         let emulator = Arc::new(Emulator {
@@ -137,6 +147,7 @@ impl Lambda {
             .env("AWS_ENDPOINT_URL", &moto.url)
             .env("OMNI_OFFICE_TABLE", table)
             .env("OMNI_OFFICE_BUCKET", bucket)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -150,7 +161,7 @@ impl Lambda {
     }
 
     /// Invokes the function with `event`; its API Gateway proxy response.
-    async fn invoke(&mut self, event: Value) -> Value {
+    pub(crate) async fn invoke(&mut self, event: Value) -> Value {
         self.invocations += 1;
         let id = format!("request-{}", self.invocations);
         self.events.send((id.clone(), event)).await.unwrap();
@@ -177,9 +188,9 @@ impl Drop for Lambda {
 }
 
 /// An API Gateway REST proxy event for `method path` on stage `prod`, as the deployed
-/// `ANY /v1/{proxy+}` integration sends it. A binary body is base64, as API Gateway encodes
-/// the template's binary media types.
-fn event(
+/// template's resources send it: `/v1/{proxy+}` for the API, `/` and `/{proxy+}` for the
+/// pages. A binary body is base64, as API Gateway encodes the template's binary media types.
+pub(crate) fn event(
     method: &str,
     path_and_query: &str,
     headers: &[(&str, &str)],
@@ -198,6 +209,12 @@ fn event(
         ("host", "office1.execute-api.us-east-1.amazonaws.com"),
         ("x-forwarded-proto", "https"),
     ];
+    // API Gateway picks the most specific resource.
+    let (resource, proxy) = match path.strip_prefix("/v1/") {
+        Some(rest) => ("/v1/{proxy+}", Some(rest)),
+        None if path == "/" => ("/", None),
+        None => ("/{proxy+}", Some(path.trim_start_matches('/'))),
+    };
     all.extend_from_slice(headers);
     let binary = headers
         .iter()
@@ -223,14 +240,14 @@ fn event(
             .collect::<serde_json::Map<_, _>>()
     });
     json!({
-        "resource": "/v1/{proxy+}",
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": single,
         "multiValueHeaders": multi,
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": {"proxy": path.trim_start_matches("/v1/")},
+        "pathParameters": proxy.map(|p| json!({"proxy": p})),
         "stageVariables": null,
         "requestContext": {
             "accountId": "123456789012",
@@ -238,7 +255,7 @@ fn event(
             "stage": "prod",
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "identity": {"sourceIp": "127.0.0.1", "userAgent": "omni-inspector"},
-            "resourcePath": "/v1/{proxy+}",
+            "resourcePath": resource,
             "httpMethod": method,
             "apiId": "office1",
             "path": format!("/prod{path}"),
@@ -250,7 +267,7 @@ fn event(
     })
 }
 
-fn status(response: &Value) -> u64 {
+pub(crate) fn status(response: &Value) -> u64 {
     response["statusCode"].as_u64().unwrap()
 }
 

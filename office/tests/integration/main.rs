@@ -26,6 +26,8 @@ mod store_contract;
 mod template;
 mod web;
 mod web_browser;
+#[cfg(feature = "lambda")]
+mod web_cognito;
 mod web_common;
 mod web_report;
 mod web_review;

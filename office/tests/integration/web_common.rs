@@ -48,6 +48,16 @@ impl Page {
             .collect()
     }
 
+    /// The whole `Set-Cookie` line that sets cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
     /// The value of the hidden `csrf` field.
     pub fn csrf(&self) -> String {
         let at = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
@@ -198,9 +208,17 @@ impl Office {
             let (ok, _, err) = add_user(dir.path(), name, role, PASSWORD);
             assert!(ok, "{err}");
         }
+        Self::serve(dir, &[], &[])
+    }
+
+    /// `omni-office serve` on `dir` with `args` and `env` added (e.g. the AWS store, a user
+    /// pool).
+    pub fn serve(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Self {
         let c = credentials();
         let mut child = office_command(dir.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
             .env("AWS_ACCESS_KEY_ID", &c.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
             .env("AWS_SESSION_TOKEN", c.session_token.as_deref().unwrap())
