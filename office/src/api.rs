@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 
 use crate::detect::Detector;
 use crate::error::ApiError;
-use crate::report::ReportSettings;
+use crate::report::{ReportSettings, Stage};
 use crate::store::{ListQuery, Put, Store};
 use crate::validate;
 use crate::wire::{
@@ -208,6 +208,11 @@ async fn put_inspection(
         .inspection(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no inspection {id}")))?;
+    if stored.inspection.state == InspectionState::Closed {
+        // The report is written in the background, never on the phone's request (a repeat
+        // of the close finds it stored, or resumes a writer that was cut off).
+        crate::report::start(app.store.clone(), app.reports.clone(), id);
+    }
     Ok(json(status_of(put), &stored.inspection))
 }
 
@@ -307,11 +312,22 @@ async fn get_inspection(
     ))
 }
 
-/// `GET /v1/inspections/{id}/report`: the EIR of the inspection's current revision, written
-/// on the first request (by rules or Nova) and stored once (`crate::report`).
+/// `GET /v1/inspections/{id}/report`: the stored EIR of the inspection's current revision and
+/// review state (200, the EIR JSON), or, while it is not written yet, 202
+/// `ReportPendingException` with `Retry-After` after starting (or resuming) the writer in the
+/// background (`crate::report`): it never waits for the writer, nor for Bedrock.
 async fn get_report(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let eir = crate::report::report(app.store.as_ref(), &app.reports, &id).await?;
-    Ok(json(StatusCode::OK, &eir))
+    match crate::report::stored_or_start(&app.store, &app.reports, &id).await? {
+        Stage::Written(eir) => Ok(json(StatusCode::OK, &eir)),
+        Stage::Pending(key) => {
+            let mut response = crate::report::pending(&id, key).into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::report::RETRY_AFTER.as_secs()),
+            );
+            Ok(response)
+        }
+    }
 }
 
 fn url_signature(key: &[u8], inspection_id: &str, photo_id: &str, expires_ms: i64) -> Hmac<Sha256> {

@@ -40,6 +40,10 @@ pub struct Header {
     pub inspection_id: String,
     /// Its revision.
     pub revision: u32,
+    /// The review state it covers: how many reviews of the inspection the office had
+    /// (0: the verdicts alone; reports written before this field read as 0).
+    #[serde(default)]
+    pub reviews: u32,
     /// ISO 6346 container number.
     pub container_number: String,
     /// Inspection kind id.

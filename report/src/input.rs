@@ -27,6 +27,10 @@ pub struct ReportInput {
     pub inspection_id: String,
     /// The inspection revision the report is for.
     pub revision: u32,
+    /// How many reviews of the inspection the office counted when it read the photos'
+    /// reviews (its review state; 0: none). Shown in the header, not checked.
+    #[serde(default)]
+    pub reviews: u32,
     /// The EIR number the office assigned.
     pub eir_number: String,
     /// ISO 6346 container number, as the office stored it.

@@ -111,6 +111,7 @@ impl<'a> Prepared<'a> {
                 eir_number: i.eir_number.clone(),
                 inspection_id: i.inspection_id.clone(),
                 revision: i.revision,
+                reviews: i.reviews,
                 container_number: i.container_number.clone(),
                 kind: self.kind.id.clone(),
                 kind_name: self.kind.name.clone(),

@@ -1,13 +1,16 @@
-//! `omni-office report ID [--pdf FILE] [--json]` and the Nova flags `serve` shares: the EIR
-//! of a closed inspection from the office's store, written once per revision.
+//! `omni-office report ID [--pdf FILE] [--json] [--wait SECS]` and the Nova flags `serve`
+//! shares: the EIR of a closed inspection from the office's store, written once per revision
+//! and review state. A person's command, so it may wait: it writes the report itself when
+//! nobody has, or waits (bounded, with progress on stderr) for the writer holding the claim.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use omni_report::{DEFAULT_MODEL_ID, Eir, Language, NovaConfig, NovaWriter};
 
-use super::{ReportSettings, pdf, report};
+use super::{CLAIM_STALE, ReportSettings, pdf, write};
 use crate::store::Store;
 
 /// How reports are written: the deterministic rules (default) or Amazon Nova.
@@ -88,17 +91,61 @@ pub struct ReportArgs {
     /// Print the EIR as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How long to wait, in seconds, for another writer (the office's background writer)
+    /// that holds the report's claim; a claim older than 300 s is taken over.
+    #[arg(long, default_value_t = 360, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: u64,
     /// How a report not yet stored is written.
     #[command(flatten)]
     pub nova: NovaArgs,
 }
 
+/// How often the wait for another writer looks at the store, and says so.
+const POLL: Duration = Duration::from_millis(250);
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The stored EIR, or written now by this command, or by the writer holding the claim within
+/// `wait` (each [`POLL`] it tries again, taking a stale claim over).
+async fn written(
+    store: &dyn Store,
+    settings: &ReportSettings,
+    id: &str,
+    wait: Duration,
+) -> Result<Box<Eir>, String> {
+    let started = tokio::time::Instant::now();
+    let mut said = Duration::ZERO;
+    loop {
+        let found = write(store, settings, id)
+            .await
+            .map_err(|e| format!("{}: {}", e.error_type, e.message))?;
+        if let Some(eir) = found {
+            return Ok(eir);
+        }
+        let waited = started.elapsed();
+        if waited >= wait {
+            return Err(format!(
+                "ReportPendingException: the report of inspection {id} is still being written by another writer after {} s; run the command again later (a writer cut off is taken over after {} s)",
+                waited.as_secs(),
+                CLAIM_STALE.as_secs()
+            ));
+        }
+        if waited >= said + PROGRESS_EVERY {
+            said = waited;
+            eprintln!(
+                "omni-office: the report of inspection {id} is being written by another writer; waited {} s of {} s",
+                waited.as_secs(),
+                wait.as_secs()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Runs `omni-office report`: the stored EIR, or written now and stored once.
 pub async fn run(store: Arc<dyn Store>, args: ReportArgs) -> Result<(), String> {
     let settings = args.nova.settings().await;
-    let eir = report(store.as_ref(), &settings, &args.id)
-        .await
-        .map_err(|e| format!("{}: {}", e.error_type, e.message))?;
+    let wait = Duration::from_secs(args.wait);
+    let eir = written(store.as_ref(), &settings, &args.id, wait).await?;
     if let Some(path) = &args.pdf {
         let lang = match args.lang {
             LangArg::En => Language::En,

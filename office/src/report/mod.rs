@@ -1,17 +1,25 @@
-//! The office's reports: one EIR (`omni-report`) per closed inspection revision, built from
-//! the store by deterministic rules, or by Amazon Nova when configured, and stored once.
+//! The office's reports: one EIR (`omni-report`) per closed inspection revision and review
+//! state ([`ReportKey`]), built from the store by deterministic rules, or by Amazon Nova when
+//! configured, and stored once.
 //!
 //! - [`ReportSettings`]: the kinds and CEDEX tables the office uses, and Nova (or not).
-//! - [`report`]: the stored EIR of an inspection's revision, or written now by the one caller
-//!   that claims it (two offices or a retried Lambda write it once); never on a phone's
-//!   request path: `GET /v1/inspections/{id}/report` and `omni-office report` ask for it.
+//! - [`start`]: the writer in the background (claim → build → store), never awaited by a
+//!   request: the API starts it when a phone closes an inspection, the web view when a review
+//!   or the reviewed mark is stored. Two offices or a retried Lambda write a key once; a claim
+//!   older than [`CLAIM_STALE`] (a writer cut off, a Lambda frozen after answering) is taken
+//!   over by the next [`stored_or_start`].
+//! - [`stored_or_start`]: the stored EIR of the current key, or the writer started and
+//!   [`Stage::Pending`] (`GET /v1/inspections/{id}/report` answers 202, the page says so).
+//! - [`write`]: the writer itself, awaited only by `omni-office report` (a person's command).
 //! - [`pdf`]: the EIR as a PDF with the inspection's photos (the CLI's `--pdf` and the web
 //!   view's download).
-//! - [`input`]: the store's inspection as the report's input.
+//! - [`input`]: the store's inspection as the report's input; [`reviews`]: its reviews.
 
 pub mod cli;
 pub mod input;
+pub mod reviews;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use omni_protocol::Timestamp;
@@ -19,12 +27,14 @@ use omni_report::pdf::PhotoBytes;
 use omni_report::{CedexTable, Eir, KindTable, Language, NovaWriter, build_report, render_pdf};
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{ReportKey, Store};
+use crate::wire::{Inspection, Review};
 
-/// A claim older than this is taken over (the writer was cut off).
+/// A claim older than this is taken over (its writer was cut off). A Nova write takes at most
+/// 3 attempts of 60 s and their backoff, under this.
 pub const CLAIM_STALE: Duration = Duration::from_secs(300);
-/// How long a caller that did not win the claim waits for the winner's report.
-pub const WAIT_FOR_WRITER: Duration = Duration::from_secs(30);
+/// What a pending report's answer suggests before asking again (`Retry-After`).
+pub const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// How the office writes reports and reads faces: one value for the API, the CLI and the
 /// Lambda.
@@ -53,14 +63,34 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(500, "InternalFailure", e.to_string())
 }
 
-/// The EIR of inspection `id`'s current revision: the stored one, or written now (rules or
-/// Nova) by whoever claims the revision and stored exactly once. An open inspection, one
-/// without a kind, or a missing one is a typed error and nothing is stored.
-pub async fn report(
+/// Where an inspection's report stands.
+#[derive(Debug)]
+pub enum Stage {
+    /// Written and stored.
+    Written(Box<Eir>),
+    /// Not stored yet: a writer is at it (started now, or earlier and not stale).
+    Pending(ReportKey),
+}
+
+/// The answer to a pending report: 202 `ReportPendingException` (the API adds
+/// `Retry-After`).
+pub fn pending(id: &str, key: ReportKey) -> ApiError {
+    ApiError::new(
+        202,
+        "ReportPendingException",
+        format!(
+            "the report of inspection {id} (revision {}, {} reviews) is being written: ask again in a moment",
+            key.revision, key.reviews
+        ),
+    )
+}
+
+/// Inspection `id`, its reviews and the key of its current report. An open inspection, one
+/// without a kind, or a missing one is a typed error.
+async fn current(
     store: &dyn Store,
-    settings: &ReportSettings,
     id: &str,
-) -> Result<Eir, ApiError> {
+) -> Result<(Inspection, Vec<Review>, ReportKey), ApiError> {
     crate::validate::id("inspection id", id)?;
     let inspection = store
         .inspection(id)
@@ -68,16 +98,67 @@ pub async fn report(
         .ok_or_else(|| ApiError::not_found(format!("no inspection {id}")))?
         .inspection;
     input::reportable(&inspection)?;
-    let revision = inspection.revision;
-    if let Some(json) = store.report(id, revision).await? {
-        return serde_json::from_str(&json).map_err(internal);
+    let reviews = store.reviews(id).await?;
+    let key = ReportKey {
+        revision: inspection.revision,
+        reviews: reviews.len() as u64,
+    };
+    Ok((inspection, reviews, key))
+}
+
+fn parsed(json: &str) -> Result<Box<Eir>, ApiError> {
+    serde_json::from_str(json).map_err(internal)
+}
+
+/// The stored EIR of inspection `id`'s current revision and review state, or, when it is not
+/// stored yet, the writer started in the background ([`start`]) and [`Stage::Pending`]. Never
+/// waits for the writer. An open inspection, one without a kind, or a missing one is a typed
+/// error and nothing is started.
+pub async fn stored_or_start(
+    store: &Arc<dyn Store>,
+    settings: &Arc<ReportSettings>,
+    id: &str,
+) -> Result<Stage, ApiError> {
+    let (_, _, key) = current(store.as_ref(), id).await?;
+    if let Some(json) = store.report(id, key).await? {
+        return Ok(Stage::Written(parsed(&json)?));
+    }
+    start(store.clone(), settings.clone(), id.to_owned());
+    Ok(Stage::Pending(key))
+}
+
+/// Starts [`write`] for inspection `id` in the background, without waiting for it. An
+/// inspection that has no report (open, no kind, unknown) is left alone; a writer that fails
+/// says why on stderr (the Lambda's log) and keeps its claim, so the key is tried again once
+/// the claim is stale.
+pub fn start(store: Arc<dyn Store>, settings: Arc<ReportSettings>, id: String) {
+    tokio::spawn(async move {
+        match write(store.as_ref(), &settings, &id).await {
+            Ok(_) => {}
+            Err(e) if e.status == 404 || e.status == 409 => {}
+            Err(e) => eprintln!("omni-office: the report of inspection {id} failed: {e}"),
+        }
+    });
+}
+
+/// The writer: the EIR of inspection `id`'s current revision and review state, the stored
+/// one, or written now (rules or Nova) when this call claims the key, and stored exactly
+/// once. `None` when another writer holds the claim.
+pub async fn write(
+    store: &dyn Store,
+    settings: &ReportSettings,
+    id: &str,
+) -> Result<Option<Box<Eir>>, ApiError> {
+    let (inspection, reviews, key) = current(store, id).await?;
+    if let Some(json) = store.report(id, key).await? {
+        return parsed(&json).map(Some);
     }
     let now = Timestamp::now().as_millis();
     let stale = now.saturating_sub(CLAIM_STALE.as_millis() as i64);
-    if !store.claim_report(id, revision, stale, now).await? {
-        return wait_for_writer(store, id, revision).await;
+    if !store.claim_report(id, key, stale, now).await? {
+        return Ok(None);
     }
-    let input = input::report_input(store, &inspection).await?;
+    let input = input::report_input(store, &inspection, &reviews).await?;
     let eir = match &settings.nova {
         Some(nova) => nova
             .write(&input, &settings.kinds, &settings.cedex, now)
@@ -87,29 +168,13 @@ pub async fn report(
             .map_err(|e| ApiError::validation(e.to_string()))?,
     };
     let json = serde_json::to_string(&eir).map_err(internal)?;
-    store.put_report(id, revision, &json).await?;
+    store.put_report(id, key, &json).await?;
     // Another writer (a stale claim taken over) may have stored first: its report stands.
     let stored = store
-        .report(id, revision)
+        .report(id, key)
         .await?
         .ok_or_else(|| internal("a stored report vanished"))?;
-    serde_json::from_str(&stored).map_err(internal)
-}
-
-/// Waits for the claim holder's report; 503 when it does not come in time.
-async fn wait_for_writer(store: &dyn Store, id: &str, revision: u64) -> Result<Eir, ApiError> {
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_WRITER;
-    while tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if let Some(json) = store.report(id, revision).await? {
-            return serde_json::from_str(&json).map_err(internal);
-        }
-    }
-    Err(ApiError::new(
-        503,
-        "ReportInProgressException",
-        format!("the report of inspection {id} revision {revision} is being written: retry later"),
-    ))
+    parsed(&stored).map(Some)
 }
 
 /// The EIR as a PDF in `lang`, with inspection `id`'s photos: what `omni-office report --pdf`

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use omni_durable as durable;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{ListQuery, Put, Store, StoreError, StoredPhoto};
+use super::{ListQuery, Put, ReportKey, Store, StoreError, StoredPhoto};
 use crate::wire::{
     DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Review,
     Verdict,
@@ -32,7 +32,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/004_faces_and_kinds.sql"),
     include_str!("../../migrations/005_reports.sql"),
     include_str!("../../migrations/006_reviews.sql"),
+    include_str!("../../migrations/007_report_reviews.sql"),
 ];
+
+/// A report key as SQLite integers.
+fn sql_key(key: ReportKey) -> Result<(i64, i64), StoreError> {
+    Ok((
+        i64::try_from(key.revision).map_err(backend)?,
+        i64::try_from(key.reviews).map_err(backend)?,
+    ))
+}
 
 /// SQLite + photo files under one directory.
 #[derive(Clone, Debug)]
@@ -474,14 +483,15 @@ impl Store for EmbeddedStore {
     async fn report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
     ) -> Result<Option<String>, StoreError> {
         let id = inspection_id.to_owned();
-        let revision = i64::try_from(revision).map_err(backend)?;
+        let (revision, reviews) = sql_key(key)?;
         self.with(move |conn, _| {
             conn.query_row(
-                "SELECT eir FROM reports WHERE inspection_id = ?1 AND revision = ?2",
-                params![id, revision],
+                "SELECT eir FROM reports \
+                 WHERE inspection_id = ?1 AND revision = ?2 AND reviews = ?3",
+                params![id, revision, reviews],
                 |row| row.get::<_, Option<String>>(0),
             )
             .optional()
@@ -494,21 +504,21 @@ impl Store for EmbeddedStore {
     async fn claim_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         stale_before_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let id = inspection_id.to_owned();
-        let revision = i64::try_from(revision).map_err(backend)?;
+        let (revision, reviews) = sql_key(key)?;
         self.with(move |conn, _| {
             let claimed = conn
                 .execute(
-                    "INSERT INTO reports (inspection_id, revision, claimed_at_ms) \
-                     VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (inspection_id, revision) DO UPDATE \
+                    "INSERT INTO reports (inspection_id, revision, reviews, claimed_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (inspection_id, revision, reviews) DO UPDATE \
                      SET claimed_at_ms = excluded.claimed_at_ms \
-                     WHERE reports.eir IS NULL AND reports.claimed_at_ms < ?4",
-                    params![id, revision, now_ms, stale_before_ms],
+                     WHERE reports.eir IS NULL AND reports.claimed_at_ms < ?5",
+                    params![id, revision, reviews, now_ms, stale_before_ms],
                 )
                 .map_err(backend)?;
             Ok(claimed == 1)
@@ -519,19 +529,19 @@ impl Store for EmbeddedStore {
     async fn put_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         eir_json: &str,
     ) -> Result<Put, StoreError> {
         let (id, eir) = (inspection_id.to_owned(), eir_json.to_owned());
-        let revision = i64::try_from(revision).map_err(backend)?;
+        let (revision, reviews) = sql_key(key)?;
         self.with(move |conn, _| {
             let written = conn
                 .execute(
-                    "INSERT INTO reports (inspection_id, revision, claimed_at_ms, eir) \
-                     VALUES (?1, ?2, 0, ?3) \
-                     ON CONFLICT (inspection_id, revision) DO UPDATE SET eir = excluded.eir \
-                     WHERE reports.eir IS NULL",
-                    params![id, revision, eir],
+                    "INSERT INTO reports (inspection_id, revision, reviews, claimed_at_ms, eir) \
+                     VALUES (?1, ?2, ?3, 0, ?4) \
+                     ON CONFLICT (inspection_id, revision, reviews) DO UPDATE \
+                     SET eir = excluded.eir WHERE reports.eir IS NULL",
+                    params![id, revision, reviews, eir],
                 )
                 .map_err(backend)?;
             Ok(if written == 1 {

@@ -174,6 +174,17 @@ pub(crate) fn review_gap(review: &Review, latest: u64) -> StoreError {
     ))
 }
 
+/// Which report: the phone's inspection revision and how many reviews of the inspection it
+/// covers. Reviews are immutable and only added, so the count names one review state; a
+/// review makes a new key (a new report) and the reports of earlier keys stay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReportKey {
+    /// The inspection's revision (the phone's).
+    pub revision: u64,
+    /// The inspection's review count ([`Store::reviews`]'s length) the report covers.
+    pub reviews: u64,
+}
+
 /// The office's storage.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -240,29 +251,29 @@ pub trait Store: Send + Sync + 'static {
     /// model SHA-256.
     async fn verdicts(&self, inspection_id: &str) -> Result<Vec<Verdict>, StoreError>;
 
-    /// The stored report (EIR JSON) of an inspection revision, if written.
+    /// The stored report (EIR JSON) of an inspection revision and review state, if written.
     async fn report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
     ) -> Result<Option<String>, StoreError>;
 
-    /// Claims the writing of a revision's report at `now_ms` when no report is stored and
-    /// nobody claimed it since `stale_before_ms`. True for exactly one caller.
+    /// Claims the writing of a key's report at `now_ms` when no report is stored and nobody
+    /// claimed it since `stale_before_ms`. True for exactly one caller.
     async fn claim_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         stale_before_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Stores a revision's report once: [`Put::Created`] for the first, [`Put::Unchanged`]
-    /// (the stored report stays) for any later one.
+    /// Stores a key's report once: [`Put::Created`] for the first, [`Put::Unchanged`] (the
+    /// stored report stays) for any later one.
     async fn put_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         eir_json: &str,
     ) -> Result<Put, StoreError>;
 

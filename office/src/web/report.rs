@@ -1,12 +1,13 @@
 //! A closed inspection's EIR on its page, and as a PDF (`/inspections/{id}/report.pdf`), in
-//! the reader's language. Both come from the one stored report of the revision
-//! (`crate::report::report`, what `GET /v1/inspections/{id}/report` answers: written there
-//! and then by whoever asks first) and the PDF from `crate::report::pdf` (what `omni-office
-//! report --pdf` writes). Everything in a report may come from Nova or a phone, so it is shown
+//! the reader's language. Both come from the one stored report of the revision and review
+//! state (`crate::report::stored_or_start`, what `GET /v1/inspections/{id}/report` answers);
+//! while it is being written in the background the page says so and the PDF answers 202 with
+//! `Retry-After`: neither waits for the writer. The PDF comes from `crate::report::pdf` (what
+//! `omni-office report --pdf` writes). Everything in a report may come from Nova or a phone, so it is shown
 //! as text (askama escapes it) and each text is cut to a bound.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omni_report::eir::Citation;
 use omni_report::{Eir, Face, Language, Method, Severity, VerdictStatus};
@@ -15,6 +16,7 @@ use super::i18n::Texts;
 use super::pages::{failure, message, time_text};
 use super::{SignedIn, Web};
 use crate::error::ApiError;
+use crate::report::Stage;
 
 /// Lines shown on the page (the PDF has them all; a report holds at most 64 × 300 + reviews).
 pub(super) const MAX_LINES_SHOWN: usize = 500;
@@ -95,13 +97,14 @@ fn explain(t: &Texts, e: &ApiError) -> String {
     match e.error_type {
         "InspectionOpenException" => t.report.when_closed.to_owned(),
         "InspectionKindMissingException" => t.report.no_kind.to_owned(),
-        "ReportInProgressException" => t.report.in_progress.to_owned(),
+        "ReportPendingException" => t.report.in_progress.to_owned(),
         _ => format!("{}: {}", t.report.failed, bounded(&e.message, MAX_REASON)),
     }
 }
 
-/// The report section of inspection `id`: for a closed one the stored report of its revision,
-/// written now (and stored once) when nobody asked for it yet.
+/// The report section of inspection `id`: for a closed one the stored report of its revision
+/// and review state, or a note that it is being written (the writer started in the
+/// background when nobody had).
 pub(super) async fn section(web: &Web, t: &Texts, id: &str, closed: bool) -> ReportSection {
     if !closed {
         return ReportSection {
@@ -109,10 +112,14 @@ pub(super) async fn section(web: &Web, t: &Texts, id: &str, closed: bool) -> Rep
             note: Some(t.report.when_closed.to_owned()),
         };
     }
-    match crate::report::report(web.store.as_ref(), &web.reports, id).await {
-        Ok(eir) => ReportSection {
+    match crate::report::stored_or_start(&web.store, &web.reports, id).await {
+        Ok(Stage::Written(eir)) => ReportSection {
             view: Some(view(t, &eir, id)),
             note: None,
+        },
+        Ok(Stage::Pending(_)) => ReportSection {
+            view: None,
+            note: Some(t.report.in_progress.to_owned()),
         },
         Err(e) => ReportSection {
             view: None,
@@ -237,8 +244,9 @@ pub(super) fn file_name(eir_number: &str, lang: Language) -> String {
     format!("{kept}-{lang}.pdf")
 }
 
-/// `GET /inspections/{id}/report.pdf`: the EIR of the inspection's current revision as the
-/// CLI's PDF, in the reader's language, as a download.
+/// `GET /inspections/{id}/report.pdf`: the EIR of the inspection's current revision and
+/// review state as the CLI's PDF, in the reader's language, as a download; 202 with a page
+/// saying it is being written (and `Retry-After`) while it is not stored yet.
 pub(super) async fn pdf(
     State(web): State<Web>,
     signed: SignedIn,
@@ -248,14 +256,21 @@ pub(super) async fn pdf(
     if crate::validate::id("inspection id", &id).is_err() {
         return message(&signed, StatusCode::NOT_FOUND, t.not_found);
     }
-    let eir = match crate::report::report(web.store.as_ref(), &web.reports, &id).await {
-        Ok(eir) => eir,
+    let eir = match crate::report::stored_or_start(&web.store, &web.reports, &id).await {
+        Ok(Stage::Written(eir)) => eir,
+        Ok(Stage::Pending(_)) => {
+            let mut response = message(&signed, StatusCode::ACCEPTED, t.report.in_progress);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::report::RETRY_AFTER.as_secs()),
+            );
+            return response;
+        }
         Err(e) if e.status == 404 => {
             return message(&signed, StatusCode::NOT_FOUND, t.not_found);
         }
-        Err(e) if e.status == 409 || e.status == 503 => {
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::CONFLICT);
-            return message(&signed, status, &explain(t, &e));
+        Err(e) if e.status == 409 => {
+            return message(&signed, StatusCode::CONFLICT, &explain(t, &e));
         }
         Err(e) => return failure(t, &explain(t, &e)),
     };

@@ -359,7 +359,11 @@ pub(super) async fn review(
         };
     }
     match web.store.put_review(&review).await {
-        Ok(_) => back_to(&id, &photo_id),
+        Ok(_) => {
+            // A new review state: its report is written in the background.
+            crate::report::start(web.store.clone(), web.reports.clone(), id.clone());
+            back_to(&id, &photo_id)
+        }
         Err(StoreError::Conflict(_)) => stale(&signed, &id, &photo_id),
         Err(StoreError::NotFound(_)) => message(&signed, StatusCode::NOT_FOUND, t.not_found),
         Err(StoreError::Invalid(reason)) => refused(&signed, &Refusal::Other(reason)),
@@ -390,7 +394,11 @@ pub(super) async fn mark_reviewed(
         .mark_reviewed(&id, &signed.session.user, now_ms())
         .await
     {
-        Ok(_) => Redirect::to(&format!("/inspections/{id}#audit")).into_response(),
+        Ok(_) => {
+            // The report of the reviewed state, written in the background if nobody has.
+            crate::report::start(web.store.clone(), web.reports.clone(), id.clone());
+            Redirect::to(&format!("/inspections/{id}#audit")).into_response()
+        }
         Err(StoreError::NotFound(_)) => message(&signed, StatusCode::NOT_FOUND, t.not_found),
         Err(e) => failure(t, &e.to_string()),
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use omni_office::AppConfig;
 use omni_office::api::Auth;
 use omni_office::detect::Detector;
+use omni_office::report::ReportSettings;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
 use omni_office::wire::{InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection};
@@ -48,6 +49,16 @@ impl TestOffice {
         store: Arc<dyn Store>,
         detector: Option<Detector>,
     ) -> Self {
+        Self::start_writing(dir, store, detector, Default::default()).await
+    }
+
+    /// An office on `store` whose reports are written as `reports` says (rules, or Nova).
+    pub async fn start_writing(
+        dir: Arc<tempfile::TempDir>,
+        store: Arc<dyn Store>,
+        detector: Option<Detector>,
+        reports: Arc<ReportSettings>,
+    ) -> Self {
         let config = AppConfig {
             store: store.clone(),
             auth: Some(Auth {
@@ -57,7 +68,7 @@ impl TestOffice {
             detector,
             url_key: embedded::url_key(dir.path()).unwrap(),
             url_ttl: Duration::from_secs(60),
-            reports: Default::default(),
+            reports,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,15 +1,46 @@
 //! The office's report: `GET /v1/inspections/{id}/report` on a real server (SigV4, SQLite,
 //! 127.0.0.1) and `omni-office report` through the binary read the same EIR, written once per
-//! revision even when requests race; the PDF read back with poppler's pdftotext; an open
-//! inspection, one without a kind and a missing one are typed errors with nothing stored.
+//! revision and review state in the background even when requests race; the PDF read back
+//! with poppler's pdftotext; an open inspection, one without a kind and a missing one are
+//! typed errors with nothing stored. The lifecycle (written on close, 202 then 200, reviews,
+//! a slow Nova) is in [`lifecycle`].
+
+mod lifecycle;
 
 use std::process::Command;
+use std::time::Duration;
 
-use omni_office::report::{ReportSettings, report};
+use omni_office::report::{ReportSettings, write};
+use omni_office::store::ReportKey;
 
-use crate::common::{CONTAINER, TestOffice, inspection, jpeg};
+use crate::common::{CONTAINER, Client, TestOffice, inspection, jpeg};
 
 const T0: i64 = 1_700_000_000_000;
+
+/// The report key of `revision` after `reviews` reviews.
+pub fn key(revision: u64, reviews: u64) -> ReportKey {
+    ReportKey { revision, reviews }
+}
+
+/// `GET /v1/inspections/{id}/report` until it answers 200 (each 202 a pending report, with
+/// `Retry-After`), within 30 s.
+pub async fn written(client: &Client, id: &str) -> serde_json::Value {
+    let path = format!("/v1/inspections/{id}/report");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = client.get(&path).await;
+        match answer.status {
+            200 => return answer.json(),
+            202 => answer.assert_error(202, "ReportPendingException"),
+            _ => panic!("{answer:?}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the report of {id} was not written in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// An edge verdict body: `boxes` of class `class_id` on a 64 × 48 photo.
 fn verdict(class_id: u32, boxes: &[[f32; 4]]) -> serde_json::Value {
@@ -30,11 +61,9 @@ fn verdict(class_id: u32, boxes: &[[f32; 4]]) -> serde_json::Value {
     }})
 }
 
-/// An office holding inspection `insp-1` (gate-in) with a door photo (2 dents, one large) and
-/// a front photo (rust), still open.
-async fn office_with_damage() -> TestOffice {
-    let office = TestOffice::start(None).await;
-    let client = office.client();
+/// Inspection `insp-1` (gate-in) with a door photo (2 dents, one large) and a front photo
+/// (rust), still open, sent through `client`.
+pub async fn with_damage(client: &Client) {
     let mut put = inspection(CONTAINER, T0, 1);
     put.kind = Some("gate-in".into());
     assert_eq!(client.put_inspection("insp-1", &put).await.status, 201);
@@ -48,17 +77,21 @@ async fn office_with_damage() -> TestOffice {
     let path = "/v1/inspections/insp-1/photos/front/verdicts/edge";
     let rust = verdict(2, &[[5.0, 5.0, 20.0, 20.0]]);
     assert_eq!(client.put_json(path, &rust).await.status, 201);
+}
+
+/// An office holding [`with_damage`]'s inspection.
+async fn office_with_damage() -> TestOffice {
+    let office = TestOffice::start(None).await;
+    with_damage(&office.client()).await;
     office
 }
 
-async fn close(office: &TestOffice, revision: u64) {
+/// Closes `insp-1` at `revision`, as the phone does.
+pub async fn close(client: &Client, revision: u64) {
     let mut put = inspection(CONTAINER, T0, revision);
     put.kind = Some("gate-in".into());
     put.state = omni_office::wire::InspectionState::Closed;
-    assert_eq!(
-        office.client().put_inspection("insp-1", &put).await.status,
-        200
-    );
+    assert_eq!(client.put_inspection("insp-1", &put).await.status, 200);
 }
 
 fn office_bin(args: &[&str]) -> std::process::Output {
@@ -99,17 +132,26 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
     // Open: a typed 409, nothing stored.
     let open = client.get("/v1/inspections/insp-1/report").await;
     open.assert_error(409, "InspectionOpenException");
-    assert_eq!(office.store.report("insp-1", 1).await.unwrap(), None);
+    assert_eq!(
+        office.store.report("insp-1", key(1, 0)).await.unwrap(),
+        None
+    );
 
-    close(&office, 2).await;
-    // Requests racing on the closed revision: one writes, every one reads the same report.
+    close(&client, 2).await;
+    written(&client, "insp-1").await;
+    // Requests racing on the closed revision: every one reads the same stored report.
     let answers = futures_join(&client).await;
     let first = answers[0].json();
     for a in &answers {
         assert_eq!(a.status, 200, "{a:?}");
         assert_eq!(a.json(), first, "one report per revision");
     }
-    let stored = office.store.report("insp-1", 2).await.unwrap().unwrap();
+    let stored = office
+        .store
+        .report("insp-1", key(2, 0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&stored).unwrap(),
         first
@@ -203,12 +245,17 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
         assert!(pdf_text.to_lowercase().contains("no apto"), "{pdf_text}");
     }
 
-    // A later revision (a review, a re-close) gets its own report; the old one stays.
-    close(&office, 3).await;
-    let third = client.get("/v1/inspections/insp-1/report").await.json();
+    // A later revision (a re-close) gets its own report; the old one stays.
+    close(&client, 3).await;
+    let third = written(&client, "insp-1").await;
     assert_eq!(third["header"]["revision"], 3);
     assert_eq!(
-        office.store.report("insp-1", 2).await.unwrap().unwrap(),
+        office
+            .store
+            .report("insp-1", key(2, 0))
+            .await
+            .unwrap()
+            .unwrap(),
         stored
     );
 }
@@ -236,7 +283,10 @@ async fn no_kind_a_missing_inspection_and_a_bad_id_are_typed_errors() {
         .get("/v1/inspections/insp-1/report")
         .await
         .assert_error(409, "InspectionKindMissingException");
-    assert_eq!(office.store.report("insp-1", 2).await.unwrap(), None);
+    assert_eq!(
+        office.store.report("insp-1", key(2, 0)).await.unwrap(),
+        None
+    );
     client
         .get("/v1/inspections/nope/report")
         .await
@@ -247,7 +297,7 @@ async fn no_kind_a_missing_inspection_and_a_bad_id_are_typed_errors() {
         .assert_error(400, "ValidationException");
 
     // The same through the library and the binary: one clear line, exit non-zero.
-    let err = report(office.store.as_ref(), &ReportSettings::default(), "insp-1")
+    let err = write(office.store.as_ref(), &ReportSettings::default(), "insp-1")
         .await
         .unwrap_err();
     assert_eq!(err.status, 409);
@@ -262,12 +312,13 @@ async fn no_kind_a_missing_inspection_and_a_bad_id_are_typed_errors() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
-/// `omni-office report --nova` against the Bedrock Runtime stand-in (the report crate's,
-/// SigV4 service `bedrock`): a checked answer is used; an access-denied one falls back to the
-/// rules with the reason; either is stored once.
+/// The office's background writer with Nova against the Bedrock Runtime stand-in (the report
+/// crate's, SigV4 service `bedrock`): a checked answer is used; an access-denied one falls
+/// back to the rules with the reason; either is stored once, and `omni-office report` reads
+/// the stored one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nova_writes_the_report_and_a_refusal_falls_back_to_the_rules() {
-    use crate::standin::{ACCESS_KEY, REGION, SECRET_KEY, Scripted, StandIn};
+    use crate::standin::{Scripted, StandIn};
     let answer = serde_json::json!({
         "narrative_en": "Gate-in of CSQU3054383: two dents on the door end, rust on the front.",
         "narrative_es": "Entrada de CSQU3054383: dos abolladuras en puertas, óxido en el frontal.",
@@ -278,60 +329,40 @@ async fn nova_writes_the_report_and_a_refusal_falls_back_to_the_rules() {
         ]
     });
     let standin = StandIn::start(vec![Scripted::Tool(answer), Scripted::access_denied()]).await;
-    let office = office_with_damage().await;
-    close(&office, 2).await;
-    let data = office.dir.path().to_str().unwrap().to_owned();
-    let nova = |id: &str| {
-        Command::new(env!("CARGO_BIN_EXE_omni-office"))
-            .args(["report", id, "--data-dir", &data, "--json", "--nova"])
-            .args([
-                "--bedrock-endpoint-url",
-                &standin.url,
-                "--bedrock-region",
-                REGION,
-            ])
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
-            .env_remove("OMNI_OFFICE_TABLE")
-            .env_remove("OMNI_OFFICE_BUCKET")
-            .env_remove("OMNI_OFFICE_DATA")
-            .output()
-            .unwrap()
-    };
-    let out = nova("insp-1");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let eir: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let office = lifecycle::office_writing(lifecycle::nova(&standin.url)).await;
+    let client = office.client();
+    with_damage(&client).await;
+    close(&client, 2).await;
+    let eir = written(&client, "insp-1").await;
     assert_eq!(eir["written_by"]["method"], "nova", "{eir}");
     assert_eq!(eir["written_by"]["model_id"], "us.amazon.nova-lite-v1:0");
     assert!(eir["narrative"]["es"].as_str().unwrap().contains("óxido"));
     assert_eq!(eir["lines"][1]["severity"], "minor");
     assert_eq!(standin.received().len(), 1);
-    // Stored once: asked again, the office answers it without calling Bedrock.
-    let again = office
-        .client()
-        .get("/v1/inspections/insp-1/report")
-        .await
-        .json();
-    assert_eq!(again, eir);
-    assert_eq!(standin.received().len(), 1);
-
-    // A closed revision Bedrock refuses: the rules write it, with the reason.
-    close(&office, 3).await;
-    let out = nova("insp-1");
+    // Stored once: asked again, by the API or the CLI, without calling Bedrock.
+    assert_eq!(
+        client.get("/v1/inspections/insp-1/report").await.json(),
+        eir
+    );
+    let data = office.dir.path().to_str().unwrap();
+    let out = office_bin(&["report", "insp-1", "--data-dir", data, "--json"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let eir: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        eir
+    );
+    assert_eq!(standin.received().len(), 1);
+
+    // A closed revision Bedrock refuses: the rules write it, with the reason.
+    close(&client, 3).await;
+    let eir = written(&client, "insp-1").await;
     assert_eq!(eir["written_by"]["method"], "rules");
     let reason = eir["written_by"]["fallback_reason"].as_str().unwrap();
     assert!(reason.contains("AccessDenied"), "{reason}");
     assert_eq!(eir["header"]["revision"], 3);
+    assert_eq!(standin.received().len(), 2);
 }

@@ -1,8 +1,9 @@
 //! The EIR on the office's inspection page, over plain HTTP against `omni-office serve` (real
 //! SQLite): a closed inspection's page shows the stored report's damage lines (the same as
 //! `GET /v1/inspections/{id}/report` and the store hold) in English and Spanish, an open one
-//! says the report comes when it is closed, the PDF download reads back with pdftotext, an
-//! unsigned download goes to sign-in, and a hostile stored report renders as text.
+//! says the report comes when it is closed, one being written says so at once (the PDF is 202)
+//! until the writer stores it, the PDF download reads back with pdftotext, an unsigned
+//! download goes to sign-in, and a hostile stored report renders as text.
 
 use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
@@ -11,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 
 use crate::common::{CONTAINER, Client, inspection, jpeg};
-use crate::report::pdftotext;
+use crate::report::{key, pdftotext, written};
 use crate::web_common::{Browser, Office, PASSWORD, Page, response, seed};
 
 const T0: i64 = 1_765_000_000_000;
@@ -26,8 +27,16 @@ async fn put(phone: &Client, id: &str, revision: u64, state: InspectionState) {
 }
 
 /// Inspection `id`, gate-in, closed at revision 2: a door photo with two dents (one large)
-/// and a front photo with rust, as the phone sends them (faces in `x-omni-photo-face`).
+/// and a front photo with rust, as the phone sends them (faces in `x-omni-photo-face`); back
+/// once the office's background writer stored its report.
 pub async fn closed_with_damage(phone: &Client, id: &str) {
+    open_with_damage(phone, id).await;
+    put(phone, id, 2, InspectionState::Closed).await;
+    written(phone, id).await;
+}
+
+/// [`closed_with_damage`]'s inspection, still open at revision 1.
+async fn open_with_damage(phone: &Client, id: &str) {
     put(phone, id, 1, InspectionState::Open).await;
     for (photo, face, seed, boxes) in [
         (
@@ -47,7 +56,6 @@ pub async fn closed_with_damage(phone: &Client, id: &str) {
         let verdict = response("omni-yolo11n-f16", &boxes);
         assert_eq!(phone.put_json(&path, &verdict).await.status, 201);
     }
-    put(phone, id, 2, InspectionState::Closed).await;
 }
 
 async fn signed_in(office: &Office, user: &str) -> Browser {
@@ -116,22 +124,22 @@ async fn a_closed_inspection_shows_its_stored_eir_in_the_readers_language() {
     closed_with_damage(&phone, "i-eir").await;
     let mut viewer = signed_in(&office, "luis").await;
 
-    // The page writes the report (nobody asked before) through the API's code path.
+    // The close wrote the report in the background; the page shows the stored one.
     let page = page_in(&mut viewer, "/inspections/i-eir", "en-GB,en;q=0.9").await;
     assert_eq!(page.status, StatusCode::OK);
     let en = section(&page.body);
     assert!(en.contains("Inspection report (EIR)"));
     let stored = EmbeddedStore::open(office.dir())
         .unwrap()
-        .report("i-eir", 2)
+        .report("i-eir", key(2, 0))
         .await
         .unwrap()
-        .expect("the page stored the report of revision 2");
+        .expect("the report of revision 2 is stored");
     let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
     let api = phone.get("/v1/inspections/i-eir/report").await;
     assert_eq!(api.status, 200, "{api:?}");
     let eir = api.json();
-    assert_eq!(eir, stored, "the API reads the report the page stored");
+    assert_eq!(eir, stored, "the API reads the stored report");
 
     let lines = eir["lines"].as_array().unwrap();
     assert_eq!(lines.len(), 3);
@@ -205,7 +213,7 @@ async fn a_closed_inspection_shows_its_stored_eir_in_the_readers_language() {
     assert_eq!(
         EmbeddedStore::open(office.dir())
             .unwrap()
-            .report("i-damaged", 1)
+            .report("i-damaged", key(1, 0))
             .await
             .unwrap(),
         None
@@ -281,8 +289,19 @@ async fn a_hostile_stored_report_renders_as_text() {
     let office = Office::start();
     let phone = office.phone();
     closed_with_damage(&phone, "i-eir").await;
-    closed_with_damage(&phone, "i-bad").await;
     let mut eir = phone.get("/v1/inspections/i-eir/report").await.json();
+    // i-bad's key claimed (as a writer holds it) before the close, so that its background
+    // writer stays out and the hostile report below is the one stored.
+    open_with_damage(&phone, "i-bad").await;
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    let now = omni_protocol::Timestamp::now().as_millis();
+    assert!(
+        store
+            .claim_report("i-bad", key(2, 0), 0, now)
+            .await
+            .unwrap()
+    );
+    put(&phone, "i-bad", 2, InspectionState::Closed).await;
 
     // What a compromised writer or a hostile model could have stored for i-bad.
     let script = "<script>alert(\"x\")</script>";
@@ -294,11 +313,11 @@ async fn a_hostile_stored_report_renders_as_text() {
     eir["lines"][0]["photo_id"] = format!("\"><svg onload=alert(1)>{script}").into();
     eir["lines"][0]["repair"]["en"] = script.into();
     eir["written_by"]["fallback_reason"] = script.into();
-    let store = EmbeddedStore::open(office.dir()).unwrap();
-    store
-        .put_report("i-bad", 2, &serde_json::to_string(&eir).unwrap())
+    let put = store
+        .put_report("i-bad", key(2, 0), &serde_json::to_string(&eir).unwrap())
         .await
         .unwrap();
+    assert_eq!(put, omni_office::store::Put::Created);
 
     let mut viewer = signed_in(&office, "luis").await;
     let page = page_in(&mut viewer, "/inspections/i-bad", "en").await;
@@ -324,4 +343,87 @@ async fn a_hostile_stored_report_renders_as_text() {
         headers[CONTENT_DISPOSITION].to_str().unwrap(),
         "attachment; filename=\"EIR-VIL-R2-EN.pdf\""
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_being_written_is_said_at_once_and_shown_once_stored() {
+    let office = Office::start();
+    let phone = office.phone();
+    closed_with_damage(&phone, "i-eir").await;
+    // A review of the front photo (it confirms the rust): a new review state, whose report a
+    // writer holds, claimed 295 s ago (a claim is taken over at 300 s).
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    let review = omni_office::wire::Review {
+        inspection_id: "i-eir".into(),
+        photo_id: "front".into(),
+        revision: 1,
+        reviewer: "ana".into(),
+        reviewed_at_ms: T0,
+        based_on: Some(omni_office::wire::VerdictRef {
+            source: omni_office::wire::VerdictSource::Edge,
+            model_sha256: "ab".repeat(32),
+        }),
+        boxes: vec![omni_office::wire::ReviewBox {
+            class_id: 2,
+            x1: 5.0 / 64.0,
+            y1: 5.0 / 48.0,
+            x2: 20.0 / 64.0,
+            y2: 20.0 / 48.0,
+        }],
+        changes: vec![omni_office::wire::ReviewChange::Accepted {
+            box_index: 0,
+            class_id: 2,
+        }],
+    };
+    let now = omni_protocol::Timestamp::now().as_millis();
+    store.put_review(&review).await.unwrap();
+    assert!(
+        store
+            .claim_report("i-eir", key(2, 1), 0, now - 295_000)
+            .await
+            .unwrap()
+    );
+
+    // While it is held: the page says so at once, in both languages; the PDF is 202.
+    let mut viewer = signed_in(&office, "luis").await;
+    let started = std::time::Instant::now();
+    let page = page_in(&mut viewer, "/inspections/i-eir", "en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        section(&page.body).contains("The report is being written. Reload the page in a moment."),
+        "{}",
+        section(&page.body)
+    );
+    assert!(rows(section(&page.body)).is_empty());
+    let page = page_in(&mut viewer, "/inspections/i-eir", "es").await;
+    assert!(section(&page.body).contains("El informe se está redactando"));
+    let (status, headers, body) = download(&viewer, "/inspections/i-eir/report.pdf", "en").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(headers["retry-after"], "2");
+    assert!(String::from_utf8_lossy(&body).contains("The report is being written"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the claim was still fresh for these checks: rerun on a less loaded machine"
+    );
+
+    // Once the claim is stale, the next view takes it over and the report of the reviewed
+    // state appears; the report of the unreviewed state stays.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let shown = loop {
+        let page = page_in(&mut viewer, "/inspections/i-eir", "en").await;
+        if !rows(section(&page.body)).is_empty() {
+            break page.body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no report after the claim went stale"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let eir = phone.get("/v1/inspections/i-eir/report").await.json();
+    assert_eq!(eir["header"]["reviews"], 1);
+    assert!(section(&shown).contains(&escaped(eir["header"]["eir_number"].as_str().unwrap())));
+    assert_eq!(eir["lines"][2]["cites"]["reviewer"], "ana");
+    assert!(section(&shown).contains("ana"));
+    assert!(store.report("i-eir", key(2, 0)).await.unwrap().is_some());
 }

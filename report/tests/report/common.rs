@@ -79,6 +79,7 @@ pub fn sample_input() -> ReportInput {
     ReportInput {
         inspection_id: "0190b2f4-0000-7000-8000-00000000000a".into(),
         revision: 2,
+        reviews: 0,
         eir_number: "EIR-2026-000123".into(),
         container_number: "CSQU3054383".into(),
         kind: "gate-in".into(),

@@ -29,7 +29,7 @@ use self::schema::{
     DATE_KEY_END_MS, INSPECTION_SK, PHOTO_PREFIX, VERDICT_PREFIX, date_key, inspection_pk,
     object_key, photo_sk, verdict_sk,
 };
-use super::{ListQuery, Put, Store, StoreError, StoredPhoto, newest_first};
+use super::{ListQuery, Put, ReportKey, Store, StoreError, StoredPhoto, newest_first};
 use crate::wire::{DetectStatus, Inspection, InspectionSummary, Photo, Review, Verdict};
 
 /// DynamoDB table + S3 bucket.
@@ -584,30 +584,29 @@ impl Store for AwsStore {
     async fn report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
     ) -> Result<Option<String>, StoreError> {
-        self.stored_report(inspection_id, revision).await
+        self.stored_report(inspection_id, key).await
     }
 
     async fn claim_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         stale_before_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.claim_report_item(inspection_id, revision, stale_before_ms, now_ms)
+        self.claim_report_item(inspection_id, key, stale_before_ms, now_ms)
             .await
     }
 
     async fn put_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         eir_json: &str,
     ) -> Result<Put, StoreError> {
-        self.put_report_item(inspection_id, revision, eir_json)
-            .await
+        self.put_report_item(inspection_id, key, eir_json).await
     }
 
     async fn put_review(&self, review: &Review) -> Result<Put, StoreError> {

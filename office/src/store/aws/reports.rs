@@ -1,28 +1,34 @@
-//! Reports on DynamoDB: one item per inspection revision, `sk = REPORT#<revision, 20
-//! digits>`, with the writer's claim (`claimed_at_ms`) and, once written, the EIR JSON
-//! (`eir`), set by a conditional write that never replaces it.
+//! Reports on DynamoDB: one item per inspection revision and review state ([`ReportKey`]),
+//! `sk = REPORT#<revision, 20 digits>` for a report of no review (the key items written
+//! before reviews counted still have, so they stay readable without a migration) and
+//! `REPORT#<revision>#REVIEWS#<count, 20 digits>` after reviews, with the writer's claim
+//! (`claimed_at_ms`) and, once written, the EIR JSON (`eir`), set by a conditional write that
+//! never replaces it.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{AwsStore, condition_failed, inspection_pk, n, s, sdk};
-use crate::store::{Put, StoreError};
+use crate::store::{Put, ReportKey, StoreError};
 
 /// A DynamoDB item holds at most 400 KB: a report above this is refused, not cut.
 pub(super) const MAX_EIR_BYTES: usize = 350 * 1024;
 
-fn report_sk(revision: u64) -> String {
-    format!("REPORT#{revision:020}")
+fn report_sk(key: ReportKey) -> String {
+    match key.reviews {
+        0 => format!("REPORT#{:020}", key.revision),
+        n => format!("REPORT#{:020}#REVIEWS#{n:020}", key.revision),
+    }
 }
 
 impl AwsStore {
-    /// The stored EIR of a revision.
+    /// The stored EIR of a key.
     pub(super) async fn stored_report(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
     ) -> Result<Option<String>, StoreError> {
         let item = self
-            .get(inspection_pk(inspection_id), report_sk(revision))
+            .get(inspection_pk(inspection_id), report_sk(key))
             .await?;
         Ok(item.and_then(|item| match item.get("eir") {
             Some(AttributeValue::S(eir)) => Some(eir.clone()),
@@ -30,11 +36,11 @@ impl AwsStore {
         }))
     }
 
-    /// The conditional claim of a revision's writing.
+    /// The conditional claim of a key's writing.
     pub(super) async fn claim_report_item(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         stale_before_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -43,7 +49,7 @@ impl AwsStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(inspection_pk(inspection_id)))
-            .key("sk", s(report_sk(revision)))
+            .key("sk", s(report_sk(key)))
             .update_expression("SET claimed_at_ms = :now")
             .condition_expression(
                 "attribute_not_exists(pk) OR (attribute_not_exists(eir) AND claimed_at_ms < :stale)",
@@ -59,11 +65,11 @@ impl AwsStore {
         }
     }
 
-    /// The write-once store of a revision's EIR.
+    /// The write-once store of a key's EIR.
     pub(super) async fn put_report_item(
         &self,
         inspection_id: &str,
-        revision: u64,
+        key: ReportKey,
         eir_json: &str,
     ) -> Result<Put, StoreError> {
         if eir_json.len() > MAX_EIR_BYTES {
@@ -77,7 +83,7 @@ impl AwsStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(inspection_pk(inspection_id)))
-            .key("sk", s(report_sk(revision)))
+            .key("sk", s(report_sk(key)))
             .update_expression("SET eir = :eir")
             .condition_expression("attribute_not_exists(eir)")
             .expression_attribute_values(":eir", s(eir_json))

@@ -6,7 +6,9 @@
 //! - `sk = INSPECTION`: the inspection, with the GSI keys `gsi1pk` (container number) and
 //!   `gsi1sk` (`<created_at_ms, 13 digits>#<id>`);
 //! - `sk = PHOTO#<photo id>`: a photo's record (a photo id is scoped to its inspection);
-//! - `sk = VERDICT#<photo id>#<source>#<model sha256>`: a verdict.
+//! - `sk = VERDICT#<photo id>#<source>#<model sha256>`: a verdict;
+//! - `sk = REPORT#<revision>[#REVIEWS#<count>]`: a report and its writer's claim
+//!   (`reports.rs`).
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
