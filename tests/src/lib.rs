@@ -366,7 +366,6 @@ pub struct RedirectTrap {
 impl RedirectTrap {
     /// Starts both; they run until the test process ends.
     pub fn start() -> Self {
-        use std::io::{BufRead as _, BufReader, Read as _, Write as _};
         use std::sync::atomic::{AtomicUsize, Ordering};
         let target = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
         let target_url = format!("http://{}/steal", target.local_addr().expect("addr"));
@@ -378,28 +377,40 @@ impl RedirectTrap {
                 drop(stream);
             }
         });
-        let front = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("redirect trap runtime");
+        let front = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let url = format!("http://{}", front.local_addr().expect("addr"));
         std::thread::spawn(move || {
-            for stream in front.incoming().flatten() {
-                let mut reader = BufReader::new(&stream);
-                let mut length = 0usize;
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                    line.clear();
+            runtime.block_on(async move {
+                while let Ok((stream, _)) = front.accept().await {
+                    let location = target_url.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(
+                            move |request: hyper::Request<hyper::body::Incoming>| {
+                                let location = location.clone();
+                                async move {
+                                    // Read whole, so the client (still sending) reads the answer.
+                                    use http_body_util::BodyExt as _;
+                                    let _ = request.into_body().collect().await;
+                                    hyper::Response::builder()
+                                        .status(307)
+                                        .header("location", location)
+                                        .header("connection", "close")
+                                        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+                                }
+                            },
+                        );
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
                 }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let answer = format!(
-                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target_url}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = (&stream).write_all(answer.as_bytes());
-            }
+            });
         });
         Self { url, hits }
     }
