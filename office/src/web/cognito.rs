@@ -457,3 +457,77 @@ impl AccountBackend for CognitoAccounts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    use super::*;
+
+    /// A JWKS server on 127.0.0.1 that counts its fetches and answers `status`.
+    async fn jwks_server(status: StatusCode) -> (String, Arc<AtomicUsize>) {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let counter = fetches.clone();
+        let app = Router::new().route(
+            "/us-east-1_test/.well-known/jwks.json",
+            get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    (
+                        status,
+                        r#"{"keys":[{"kid":"k1","kty":"RSA","alg":"RS256","n":"AQAB","e":"AQAB"}]}"#,
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, fetches)
+    }
+
+    async fn accounts(url: String) -> CognitoAccounts {
+        CognitoAccounts::new(CognitoConfig {
+            region: "us-east-1".into(),
+            user_pool_id: "us-east-1_test".into(),
+            client_id: "client".into(),
+            endpoint_url: Some(url),
+            csrf_key: vec![7; MIN_CSRF_KEY],
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_fetches_the_jwks_again_at_most_once_a_minute() {
+        let (url, fetches) = jwks_server(StatusCode::OK).await;
+        let accounts = accounts(url).await;
+        assert!(accounts.key("k1").await.unwrap().is_some());
+        assert!(accounts.key("k1").await.unwrap().is_some());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1, "cached");
+        // A kid the pool does not have, a second after the fetch: refused without a fetch.
+        assert!(accounts.key("k2").await.unwrap().is_none());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Once the minute is over, an unknown kid fetches the keys again (rotation).
+        accounts.jwks.lock().await.fetched = Instant::now().checked_sub(JWKS_REFETCH);
+        assert!(accounts.key("k2").await.unwrap().is_none());
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwks_is_an_error_not_a_refusal() {
+        let (url, _) = jwks_server(StatusCode::INTERNAL_SERVER_ERROR).await;
+        let accounts = accounts(url).await;
+        assert!(matches!(
+            accounts.key("k1").await,
+            Err(AccountError::Backend(_))
+        ));
+    }
+}
