@@ -1,12 +1,13 @@
 //! The embedded store's migration 003 (photo ids scoped to their inspection) on a database
 //! that the previous schema (version 2, photo ids global) wrote: every row comes back through
 //! the store as it was (and, after 006, as not reviewed), and a database it cannot copy whole
-//! is left as it was.
+//! is left as it was. Migration 007 keeps the reports a version-6 database holds, as reports of
+//! no review.
 
 use std::path::Path;
 
 use omni_office::store::embedded::EmbeddedStore;
-use omni_office::store::{ListQuery, Put, Store};
+use omni_office::store::{ListQuery, Put, ReportKey, Store};
 use omni_office::wire::{DetectStatus, Review};
 use rusqlite::{Connection, params};
 
@@ -192,7 +193,10 @@ async fn migration_003_keeps_every_row_of_a_version_2_database() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration applied, up to 006 (reviews)");
+    assert_eq!(
+        version, 7,
+        "every migration applied, up to 007 (reports per review state)"
+    );
 
     // Inspections from before reviews read as not reviewed, and can be reviewed now.
     let unreviewed = ListQuery {
@@ -250,4 +254,52 @@ fn a_database_the_migration_cannot_copy_whole_is_left_as_it_was() {
     assert_eq!(count("PRAGMA user_version"), 2);
     assert_eq!(count("SELECT COUNT(*) FROM verdicts"), 3);
     assert_eq!(count("SELECT COUNT(*) FROM photos"), 3);
+}
+
+/// A version-6 database with a stored report and a claimed one: after 007 the stored one reads
+/// as the report of no review (what it was built from), the claim still holds, and a review
+/// state is a new key.
+#[tokio::test]
+async fn migration_007_keeps_reports_as_reports_of_no_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = version_2(dir.path());
+    for script in [
+        include_str!("../../migrations/003_photo_ids_per_inspection.sql"),
+        include_str!("../../migrations/004_faces_and_kinds.sql"),
+        include_str!("../../migrations/005_reports.sql"),
+        include_str!("../../migrations/006_reviews.sql"),
+    ] {
+        conn.execute_batch(script).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 6).unwrap();
+    conn.execute(
+        "INSERT INTO reports VALUES ('insp-2', 3, ?1, '{\"eir\":3}'), ('insp-2', 2, ?1, NULL)",
+        params![T0],
+    )
+    .unwrap();
+    drop(conn);
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let key = |revision, reviews| ReportKey { revision, reviews };
+    assert_eq!(
+        store.report("insp-2", key(3, 0)).await.unwrap().as_deref(),
+        Some(r#"{"eir":3}"#)
+    );
+    assert_eq!(store.report("insp-2", key(3, 1)).await.unwrap(), None);
+    assert!(
+        !store
+            .claim_report("insp-2", key(2, 0), T0, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_report("insp-2", key(3, 1), T0, T0 + 1)
+            .await
+            .unwrap()
+    );
+    let conn = Connection::open(dir.path().join("office.sqlite3")).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 7);
 }

@@ -427,3 +427,51 @@ async fn a_report_being_written_is_said_at_once_and_shown_once_stored() {
     assert!(section(&shown).contains("ana"));
     assert!(store.report("i-eir", key(2, 0)).await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_through_the_form_writes_the_new_report_with_no_one_asking() {
+    let office = Office::start();
+    let phone = office.phone();
+    closed_with_damage(&phone, "i-eir").await;
+    let mut ana = signed_in(&office, "ana").await;
+    let page = ana.get("/inspections/i-eir").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The door photo's form (the first): the large dent becomes rust, the small one goes.
+    let hidden = |name| crate::web_review::hidden(&page, name).unwrap();
+    let form = [
+        ("csrf", page.csrf()),
+        ("base_revision", hidden("base_revision")),
+        ("based_on", hidden("based_on")),
+        ("act_0", "keep".into()),
+        ("class_0", "2".into()),
+        ("act_1", "delete".into()),
+        ("class_1", "0".into()),
+    ];
+    let saved = ana
+        .post("/inspections/i-eir/photos/door/review", &form[..])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    // Nobody asks for the report: the review's writer stores it.
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let stored = loop {
+        if let Some(json) = store.report("i-eir", key(2, 1)).await.unwrap() {
+            break json;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no report 30 s after the review"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let eir: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let lines = eir["lines"].as_array().unwrap();
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["damage_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["door/d0", "front/d0"]);
+    assert_eq!(lines[0]["class"], "rust");
+    assert_eq!(lines[0]["cites"]["reviewer"], "ana");
+}

@@ -21,7 +21,7 @@ async fn stored_reviews(office: &Office, id: &str) -> Vec<Review> {
 }
 
 /// The value of the hidden field `name` in a page's review form (`None`: no such field).
-fn hidden(page: &Page, name: &str) -> Option<String> {
+pub(crate) fn hidden(page: &Page, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let at = page.body.find(&marker)? + marker.len();
     let rest = &page.body[at..];
