@@ -2,8 +2,9 @@
 //! inspections are on DynamoDB + S3 (moto), through `omni-office serve` over HTTP and through
 //! the Lambda (`bootstrap`) under the Runtime API emulator. Refused: a wrong password, an
 //! unknown name and a person without a group (one message), a viewer's review, a form without
-//! the session's token, a tampered, expired, wrongly signed or other pool's token, and the
-//! cookie of a signed-out session.
+//! the session's token, a tampered, expired, wrongly signed or other pool's token, a cookie
+//! that is no token pair, the cookie of a signed-out session, and `serve` given a pool
+//! without its CSRF key or without both ids.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -210,10 +211,14 @@ async fn people_sign_in_with_a_cognito_user_pool_over_the_aws_store() {
     let mut browser = Browser::new(&office);
     assert_eq!(browser.get("/inspections").await.location(), "/login");
     // A wrong password, an unknown name, a person in no group: one answer, no session.
+    // A name or password past Cognito's bounds is refused the same way, before Cognito.
+    let (long_name, long_password) = ("a".repeat(129), "P-1a".repeat(65));
     for (user, password) in [
         ("ana", "Wrong-Password-1"),
         ("nobody", PASSWORD),
         ("nora", PASSWORD),
+        (long_name.as_str(), PASSWORD),
+        ("ana", long_password.as_str()),
     ] {
         let page = browser.sign_in(user, password).await;
         assert_eq!(
@@ -326,6 +331,12 @@ async fn people_sign_in_with_a_cognito_user_pool_over_the_aws_store() {
     // An access token where the ID token should be: refused (token_use).
     let swapped = format!("{ana_access}~{ana_access}");
     assert_eq!(with_session(&office, &swapped).await.location(), "/login");
+    // Cookies that are no pair of tokens, or too long to read: no session, no failure.
+    let huge = format!("{ana_cookie}{}", "A".repeat(8192));
+    for cookie in ["", "~", "garbage", ana_id, &format!("{ana_id}~"), &huge] {
+        let page = with_session(&office, cookie).await;
+        assert_eq!(page.location(), "/login", "{cookie:.40}: {}", page.body);
+    }
     // A reviewer of another pool (moto signs every pool with one key): issuer and audience.
     let other = pool(&c, "other-people", &[("ana", Some("reviewer"))]).await;
     let auth = c
@@ -456,4 +467,41 @@ async fn the_lambda_serves_the_pages_to_people_of_the_user_pool() {
     );
     assert!(body(&list).contains("/inspections/insp-1"), "{list}");
     assert!(body(&list).contains("CSQU"), "{list}");
+}
+
+#[test]
+fn serve_with_a_pool_needs_the_csrf_key_and_both_ids() {
+    let office = env!("CARGO_BIN_EXE_omni-office");
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |args: &[&str], key: &str| {
+        let out = Command::new(office)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "dev")
+            .env("AWS_SECRET_ACCESS_KEY", "dev")
+            .env("OMNI_OFFICE_CSRF_KEY", key)
+            .env_remove("OMNI_OFFICE_USER_POOL_ID")
+            .env_remove("OMNI_OFFICE_USER_POOL_CLIENT_ID")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    };
+    let both = [
+        "--user-pool-id",
+        "us-east-1_x",
+        "--user-pool-client-id",
+        "c",
+    ];
+    let (ok, err) = serve(&both, "too short");
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("omni-office: error: OMNI_OFFICE_CSRF_KEY must hold"),
+        "{err}"
+    );
+    let (ok, err) = serve(&both[..2], CSRF_KEY);
+    assert!(!ok);
+    assert!(err.contains("--user-pool-client-id"), "{err}");
 }
