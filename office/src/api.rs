@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -21,7 +21,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use hmac::{Hmac, Mac};
-use omni_gateway::body::{Announced, BodyError};
+use omni_gateway::body::BodyError;
+use omni_gateway::sigv4::{self, Refusal, SigV4Gate};
 use omni_protocol::{ContainerNumber, Timestamp};
 use omni_sigv4::{Credentials, SigV4Scope};
 use serde::Deserialize;
@@ -133,51 +134,28 @@ async fn guard(State(app): State<App>, request: Request, next: Next) -> Response
 
 async fn checked(app: &AppConfig, request: Request) -> Result<Request, ApiError> {
     let (parts, body) = request.into_parts();
-    let announced = Announced::from_headers(&parts.headers);
     // Photo URLs carry their own (HMAC) signature.
     let signed = !parts.uri.path().starts_with("/v1/photo-urls/");
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
     let scope = app.auth.as_ref().map(|a| SigV4Scope {
         region: a.region.clone(),
         service: SERVICE.to_owned(),
     });
-    let check = match (&app.auth, &scope) {
-        (Some(auth), Some(scope)) if signed => {
-            match omni_sigv4::check_headers(&auth.credentials, scope, &headers, SystemTime::now()) {
-                Ok(check) => Some(check),
-                Err(e) => {
-                    omni_gateway::body::refuse(body, announced).await;
-                    return Err(ApiError::new(e.status(), e.error_type(), e.to_string()));
-                }
-            }
-        }
+    let gate = match (&app.auth, &scope) {
+        (Some(auth), Some(scope)) if signed => Some(SigV4Gate {
+            credentials: &auth.credentials,
+            scope,
+        }),
         _ => None,
     };
-    let bytes = omni_gateway::body::read_capped(body, announced, MAX_REQUEST_BYTES)
+    let bytes = sigv4::pass(gate, &parts, body, MAX_REQUEST_BYTES, |_| {})
         .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { .. } => ApiError::too_large(e.to_string()),
-            BodyError::Unreadable(_) => ApiError::validation(e.to_string()),
+        .map_err(|refusal| match refusal {
+            Refusal::Headers(e) | Refusal::Signature(e) => {
+                ApiError::new(e.status(), e.error_type(), e.to_string())
+            }
+            Refusal::Body(e @ BodyError::TooLarge { .. }) => ApiError::too_large(e.to_string()),
+            Refusal::Body(e @ BodyError::Unreadable(_)) => ApiError::validation(e.to_string()),
         })?;
-    if let Some(check) = check {
-        let host = header_str(&parts.headers, "host").unwrap_or_default();
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        check
-            .verify_signature(
-                parts.method.as_str(),
-                &format!("http://{host}{path}"),
-                &bytes,
-            )
-            .map_err(|e| ApiError::new(e.status(), e.error_type(), e.to_string()))?;
-    }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
