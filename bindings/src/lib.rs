@@ -6,6 +6,7 @@
 
 uniffi::setup_scaffolding!();
 
+mod box_verdict;
 mod callbacks;
 mod error;
 mod faces;
@@ -15,6 +16,7 @@ mod runtime;
 mod task_handle;
 mod types;
 
+pub use box_verdict::{BoxVerdict, BoxVerdictStatus};
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
 pub use faces::{ClosedInspection, FaceCoverageRecord};

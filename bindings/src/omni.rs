@@ -20,6 +20,7 @@ use omni_core::{
     InspectionId, OmniConfig, PhotoId, Timestamp,
 };
 
+use crate::box_verdict::BoxVerdict;
 use crate::callbacks::{
     CredentialsProvider, ForeignCredentials, ForeignModelListener, ForeignSyncListener,
     ModelListener, SyncListener,
@@ -307,6 +308,13 @@ impl OmniCore {
     pub fn inspection(&self, inspection_id: String) -> Result<InspectionDetail, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
         Ok(self.inner.inspection(id)?.into())
+    }
+
+    /// The verdict on the box from the yard office's report of a closed inspection, once the
+    /// sync has read it (`None` until then; `NotFound` for an unknown inspection).
+    pub fn box_verdict(&self, inspection_id: String) -> Result<Option<BoxVerdict>, OmniError> {
+        let id: InspectionId = parse_id("inspection", &inspection_id)?;
+        Ok(self.inner.box_verdict(id)?.map(Into::into))
     }
 
     /// One photo with its results.

@@ -595,6 +595,16 @@ pub enum SyncEvent {
         /// For how long, unless connectivity returns sooner.
         resume_in_ms: u64,
     },
+    /// The verdict on the box of a closed inspection was read from the office's report and
+    /// stored (`OmniCore::box_verdict`).
+    BoxVerdict {
+        /// The inspection.
+        inspection_id: String,
+        /// Sound / repair needed / not fit.
+        status: crate::BoxVerdictStatus,
+        /// The EIR number.
+        eir_number: String,
+    },
     /// Counts after a change.
     QueueCounts {
         /// Waiting.
@@ -651,6 +661,15 @@ impl SyncEvent {
                 cause: cause.into(),
                 reason,
                 resume_in_ms: millis(resume_in),
+            },
+            CoreSyncEvent::BoxVerdict {
+                inspection_id,
+                status,
+                eir_number,
+            } => Self::BoxVerdict {
+                inspection_id: inspection_id.to_string(),
+                status: status.into(),
+                eir_number,
             },
             CoreSyncEvent::QueueCounts { counts, in_flight } => Self::QueueCounts {
                 queued: counts.queued,

@@ -153,6 +153,17 @@ pub fn print_detail(detail: &InspectionDetail) {
             None => format!("not sent (revision {})", office.revision),
         }
     );
+    if let Some(v) = &detail.box_verdict {
+        // The office's words: single line here (the core refused control characters).
+        println!(
+            "  verdict    {} (EIR {}, report revision {}, {} damage line(s)): {}",
+            v.status.as_str().replace('_', " "),
+            v.eir_number,
+            v.report_revision,
+            v.damage_lines,
+            v.reason.en.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
     println!("  photos     {}", detail.photos.len());
     for p in &detail.photos {
         let photo = &p.photo;

@@ -9,6 +9,7 @@ use omni_office_wire::{
     DETECT_HEADER, FACE_HEADER, Inspection, InspectionDetail, PHOTO_SHA256_HEADER, PhotoUploaded,
     PutInspection, PutVerdict, Verdict, VerdictSource,
 };
+use omni_protocol::box_verdict::{MAX_REPORT_BYTES, ReportVerdict, parse_report_verdict};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -56,6 +57,18 @@ pub struct UploadOutput {
     pub uploaded: PhotoUploaded,
     /// Round-trip time.
     pub latency: Duration,
+}
+
+/// What the office answered to a report request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportAnswer {
+    /// The report is written: its verdict on the box.
+    Written(ReportVerdict),
+    /// The office is writing it (202); ask again, not before `retry_after` when given.
+    Pending {
+        /// The office's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
 }
 
 /// Calls the yard office API.
@@ -173,6 +186,31 @@ impl OfficeClient {
     pub async fn inspection(&self, id: &str) -> Result<InspectionDetail, InvokeError> {
         self.json::<(), _>(reqwest::Method::GET, &format!("v1/inspections/{id}"), None)
             .await
+    }
+
+    /// `GET /v1/inspections/{id}/report`: the verdict on the box of the report of the
+    /// inspection's current revision (200), or [`ReportAnswer::Pending`] while the office
+    /// writes it (202, `Retry-After`). A body that is not a valid EIR of this inspection is
+    /// [`InvokeError::MalformedAnswer`]; 404 and 409 are the office's errors (`Service`).
+    pub async fn report_verdict(&self, id: &str) -> Result<ReportAnswer, InvokeError> {
+        let answer = self
+            .http
+            .send(
+                reqwest::Method::GET,
+                &self.url(&format!("v1/inspections/{id}/report")),
+                &[("accept", "application/json")],
+                &[],
+                MAX_REPORT_BYTES,
+            )
+            .await?;
+        if answer.status == 202 {
+            return Ok(ReportAnswer::Pending {
+                retry_after: answer.retry_after,
+            });
+        }
+        parse_report_verdict(&answer.body, id)
+            .map(ReportAnswer::Written)
+            .map_err(|e| InvokeError::MalformedAnswer(e.to_string()))
     }
 
     async fn json<B: Serialize, T: DeserializeOwned>(

@@ -286,6 +286,16 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// The `Retry-After` header in seconds (at most an hour), when given and valid.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+}
+
 /// An AWS-shaped error answer: type from `x-amzn-ErrorType` (before any `:`), message from
 /// the JSON body's `message`/`Message`.
 pub(crate) fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> InvokeError {
@@ -309,12 +319,7 @@ pub(crate) fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> In
                 .to_owned()
         });
     let message = truncate(&message, MAX_ERROR_MESSAGE_CHARS);
-    let retry_after = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+    let retry_after = retry_after(headers);
     InvokeError::Service {
         status,
         error_type,

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::credentials::CachedCredentials;
 use super::runtime_client::{
-    CLOCK_SKEW_THRESHOLD, FailureClass, InvokeError, service_error, truncate,
+    CLOCK_SKEW_THRESHOLD, FailureClass, InvokeError, retry_after, service_error, truncate,
 };
 use super::service_url::ServiceUrl;
 use omni_sigv4::SigV4Scope;
@@ -21,6 +21,10 @@ const MAX_ERROR_BODY_BYTES: usize = 16 << 10;
 /// A successful answer.
 #[derive(Debug)]
 pub(crate) struct Answered {
+    /// The 2xx status.
+    pub status: u16,
+    /// The server's `Retry-After`, when given (a 202 says when to ask again).
+    pub retry_after: Option<Duration>,
     /// The body.
     pub body: Vec<u8>,
     /// Round-trip time.
@@ -171,6 +175,8 @@ impl SignedHttp {
                 Err(e) => return Err(self.transport_error(e).into()),
             };
             return Ok(Answered {
+                status: status.as_u16(),
+                retry_after: retry_after(&headers),
                 body,
                 latency: started.elapsed(),
             });

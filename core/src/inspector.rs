@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod box_verdicts;
 mod faces;
 pub use faces::ClosedInspection;
 
@@ -173,6 +174,8 @@ pub struct InspectionDetail {
     /// The faces its kind requires, its photos show, and it misses (filled by the front
     /// door, which holds the kinds table).
     pub faces: omni_protocol::inspection_kind::FaceCoverage,
+    /// The verdict on the box from the office's report, once read.
+    pub box_verdict: Option<crate::store::box_verdicts::BoxVerdict>,
 }
 
 /// What [`Inspector::detect_photo`] did.
@@ -205,6 +208,13 @@ pub(crate) enum OfficeRecord {
         photo: Box<Photo>,
         /// The verdict.
         result: Box<DetectionResult>,
+    },
+    /// A closed inspection the office has whole: read its report's verdict on the box.
+    Report {
+        /// The inspection.
+        inspection: InspectionId,
+        /// Its revision the office acknowledged.
+        revision: u64,
     },
 }
 
@@ -404,6 +414,7 @@ impl Inspector {
                 photos,
                 office,
                 faces: Default::default(),
+                box_verdict: crate::store::box_verdicts::get(tx, id)?,
             }))
         })?;
         detail.ok_or(Error::InspectionNotFound(id))
@@ -642,7 +653,7 @@ impl Inspector {
     }
 
     /// The office lane's next records due at `now`: inspection revisions first, then
-    /// photos, then verdicts (each needs the one before acknowledged).
+    /// photos, then verdicts (each needs the one before acknowledged), then report reads.
     pub(crate) fn due_office_record(&self, now: Timestamp) -> Result<Option<OfficeRecord>> {
         Ok(self.store.read(|tx| {
             if let Some(id) = office::due_inspections(tx, now, 1)?.pop() {
@@ -652,7 +663,11 @@ impl Inspector {
                 return Ok(Some(OfficeRecord::Photo(Box::new(photo))));
             }
             let Some(pending) = office::due_verdicts(tx, now, 1)?.pop() else {
-                return Ok(None);
+                let due = crate::store::box_verdicts::due(tx, now, 1)?.pop();
+                return Ok(due.map(|(inspection, revision)| OfficeRecord::Report {
+                    inspection,
+                    revision,
+                }));
             };
             let result = detection_results::for_photo(tx, pending.photo_id)?
                 .into_iter()

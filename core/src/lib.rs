@@ -48,11 +48,13 @@ pub use inspector::{
     PhotoDetail, QuarantinedFile, RecoverReport, Recovery, SkippedFile, Stats,
 };
 pub use omni_photo::{PhotoError, PhotoFormat, PhotoLimits};
+pub use omni_protocol::box_verdict::BoxVerdictStatus;
 pub use omni_protocol::{
     ContainerNumber, ContainerNumberError, Face, FaceCoverage, FaceError, InspectionKind,
     KindError, KindTable, Timestamp,
 };
 pub use store::StoreError;
+pub use store::box_verdicts::BoxVerdict;
 pub use store::inspections::{InspectionFilter, InspectionSummary};
 pub use store::office::{InspectionAck, OfficeCounts};
 pub use store::photos::StateCounts;

@@ -9,11 +9,13 @@
 //! - [`response`]: the endpoint's JSON response, schema version 1 (`docs/endpoint-response.md`);
 //! - [`face`]: the CEDEX container faces a photo shows (F D L R T U I X);
 //! - [`inspection_kind`]: inspection kinds and the faces each requires (one table a yard can
-//!   replace); [`lang`]: the two languages their names are kept in.
+//!   replace); [`lang`]: the two languages their names are kept in;
+//! - [`box_verdict`]: the verdict on the box a phone reads from the office's report (EIR).
 //!
 //! The yard office's own request and answer types are `omni-office-wire`; SigV4 (credentials,
 //! signing, verification) is `omni-sigv4`.
 
+pub mod box_verdict;
 pub mod container_number;
 pub mod detections;
 pub mod digest;

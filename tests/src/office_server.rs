@@ -101,6 +101,56 @@ impl Office {
         format!("http://{}", self.addr)
     }
 
+    /// `GET {path}` on the office's API, SigV4-signed with `credentials` as a phone signs:
+    /// the status and the JSON body (`Null` when the body is not JSON).
+    pub fn get_json(&self, credentials: &Credentials, path: &str) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        let url = format!("{}{path}", self.url());
+        let headers = [("accept", "application/json")];
+        let signed = omni_core::cloud::SigV4Scope::execute_api(REGION)
+            .sign(
+                credentials,
+                "GET",
+                &url,
+                &headers,
+                b"",
+                std::time::SystemTime::now(),
+            )
+            .expect("sign");
+        let addr = self.addr;
+        self.block_on(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+            tokio::spawn(connection);
+            let mut request = hyper::Request::get(path).header("host", addr.to_string());
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            for (name, value) in &signed {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let body = http_body_util::Empty::<hyper::body::Bytes>::new();
+            let response = sender
+                .send_request(request.body(body).expect("request"))
+                .await
+                .expect("send");
+            let status = response.status().as_u16();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            )
+        })
+    }
+
     /// Runs a future (a store query) on the office's runtime.
     pub fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
         self.runtime

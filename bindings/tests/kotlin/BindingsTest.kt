@@ -264,6 +264,10 @@ fun Suite.officeSync(dir: Path) = runBlocking {
             photosAcknowledged = 1uL, photosPending = 0uL, verdictsAcknowledged = 1uL, verdictsPending = 0uL,
             wedged = 0uL)) { "office stats $office" }
         check(core.photo(photo.id).photo.state == PhotoState.SYNCED) { "the cloud verdict came from the office" }
+        // The office wrote the closed inspection's report; the sync read its verdict on the box.
+        val verdict = core.boxVerdict(inspection.id)
+        check(verdict != null && verdict.revision == 2uL && verdict.eirNumber.isNotEmpty() &&
+            verdict.reasonEn.isNotEmpty() && verdict.reasonEs.isNotEmpty()) { "verdict on the box $verdict" }
         val synced = expectThrows<OmniException.InvalidInput> { core.setPhotoFace(photo.id, "T") }
         check(synced.code == "photo_already_synced") { "synced face: $synced" }
     }

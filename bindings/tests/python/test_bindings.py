@@ -394,9 +394,28 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
         assert p["detect_status"] == "done"
         assert sorted(v["source"] for v in p["verdicts"]) == ["cloud", "edge"]
 
+    # The verdict on the box: read from the office's report once the office had the closed
+    # inspection whole, equal to what the office's GET answers.
+    verdict = core.box_verdict(inspection.id)
+    assert verdict is not None
+    eir = office_get(servers, f"/v1/inspections/{inspection.id}/report")
+    statuses = {
+        "sound": omni.BoxVerdictStatus.SOUND,
+        "repair_needed": omni.BoxVerdictStatus.REPAIR_NEEDED,
+        "not_fit": omni.BoxVerdictStatus.NOT_FIT,
+    }
+    assert verdict.status == statuses[eir["verdict"]["status"]]
+    assert verdict.eir_number == eir["header"]["eir_number"]
+    assert (verdict.reason_en, verdict.reason_es) == (eir["verdict"]["reason"]["en"], eir["verdict"]["reason"]["es"])
+    assert verdict.damage_lines == len(eir["lines"])
+    assert (verdict.revision, verdict.report_revision) == (2, eir["header"]["revision"])
+    with pytest.raises(omni.OmniError.InvalidInput):
+        core.box_verdict("not-an-id")
+
     # Nothing is sent twice.
     again = run(core.sync_now())
     assert (again.stopped, again.synced) == (omni.StopReason.IDLE(), 0)
+    assert core.box_verdict(inspection.id) == verdict
 
 
 def test_model_refresh_needs_configuration(tmp_path, servers):

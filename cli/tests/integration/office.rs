@@ -285,21 +285,18 @@ fn an_insecure_office_url_is_one_clear_error() {
     assert!(stderr.starts_with("omni: error:"), "{stderr}");
 }
 
-/// `omni sync --office` to an office without detection on upload (`omni-office serve` with
-/// no endpoint): every photo is archived there (status none, with the office's reason), the
-/// edge verdicts are delivered, none fails, and the phone keeps its edge verdicts.
-#[test]
-fn an_office_without_detection_archives_every_photo_and_fails_none() {
-    let phone = tempfile::tempdir().unwrap();
-    let office_dir = tempfile::tempdir().unwrap();
-    let inspector = Inspector::open(phone.path(), InspectorConfig::default()).unwrap();
+/// An inspection of CSQU3054383 (of `kind`) with `photos` photos and their edge verdicts,
+/// closed on a phone that has not synced.
+fn closed_offline(dir: &Path, kind: Option<&str>, photos: u32) -> omni_core::Inspection {
+    let inspector = Inspector::open(dir, InspectorConfig::default()).unwrap();
     let edge = bundled_model::detector(&Default::default()).unwrap();
     let inspection = inspector
-        .create_inspection(NewInspection::new(
-            ContainerNumber::parse("CSQU3054383").unwrap(),
-        ))
+        .create_inspection(NewInspection {
+            kind: kind.map(str::to_owned),
+            ..NewInspection::new(ContainerNumber::parse("CSQU3054383").unwrap())
+        })
         .unwrap();
-    for seed in 0..4 {
+    for seed in 0..photos {
         let photo = inspector
             .add_photo(
                 inspection.id,
@@ -311,7 +308,17 @@ fn an_office_without_detection_archives_every_photo_and_fails_none() {
         inspector.detect_photo(&edge, photo.id).unwrap();
     }
     inspector.close_inspection(inspection.id).unwrap();
-    drop(inspector);
+    inspection
+}
+
+/// `omni sync --office` to an office without detection on upload (`omni-office serve` with
+/// no endpoint): every photo is archived there (status none, with the office's reason), the
+/// edge verdicts are delivered, none fails, and the phone keeps its edge verdicts.
+#[test]
+fn an_office_without_detection_archives_every_photo_and_fails_none() {
+    let phone = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let inspection = closed_offline(phone.path(), None, 4);
     let creds = test_credentials(Some("office-token"));
     let office = Office::start_without_detection(office_dir.path(), &creds);
     let output = omni(phone.path(), &creds)
@@ -433,4 +440,62 @@ fn a_refusal_about_the_office_pauses_and_fails_no_photo() {
         }))
         .unwrap();
     assert!(listed.is_empty(), "nothing reached the office");
+}
+
+/// `omni sync --office` reads the verdict on the box of a closed inspection once the office
+/// has it whole; `omni show` prints it (and `--json` carries it), as the office's report says.
+#[test]
+fn show_prints_the_verdict_on_the_box_from_the_offices_report() {
+    let phone = tempfile::tempdir().unwrap();
+    let office_dir = tempfile::tempdir().unwrap();
+    let inspection = closed_offline(phone.path(), Some("gate-in"), 1);
+    let creds = test_credentials(Some("office-token"));
+    let office = Office::start_without_detection(office_dir.path(), &creds);
+    let id = inspection.id.to_string();
+    let shown = |json: bool| {
+        let mut args = vec!["show", id.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let output = omni(phone.path(), &creds).args(args).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        output
+    };
+    let before = json_output(&shown(true));
+    assert_eq!(before["box_verdict"], serde_json::Value::Null, "{before}");
+
+    let output = omni(phone.path(), &creds)
+        .args(["sync", "--office", &office.url(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (status, eir) = office.get_json(&creds, &format!("/v1/inspections/{id}/report"));
+    assert_eq!(status, 200, "{eir}");
+    let after = json_output(&shown(true));
+    let verdict = &after["box_verdict"];
+    assert_eq!(verdict["status"], eir["verdict"]["status"], "{after}");
+    assert_eq!(verdict["reason"], eir["verdict"]["reason"], "{after}");
+    assert_eq!(
+        verdict["eir_number"], eir["header"]["eir_number"],
+        "{after}"
+    );
+    assert_eq!(verdict["report_revision"], eir["header"]["revision"]);
+    assert_eq!(verdict["revision"], 2);
+    assert_eq!(
+        verdict["damage_lines"],
+        eir["lines"].as_array().unwrap().len()
+    );
+    let text = String::from_utf8(shown(false).stdout).unwrap();
+    let status = eir["verdict"]["status"].as_str().unwrap().replace('_', " ");
+    let eir_number = eir["header"]["eir_number"].as_str().unwrap();
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("verdict")
+            && l.contains(&status)
+            && l.contains(eir_number)),
+        "{text}"
+    );
 }

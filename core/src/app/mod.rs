@@ -29,6 +29,7 @@ use crate::model_refresh::{
     CheckOutcome, Fallback, ModelEvent, ModelRefreshListener, ModelStatus, ModelStore,
     ModelUpdater, Network, RolledBack, Slot, UpdateOutcome, model_status, rollback,
 };
+use crate::store::box_verdicts::BoxVerdict;
 use crate::store::inspections::{InspectionFilter, InspectionSummary};
 use crate::sync::{SyncEngine, SyncListener, SyncReport, Verdict};
 use omni_cloud::CachedCredentials;
@@ -184,6 +185,12 @@ impl OmniCore {
     /// The faces an inspection's kind requires, its photos show, and it misses.
     pub fn face_coverage(&self, id: InspectionId) -> ApiResult<FaceCoverage> {
         Ok(self.inspector.face_coverage(id, &self.kinds)?)
+    }
+
+    /// The verdict on the box from the yard office's report (EIR) of a closed inspection, once
+    /// the office lane has read it (`None` until then); `NotFound` for an unknown inspection.
+    pub fn box_verdict(&self, id: InspectionId) -> ApiResult<Option<BoxVerdict>> {
+        Ok(self.inspector.box_verdict(id)?)
     }
 
     /// The inspection kinds this core knows (the bundled table or the yard's).

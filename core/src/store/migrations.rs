@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_office_acknowledgements.sql"),
     include_str!("../../migrations/0005_photo_faces.sql"),
     include_str!("../../migrations/0006_inspection_kinds.sql"),
+    include_str!("../../migrations/0007_box_verdicts.sql"),
 ];
 
 /// The schema version this build writes.
@@ -74,6 +75,7 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "box_verdicts",
                 "detection_results",
                 "detections",
                 "inspections",

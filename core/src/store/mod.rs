@@ -2,6 +2,7 @@
 //! migrations, and one module of row functions per table. Writers take a `&Transaction`
 //! so callers compose them atomically; nothing here does file or network I/O.
 
+pub mod box_verdicts;
 pub mod detection_results;
 pub mod inspections;
 pub mod migrations;

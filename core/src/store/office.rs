@@ -47,6 +47,8 @@ pub enum RecordKind {
     Photo,
     /// A verdict.
     Verdict,
+    /// A read of the office's report (its verdict on the box), keyed by inspection id.
+    Report,
 }
 
 impl RecordKind {
@@ -56,6 +58,7 @@ impl RecordKind {
             Self::Inspection => "inspection",
             Self::Photo => "photo",
             Self::Verdict => "verdict",
+            Self::Report => "report",
         }
     }
 }
@@ -95,7 +98,7 @@ pub fn inspection_ack(
 }
 
 /// A condition on an item's outbox row: not wedged and due at `?1` (`alias.item` is the key).
-fn outbox_due(kind: RecordKind, key: &str) -> String {
+pub(super) fn outbox_due(kind: RecordKind, key: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM office_outbox o WHERE o.kind = '{}' AND o.item = {key} \
            AND (o.failure_reason IS NOT NULL OR o.next_attempt_at > ?1))",
@@ -362,7 +365,7 @@ pub fn wedge(
 }
 
 /// Forgets a record's retry state.
-fn clear(tx: &Transaction<'_>, kind: RecordKind, item: &str) -> Result<(), StoreError> {
+pub(super) fn clear(tx: &Transaction<'_>, kind: RecordKind, item: &str) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM office_outbox WHERE kind = ?1 AND item = ?2",
         params![kind.as_str(), item],
@@ -425,7 +428,7 @@ pub fn counts(tx: &Transaction<'_>) -> Result<OfficeCounts, StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use super::*;
@@ -433,7 +436,8 @@ mod tests {
     use crate::store::{Store, inspections};
     use omni_protocol::container_number::ContainerNumber;
 
-    fn store_with_inspection() -> (tempfile::TempDir, Store, InspectionId) {
+    /// A new store with one open inspection (shared by the store's tests).
+    pub(crate) fn store_with_inspection() -> (tempfile::TempDir, Store, InspectionId) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store =
             Store::open(&dir.path().join("db.sqlite3"), Duration::from_secs(1)).expect("open");

@@ -9,7 +9,8 @@
 //! Inside: `run` (the run loop: claims, attempts, answers stored exactly once), `window` (the
 //! admission window under throttling), `failure` (the failure policy: fail, retry or pause),
 //! `verdict` (the race between the cloud and the edge model), and one module per lane:
-//! `sagemaker` (`InvokeEndpoint`) and `office` (the yard office).
+//! `sagemaker` (`InvokeEndpoint`), `office` (the yard office) and `report` (the verdict on
+//! the box read back from the office's report).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ use omni_protocol::timestamp::Timestamp;
 
 mod failure;
 mod office;
+mod report;
 mod run;
 mod sagemaker;
 mod verdict;

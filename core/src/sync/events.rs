@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::inspection::PhotoId;
+use crate::inspection::{InspectionId, PhotoId};
 use crate::store::photos::StateCounts;
+use omni_protocol::box_verdict::BoxVerdictStatus;
 
 /// One thing that happened in the sync engine.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,6 +58,16 @@ pub enum SyncEvent {
         #[serde(with = "millis")]
         resume_in: Duration,
     },
+    /// The verdict on the box of a closed inspection, read from the office's report and
+    /// stored (`OmniCore::box_verdict`).
+    BoxVerdict {
+        /// The inspection.
+        inspection_id: InspectionId,
+        /// Sound / repair needed / not fit.
+        status: BoxVerdictStatus,
+        /// The EIR number.
+        eir_number: String,
+    },
     /// Photo counts per state after a change.
     QueueCounts {
         /// Counts from the store.
@@ -102,6 +113,11 @@ impl SyncEvent {
                 resume_in_ms = resume_in.as_millis() as u64,
                 "sync paused"
             ),
+            Self::BoxVerdict {
+                inspection_id,
+                status,
+                eir_number,
+            } => tracing::info!(%inspection_id, %status, %eir_number, "verdict on the box read"),
             Self::QueueCounts { counts, in_flight } => tracing::debug!(
                 queued = counts.queued,
                 synced = counts.synced,

@@ -45,7 +45,8 @@ fn engine_named(
     )
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// A runtime for one engine run (shared by the e2e modules).
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -53,8 +54,9 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Keeps every sync event a listener hears (shared by the e2e modules).
 #[derive(Default)]
-struct Recorder(Mutex<Vec<SyncEvent>>);
+pub(crate) struct Recorder(pub(crate) Mutex<Vec<SyncEvent>>);
 
 impl SyncListener for Recorder {
     fn on_event(&self, event: SyncEvent) {

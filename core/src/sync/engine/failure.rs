@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use super::{AttemptOutcome, EngineState, SyncEngine, blocking, lock};
 use crate::error::{Error, Result};
 use crate::inspection::Photo;
+use crate::store::office::RecordKind;
 use crate::sync::events::{PauseCause, SyncEvent};
 use omni_cloud::runtime_client::{FailureClass, InvokeError};
 use omni_protocol::timestamp::Timestamp;
@@ -223,5 +224,54 @@ impl SyncEngine {
             reason: reason.to_owned(),
         });
         Ok(AttemptOutcome::Failed)
+    }
+
+    /// Backs an office record off (`SyncConfig::backoff`, `retry_after` a floor), or wedges
+    /// it once it has had `max_attempts`.
+    pub(super) async fn retry_record(
+        &self,
+        kind: RecordKind,
+        item: &str,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> Result<()> {
+        let inspector = self.inner.inspector.clone();
+        let key = item.to_owned();
+        let attempts = blocking(move || inspector.office_attempts(kind, &key)).await? + 1;
+        if attempts >= self.inner.config.max_attempts {
+            let reason = format!("gave up after {attempts} attempts: {message}");
+            return self.wedge(kind, item, &reason).await;
+        }
+        let delay = {
+            let mut state = lock(&self.inner.state);
+            state.counters.retried += 1;
+            let EngineState { rng, .. } = &mut *state;
+            self.inner.config.backoff.delay(attempts, retry_after, rng)
+        };
+        let at = Timestamp::from_millis(
+            Timestamp::now().as_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
+        );
+        let inspector = self.inner.inspector.clone();
+        let key = item.to_owned();
+        if let Err(e) =
+            blocking(move || inspector.record_office_failure(kind, &key, &message, at)).await
+        {
+            self.storage_failed(&e)?;
+        }
+        Ok(())
+    }
+
+    /// Gives up on an office record until retried by hand.
+    pub(super) async fn wedge(&self, kind: RecordKind, item: &str, reason: &str) -> Result<()> {
+        tracing::warn!(kind = kind.as_str(), item, reason, "office record wedged");
+        let inspector = self.inner.inspector.clone();
+        let (key, text) = (item.to_owned(), reason.to_owned());
+        if let Err(e) =
+            blocking(move || inspector.wedge_office_record(kind, &key, &text, &text)).await
+        {
+            self.storage_failed(&e)?;
+        }
+        lock(&self.inner.state).counters.failed += 1;
+        Ok(())
     }
 }

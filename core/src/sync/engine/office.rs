@@ -21,8 +21,8 @@ use omni_office_wire::{
 use tokio::time::Instant;
 
 use super::{
-    AttemptOutcome, EngineState, Photo, StopReason, SyncEngine, Timestamp, blocking, encode_photo,
-    instant_at, lock,
+    AttemptOutcome, Photo, StopReason, SyncEngine, Timestamp, blocking, encode_photo, instant_at,
+    lock,
 };
 use crate::detections::{DetectionResult, DetectionSource};
 use crate::error::Result;
@@ -168,7 +168,7 @@ impl SyncEngine {
     }
 
     /// The office answered: the network and the office are fine.
-    fn office_answered(&self) {
+    pub(super) fn office_answered(&self) {
         let mut state = lock(&self.inner.state);
         state.consecutive_pauses = 0;
         state.consecutive_permanent = 0;
@@ -195,7 +195,7 @@ impl SyncEngine {
             .await
     }
 
-    fn count_request(&self) {
+    pub(super) fn count_request(&self) {
         lock(&self.inner.state).counters.requests += 1;
     }
 
@@ -479,6 +479,10 @@ impl SyncEngine {
                 };
                 (RecordKind::Verdict, item, sent)
             }
+            OfficeRecord::Report {
+                inspection,
+                revision,
+            } => return self.read_report(office, inspection, revision).await,
         };
         self.office_answered();
         match sent {
@@ -496,7 +500,7 @@ impl SyncEngine {
     }
 
     /// An office-lane request failed: pause the lane, retry the record later, or wedge it.
-    async fn record_failed(
+    pub(super) async fn record_failed(
         &self,
         kind: RecordKind,
         inspection: InspectionId,
@@ -534,51 +538,10 @@ impl SyncEngine {
             }
             FailureClass::Retryable | FailureClass::ModelError | FailureClass::Throttled => {
                 lock(&self.inner.state).consecutive_pauses = 0;
-                let inspector = self.inner.inspector.clone();
-                let key = item.to_owned();
-                let attempts = blocking(move || inspector.office_attempts(kind, &key)).await? + 1;
-                if attempts >= self.inner.config.max_attempts {
-                    let reason = format!("gave up after {attempts} attempts: {message}");
-                    return self.wedge(kind, item, &reason).await;
-                }
-                let delay = {
-                    let mut state = lock(&self.inner.state);
-                    state.counters.retried += 1;
-                    let EngineState { rng, .. } = &mut *state;
-                    self.inner
-                        .config
-                        .backoff
-                        .delay(attempts, error.retry_after(), rng)
-                };
-                let at = Timestamp::from_millis(
-                    Timestamp::now().as_millis()
-                        + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
-                );
-                let inspector = self.inner.inspector.clone();
-                let key = item.to_owned();
-                if let Err(e) =
-                    blocking(move || inspector.record_office_failure(kind, &key, &message, at))
-                        .await
-                {
-                    self.storage_failed(&e)?;
-                }
-                Ok(())
+                self.retry_record(kind, item, message, error.retry_after())
+                    .await
             }
         }
-    }
-
-    /// Gives up on an office record until retried by hand.
-    async fn wedge(&self, kind: RecordKind, item: &str, reason: &str) -> Result<()> {
-        tracing::warn!(kind = kind.as_str(), item, reason, "office record wedged");
-        let inspector = self.inner.inspector.clone();
-        let (key, text) = (item.to_owned(), reason.to_owned());
-        if let Err(e) =
-            blocking(move || inspector.wedge_office_record(kind, &key, &text, &text)).await
-        {
-            self.storage_failed(&e)?;
-        }
-        lock(&self.inner.state).counters.failed += 1;
-        Ok(())
     }
 
     /// The reason to stop when `give_up_after_pauses` consecutive pauses came.
