@@ -186,11 +186,9 @@ async fn put_inspection(
         .inspection(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no inspection {id}")))?;
-    if stored.inspection.state == InspectionState::Closed {
-        // The report is written in the background, never on the phone's request (a repeat
-        // of the close finds it stored, or resumes a writer that was cut off).
-        crate::report::start(app.store.clone(), app.reports.clone(), id);
-    }
+    // No report is started here: a phone sends a closed revision before its photos and
+    // verdicts (its lane's order), so a report written now would miss them under a key that
+    // never changes. The phone asks for the report once the office has everything.
     Ok(json(status_of(put), &stored.inspection))
 }
 

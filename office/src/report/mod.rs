@@ -4,8 +4,9 @@
 //!
 //! - [`ReportSettings`]: the kinds and CEDEX tables the office uses, and Nova (or not).
 //! - [`start`]: the writer in the background (claim → build → store), never awaited by a
-//!   request: the API starts it when a phone closes an inspection, the web view when a review
-//!   or the reviewed mark is stored. Two offices or a retried Lambda write a key once; a claim
+//!   request: a GET of a report not stored starts it, and the web view when a review or the
+//!   reviewed mark is stored. Not the phone's close: the phone sends the closed revision
+//!   before its photos, and the report of that key would miss them for good. Two offices or a retried Lambda write a key once; a claim
 //!   older than [`CLAIM_STALE`] (a writer cut off, a Lambda frozen after answering) is taken
 //!   over by the next [`stored_or_start`].
 //! - [`stored_or_start`]: the stored EIR of the current key, or the writer started and
