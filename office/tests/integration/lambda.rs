@@ -271,7 +271,7 @@ pub(crate) fn status(response: &Value) -> u64 {
     response["statusCode"].as_u64().unwrap()
 }
 
-fn body_json(response: &Value) -> Value {
+pub(crate) fn body_json(response: &Value) -> Value {
     let body = response["body"].as_str().unwrap_or_default();
     let bytes = if response["isBase64Encoded"].as_bool() == Some(true) {
         STANDARD.decode(body).unwrap()

@@ -17,6 +17,8 @@ mod embedded_migration;
 mod faces;
 #[cfg(feature = "lambda")]
 mod lambda;
+#[cfg(feature = "lambda")]
+mod lambda_report;
 mod report;
 /// The Bedrock Runtime stand-in of the report crate's tests (SigV4 service `bedrock`,
 /// Converse), reused, not copied.
