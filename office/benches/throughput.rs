@@ -6,72 +6,27 @@
 //! `cargo bench -p omni-office --bench throughput -- [phones] [per_phone] [inspections]`
 //! (defaults 50 20 100000).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use omni_cloud::office_client::{OfficeClient, OfficeConfig};
 use omni_cloud::payload::Payload;
-use omni_cloud::{CachedCredentials, Credentials, ServiceUrl, SigV4Scope};
+use omni_cloud::{CachedCredentials, ServiceUrl, SigV4Scope};
 use omni_office::AppConfig;
 use omni_office::api::Auth;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
-use omni_office::wire::{Inspection, InspectionState, Location, PutInspection};
-use omni_protocol::ContainerNumber;
+use omni_office::wire::Inspection;
 use omni_sigv4::test_sign::signature_headers;
 
-const REGION: &str = "us-east-1";
+use common::{REGION, arg, container, credentials, percentile, put};
+
 /// Distinct containers in the filled store (100 inspections each at 100,000).
 const CONTAINERS: usize = 1000;
 /// Container lookups timed after the fill.
 const LOOKUPS: usize = 300;
-
-fn arg(index: usize, default: usize) -> usize {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .nth(index)
-        .map_or(default, |a| a.parse().expect("a number"))
-}
-
-fn credentials() -> Credentials {
-    Credentials {
-        access_key_id: "AKIDBENCH".into(),
-        secret_access_key: "bench-secret".into(),
-        session_token: Some("bench-token".into()),
-        expires_at: None,
-    }
-}
-
-/// The `n`th valid container number: the check digit is the one the core's parser accepts.
-fn container(n: usize) -> String {
-    (0..10)
-        .map(|d| format!("BNCU{:06}{d}", n % 1_000_000))
-        .find(|c| ContainerNumber::parse(c).is_ok())
-        .expect("one check digit fits")
-}
-
-fn put(container: String, created_at_ms: i64) -> PutInspection {
-    PutInspection {
-        container_number: container,
-        inspector_id: "bench".into(),
-        created_at_ms,
-        updated_at_ms: created_at_ms,
-        location: Some(Location {
-            latitude: 36.13,
-            longitude: -5.35,
-            accuracy_m: Some(8.0),
-        }),
-        state: InspectionState::Closed,
-        revision: 1,
-        kind: None,
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 fn row(what: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
     latencies.sort();

@@ -222,7 +222,12 @@ async fn handle(
         fate @ (Fate::DropAfter | Fate::Forward) => {
             counters.forwarded.fetch_add(1, Ordering::Relaxed);
             let upstream = *shared.upstream.lock().unwrap_or_else(|e| e.into_inner());
-            let answer = forward(upstream, Request::from_parts(parts, Full::new(body))).await?;
+            // Detached: a client that goes away (a killed phone) does not cut the request to
+            // the server short, as a real network would not.
+            let request = Request::from_parts(parts, Full::new(body));
+            let answer = tokio::spawn(forward(upstream, request))
+                .await
+                .map_err(|e| Closed(format!("forward task: {e}")))??;
             if matches!(fate, Fate::DropAfter) {
                 counters.dropped_after.fetch_add(1, Ordering::Relaxed);
                 return Err(Closed("dropped after the server answered".into()));
