@@ -20,10 +20,10 @@ use omni_cloud::payload::Payload;
 use omni_cloud::{CachedCredentials, ServiceUrl, SigV4Scope};
 use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
-use omni_office::wire::{Face, Inspection, VerdictSource};
+use omni_office::wire::{Face, VerdictSource};
 use omni_sigv4::test_sign::signature_headers;
 
-use common::{REGION, arg, container, credentials, percentile, put};
+use common::{REGION, arg, container, credentials, filled, percentile, put};
 
 const OFFICE: &str = env!("CARGO_BIN_EXE_omni-office");
 /// Distinct containers in the filled store.
@@ -151,22 +151,7 @@ async fn fill(dir: &std::path::Path, count: usize) {
             let store = store.clone();
             tokio::spawn(async move {
                 for n in (w..count).step_by(writers) {
-                    let request = put(
-                        container(n % CONTAINERS),
-                        1_700_000_000_000 + n as i64 * 60_000,
-                    );
-                    let inspection = Inspection {
-                        id: format!("fill-{n}"),
-                        container_number: request.container_number,
-                        inspector_id: request.inspector_id,
-                        created_at_ms: request.created_at_ms,
-                        updated_at_ms: request.updated_at_ms,
-                        location: request.location,
-                        state: request.state,
-                        revision: request.revision,
-                        received_at_ms: request.created_at_ms,
-                        kind: None,
-                    };
+                    let inspection = filled(n, CONTAINERS);
                     store.put_inspection(&inspection).await.expect("stored");
                 }
             })

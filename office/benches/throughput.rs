@@ -18,10 +18,9 @@ use omni_office::AppConfig;
 use omni_office::api::Auth;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
-use omni_office::wire::Inspection;
 use omni_sigv4::test_sign::signature_headers;
 
-use common::{REGION, arg, container, credentials, percentile, put};
+use common::{REGION, arg, container, credentials, filled, percentile, put};
 
 /// Distinct containers in the filled store (100 inspections each at 100,000).
 const CONTAINERS: usize = 1000;
@@ -172,22 +171,7 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 for n in (w..fill).step_by(writers) {
-                    let request = put(
-                        container(n % CONTAINERS),
-                        1_700_000_000_000 + n as i64 * 60_000,
-                    );
-                    let inspection = Inspection {
-                        id: format!("fill-{n}"),
-                        container_number: request.container_number,
-                        inspector_id: request.inspector_id,
-                        created_at_ms: request.created_at_ms,
-                        updated_at_ms: request.updated_at_ms,
-                        location: request.location,
-                        state: request.state,
-                        revision: request.revision,
-                        received_at_ms: request.created_at_ms,
-                        kind: None,
-                    };
+                    let inspection = filled(n, CONTAINERS);
                     let t = Instant::now();
                     store.put_inspection(&inspection).await.expect("stored");
                     latencies.push(t.elapsed());

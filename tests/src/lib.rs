@@ -473,12 +473,32 @@ pub fn raw_http_expect_continue(
     request_line: &str,
     length: usize,
 ) -> std::io::Result<String> {
+    raw_http_head(addr, head, request_line, length, "expect: 100-continue\r\n")
+}
+
+/// Sends only the head of a request that announces `length` bytes and then nothing (a
+/// client still about to send its body), and returns the answer's head: a server that reads
+/// the body before it answers times out here (20 s) and that is the error.
+pub fn raw_http_head_only(
+    addr: std::net::SocketAddr,
+    head: &[(String, String)],
+    request_line: &str,
+    length: usize,
+) -> std::io::Result<String> {
+    raw_http_head(addr, head, request_line, length, "")
+}
+
+fn raw_http_head(
+    addr: std::net::SocketAddr,
+    head: &[(String, String)],
+    request_line: &str,
+    length: usize,
+    extra: &str,
+) -> std::io::Result<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
-    let mut text = format!(
-        "{request_line}\r\nhost: {addr}\r\ncontent-length: {length}\r\nexpect: 100-continue\r\n"
-    );
+    let mut text = format!("{request_line}\r\nhost: {addr}\r\ncontent-length: {length}\r\n{extra}");
     for (name, value) in head {
         text.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::io::{Cursor, Read, Write};
+use std::io::Cursor;
 use std::time::{Duration, SystemTime};
 
 use image::codecs::jpeg::JpegEncoder;
@@ -357,34 +357,17 @@ async fn an_unknown_key_is_refused_before_the_body_is_read() {
     // By hand: announce 6 MiB, send none of it, and wait for the answer. A server that reads
     // the body first never answers.
     let addr = endpoint.addr();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: image/jpeg\r\ncontent-length: {}\r\n",
-        big.len()
-    );
-    for (name, value) in &headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
+    let mut head = headers.clone();
+    head.push(("content-type".into(), "image/jpeg".into()));
+    let length = big.len();
+    let request_line = format!("POST {path} HTTP/1.1");
     let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        stream.write_all(head.as_bytes()).unwrap();
-        let mut answer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream
-                .read(&mut chunk)
-                .expect("the server waited for the body instead of refusing the headers");
-            assert!(n > 0, "connection closed without an answer");
-            answer.extend_from_slice(&chunk[..n]);
-        }
-        answer
+        omni_e2e::raw_http_head_only(addr, &head, &request_line, length)
     })
     .await
-    .unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    .unwrap()
+    .expect("the server waited for the body instead of refusing the headers")
+    .to_lowercase();
     assert!(answer.starts_with("http/1.1 403"), "{answer}");
     assert!(
         answer.contains("x-amzn-errortype: unrecognizedclientexception"),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use omni_cloud::Credentials;
-use omni_office::wire::{InspectionState, Location, PutInspection};
+use omni_office::wire::{Inspection, InspectionState, Location, PutInspection};
 use omni_protocol::ContainerNumber;
 
 /// The region the benchmarks' office signs for.
@@ -52,6 +52,27 @@ pub fn put(container: String, created_at_ms: i64) -> PutInspection {
         state: InspectionState::Closed,
         revision: 1,
         kind: None,
+    }
+}
+
+/// The `n`th inspection of a filled store, as stored: `fill-<n>`, one a minute, over
+/// `containers` containers.
+pub fn filled(n: usize, containers: usize) -> Inspection {
+    let request = put(
+        container(n % containers),
+        1_700_000_000_000 + n as i64 * 60_000,
+    );
+    Inspection {
+        id: format!("fill-{n}"),
+        container_number: request.container_number,
+        inspector_id: request.inspector_id,
+        created_at_ms: request.created_at_ms,
+        updated_at_ms: request.updated_at_ms,
+        location: request.location,
+        state: request.state,
+        revision: request.revision,
+        received_at_ms: request.created_at_ms,
+        kind: request.kind,
     }
 }
 

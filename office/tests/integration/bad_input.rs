@@ -317,7 +317,6 @@ async fn an_oversized_upload_is_refused_in_a_way_the_client_reads() {
 /// and nothing is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_is_refused_before_the_body_is_sent() {
-    use std::io::{Read as _, Write as _};
     let office = office_with_one_inspection().await;
     let body = vec![0u8; 6 * 1024 * 1024];
     let sha = hex::encode(Sha256::digest(&body));
@@ -342,33 +341,16 @@ async fn an_unknown_key_is_refused_before_the_body_is_sent() {
         std::time::SystemTime::now(),
     );
     let addr = office.addr;
-    let mut head = format!(
-        "PUT {path} HTTP/1.1\r\nhost: {addr}\r\nx-omni-photo-sha256: {sha}\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in &headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
+    let mut head = headers;
+    head.push(("x-omni-photo-sha256".into(), sha));
+    let length = body.len();
     let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-            .unwrap();
-        stream.write_all(head.as_bytes()).unwrap();
-        let mut answer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream
-                .read(&mut chunk)
-                .expect("the office waited for the body instead of refusing the headers");
-            assert!(n > 0, "connection closed without an answer");
-            answer.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&answer).to_lowercase()
+        omni_e2e::raw_http_head_only(addr, &head, &format!("PUT {path} HTTP/1.1"), length)
     })
     .await
-    .unwrap();
+    .unwrap()
+    .expect("the office waited for the body instead of refusing the headers")
+    .to_lowercase();
     assert!(answer.starts_with("http/1.1 403"), "{answer}");
     assert!(
         answer.contains("x-amzn-errortype: unrecognizedclientexception"),

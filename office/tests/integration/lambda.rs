@@ -104,8 +104,16 @@ pub(crate) struct Lambda {
 }
 
 impl Lambda {
-    async fn start(moto: &Moto, table: &str, bucket: &str) -> Self {
-        Self::start_with(moto, table, bucket, &[]).await
+    /// moto with a store of its own (table and bucket `omni-office-<tag>`) and the function
+    /// over it: (moto, the function, table, bucket). `None` where the test venv is missing
+    /// and its skip variable says to skip.
+    pub(crate) async fn on_moto(tag: &str) -> Option<(Moto, Self, String, String)> {
+        let python = omni_e2e::test_python()?;
+        let moto = Moto::start(&python);
+        store(&moto, tag).await; // creates the table and the bucket
+        let (table, bucket) = (format!("omni-office-{tag}"), format!("omni-office-{tag}"));
+        let lambda = Self::start_with(&moto, &table, &bucket, &[]).await;
+        Some((moto, lambda, table, bucket))
     }
 
     /// The function with `env` added to its environment (e.g. the people's user pool).
@@ -283,14 +291,9 @@ pub(crate) fn body_json(response: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_serves_api_gateway_events_over_dynamodb_and_s3() {
-    let Some(python) = omni_e2e::test_python() else {
+    let Some((moto, mut lambda, _, _)) = Lambda::on_moto("lambda").await else {
         return;
     };
-    let moto = Moto::start(&python);
-    let tag = "lambda";
-    store(&moto, tag).await; // creates the table and the bucket
-    let (table, bucket) = (format!("omni-office-{tag}"), format!("omni-office-{tag}"));
-    let mut lambda = Lambda::start(&moto, &table, &bucket).await;
 
     let put = serde_json::to_vec(&inspection(CONTAINER, 1_700_000_000_000, 1)).unwrap();
     let json_type = [("content-type", "application/json")];

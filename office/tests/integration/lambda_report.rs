@@ -15,7 +15,6 @@ use omni_office::wire::{DETECT_HEADER, InspectionState, PHOTO_SHA256_HEADER};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::aws::{Moto, store};
 use crate::common::{CONTAINER, inspection, jpeg};
 use crate::lambda::{Lambda, body_json, event, status};
 
@@ -23,14 +22,9 @@ const T0: i64 = 1_700_000_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_writes_the_report_in_the_background_and_the_cli_reads_it() {
-    let Some(python) = omni_e2e::test_python() else {
+    let Some((moto, mut lambda, table, bucket)) = Lambda::on_moto("lambda-report").await else {
         return;
     };
-    let moto = Moto::start(&python);
-    let tag = "lambda-report";
-    store(&moto, tag).await; // creates the table and the bucket
-    let (table, bucket) = (format!("omni-office-{tag}"), format!("omni-office-{tag}"));
-    let mut lambda = Lambda::start_with(&moto, &table, &bucket, &[]).await;
     let json_type = [("content-type", "application/json")];
 
     let mut open = inspection(CONTAINER, T0, 1);
