@@ -165,6 +165,22 @@ for f in Describe.kt CoreCalls.kt; do
 done
 ok "the sample catches panics, syncs while started, sets the log sink off the main thread"
 
+# --- both samples: the face each photo shows is picked at capture (issue 24) ----------------
+letters=$(extract "$sample/MainActivity.kt" 'FACE_LETTERS = listOf\(([^)]*)\)')
+[ "$letters" = '"F", "D", "L", "R", "T", "U", "I", "X"' ] \
+  || fail "MainActivity.kt: FACE_LETTERS is not the eight CEDEX faces F D L R T U I X (got: $letters)"
+items=$(sed -n '/<string-array name="faces">/,/<\/string-array>/p' android/sample/src/main/res/values/strings.xml | grep -c '<item>' || true)
+[ "$items" = 8 ] || fail "strings.xml: the faces array has $items items, FACE_LETTERS has 8"
+grep -qE 'core\.addPhoto\(.*, face\)' "$sample/MainActivity.kt" \
+  || fail "MainActivity.kt does not pass the picked face to addPhoto"
+grep -q 'capturedAtMs: capturedAtMs, face: face)' ios/Sample/AppModel.swift \
+  || fail "AppModel.swift does not pass the picked face to addPhoto"
+for letter in F D L R T U I X; do
+  grep -q "ContainerFace(letter: \"$letter\"" ios/Sample/AppModel.swift \
+    || fail "AppModel.swift: the face picker lacks face $letter"
+done
+ok "both samples pick the photo's face (F D L R T U I X) and pass it to addPhoto"
+
 # --- Android: the 16 KB page check finds llvm-readelf through links and fails without it ---------
 ndk=$tmp/ndk
 bin=$ndk/toolchains/llvm/prebuilt/linux-x86_64/bin

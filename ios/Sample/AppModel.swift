@@ -7,6 +7,8 @@ import OmniFFI
 @MainActor
 final class AppModel: ObservableObject {
     @Published var containerNumber = ""
+    /// The CEDEX face the next photo shows (`X`: the whole container).
+    @Published var face = "X"
     @Published private(set) var status = "Opening the core…"
     @Published private(set) var syncLine = ""
     @Published private(set) var rows: [InspectionRow] = []
@@ -84,16 +86,17 @@ final class AppModel: ObservableObject {
         status = "Inspection \(containerNumber): capture photos"
     }
 
-    /// Capture → addPhoto → on-device verdict at once → cloud-or-edge verdict.
+    /// Capture → addPhoto (with the picked face) → on-device verdict at once → cloud-or-edge verdict.
     func capture() async {
         guard let core, let inspectionId = current?.id else { return }
         busy = true
         defer { busy = false }
         let capturedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let face = self.face
         do {
             let jpeg = try await camera.capture()
             let photoId = try await offMainActor {
-                try core.addPhoto(inspectionId: inspectionId, bytes: jpeg, capturedAtMs: capturedAtMs).id
+                try core.addPhoto(inspectionId: inspectionId, bytes: jpeg, capturedAtMs: capturedAtMs, face: face).id
             }
             status = "Photo saved, analysing…"
             // On-device inference: CPU-bound and blocking.
@@ -137,4 +140,18 @@ nonisolated final class SyncEvents: SyncListener {
     func onEvent(event: SyncEvent) {
         handler(event)
     }
+}
+
+/// A CEDEX face the picker offers: its letter and name.
+struct ContainerFace: Identifiable, Sendable {
+    let letter: String
+    let name: String
+    var id: String { letter }
+
+    static let all: [ContainerFace] = [
+        ContainerFace(letter: "F", name: "Front"), ContainerFace(letter: "D", name: "Door"),
+        ContainerFace(letter: "L", name: "Left side"), ContainerFace(letter: "R", name: "Right side"),
+        ContainerFace(letter: "T", name: "Roof"), ContainerFace(letter: "U", name: "Understructure"),
+        ContainerFace(letter: "I", name: "Interior"), ContainerFace(letter: "X", name: "Whole container"),
+    ]
 }

@@ -17,6 +17,12 @@ struct ContentView: View {
                     .textFieldStyle(.roundedBorder)
                 Button("New") { Task { await model.createInspection() } }
             }
+            Picker("Face", selection: $model.face) {
+                ForEach(ContainerFace.all) { face in
+                    Text("\(face.name) (\(face.letter))").tag(face.letter)
+                }
+            }
+            .pickerStyle(.menu)
             Button("Capture") { Task { await model.capture() } }
                 .buttonStyle(.borderedProminent)
                 .frame(maxWidth: .infinity)

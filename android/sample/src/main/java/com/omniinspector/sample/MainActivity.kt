@@ -8,6 +8,7 @@ import android.widget.ArrayAdapter
 import android.widget.Button
 import android.widget.EditText
 import android.widget.ListView
+import android.widget.Spinner
 import android.widget.TextView
 import androidx.activity.ComponentActivity
 import androidx.activity.enableEdgeToEdge
@@ -38,9 +39,13 @@ import kotlinx.coroutines.withContext
 import java.io.File
 import kotlin.coroutines.cancellation.CancellationException
 
+/** The CEDEX face letters, in the order of the `faces` string array (the face picker). */
+private val FACE_LETTERS = listOf("F", "D", "L", "R", "T", "U", "I", "X")
+
 /**
- * Create or pick an inspection, photograph the container: the photo is stored (addPhoto), gets
- * an on-device verdict at once (edgeVerdict), then the cloud-or-edge verdict (verdict). While
+ * Create or pick an inspection, pick the face, photograph the container: the photo is stored
+ * with its face (addPhoto), gets an on-device verdict at once (edgeVerdict), then the
+ * cloud-or-edge verdict (verdict). While
  * the screen is started the core syncs in the background (startSync). Every core call goes
  * through [coreCall]: a failure, a Rust panic included, becomes the status line.
  */
@@ -48,6 +53,7 @@ class MainActivity : ComponentActivity() {
     private lateinit var status: TextView
     private lateinit var syncLine: TextView
     private lateinit var captureButton: Button
+    private lateinit var face: Spinner
     private lateinit var adapter: ArrayAdapter<String>
 
     private var core: OmniCore? = null
@@ -71,6 +77,8 @@ class MainActivity : ComponentActivity() {
         status = findViewById(R.id.status)
         syncLine = findViewById(R.id.sync)
         captureButton = findViewById(R.id.capture)
+        face = findViewById(R.id.face)
+        face.setSelection(FACE_LETTERS.indexOf("X"))
         adapter = ArrayAdapter(this, android.R.layout.simple_list_item_1, mutableListOf<String>())
         val containerNumber = findViewById<EditText>(R.id.container_number)
         val list = findViewById<ListView>(R.id.inspections)
@@ -194,6 +202,7 @@ class MainActivity : ComponentActivity() {
         val capture = imageCapture ?: return
         val inspection = current ?: return
         val capturedAtMs = System.currentTimeMillis()
+        val letter = FACE_LETTERS[face.selectedItemPosition]
         val file = File(cacheDir, "capture-$capturedAtMs.jpg")
         analysing = true
         updateButtons()
@@ -202,7 +211,7 @@ class MainActivity : ComponentActivity() {
             ContextCompat.getMainExecutor(this),
             object : ImageCapture.OnImageSavedCallback {
                 override fun onImageSaved(output: ImageCapture.OutputFileResults) {
-                    lifecycleScope.launch { analyse(core, inspection.id, file, capturedAtMs) }
+                    lifecycleScope.launch { analyse(core, inspection.id, file, capturedAtMs, letter) }
                 }
 
                 override fun onError(exception: ImageCaptureException) {
@@ -214,12 +223,12 @@ class MainActivity : ComponentActivity() {
         )
     }
 
-    private suspend fun analyse(core: OmniCore, inspectionId: String, file: File, capturedAtMs: Long) {
+    private suspend fun analyse(core: OmniCore, inspectionId: String, file: File, capturedAtMs: Long, face: String) {
         try {
             coreCall(::showStatus) {
                 val photo = withContext(Dispatchers.IO) {
                     try {
-                        core.addPhoto(inspectionId, file.readBytes(), capturedAtMs)
+                        core.addPhoto(inspectionId, file.readBytes(), capturedAtMs, face)
                     } finally {
                         file.delete()
                     }
