@@ -444,17 +444,22 @@ async fn put_photo(
             .set_detect_status(&photo, DetectStatus::None, Some(reason))
             .await?;
     }
+    // The thumbnail is made once, by the upload that stored the photo (beside its detection).
+    let thumbnail = async {
+        if put == Put::Created {
+            crate::thumbnail::make(app.store.as_ref(), &photo, body.clone()).await;
+        }
+    };
     if put == Put::Created
         && let Some(detector) = detector
     {
-        let outcome = detector
-            .detect(
-                app.store.clone(),
-                photo.clone(),
-                body.to_vec(),
-                photo_header,
-            )
-            .await;
+        let detection = detector.detect(
+            app.store.clone(),
+            photo.clone(),
+            body.to_vec(),
+            photo_header,
+        );
+        let ((), outcome) = tokio::join!(thumbnail, detection);
         let answer = PhotoUploaded {
             photo,
             created: true,
@@ -464,6 +469,7 @@ async fn put_photo(
         };
         return Ok(json(StatusCode::CREATED, &answer));
     }
+    thumbnail.await;
     // Created without detection, or a repeat: answer what is stored, after detecting again
     // a detection that was cut off.
     let lookup = || async {

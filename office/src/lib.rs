@@ -7,6 +7,7 @@
 //!   fsync'd photo files) and AWS (DynamoDB + S3).
 //! - [`detect`]: detection on upload through the SageMaker endpoint, with the phones' own
 //!   runtime client and response parser.
+//! - [`thumbnail`]: a photo's thumbnail, made once at upload and stored beside it.
 //! - [`report`]: the EIR of a closed inspection revision (`omni-report`), claimed and
 //!   stored once per revision; the faces each inspection kind requires.
 //! - [`web`]: the web view for people (sign-in, inspections list, container history, an
@@ -21,6 +22,7 @@ pub mod error;
 pub mod report;
 mod sqlite;
 pub mod store;
+pub mod thumbnail;
 pub mod validate;
 pub mod web;
 

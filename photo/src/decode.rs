@@ -64,7 +64,7 @@ pub fn decode_for_model(encoded: &[u8], side: u32) -> Result<DecodedPhoto, Decod
             let factor = DCT_SCALE_MIN_FACTOR as usize * side as usize;
             size.width.min(size.height) >= factor
         });
-    if big_jpeg && let Some((scaled, width, height)) = decode_jpeg_scaled(encoded, side)? {
+    if big_jpeg && let Some((scaled, width, height)) = decode_jpeg_scaled(encoded, (side, side))? {
         // EXIF orientations 5–8 rotate by a quarter turn: the photo's sides swap.
         let orientation = exif_orientation(encoded);
         let (width, height) = if (5..=8).contains(&orientation) {
@@ -89,7 +89,7 @@ pub fn decode_for_model(encoded: &[u8], side: u32) -> Result<DecodedPhoto, Decod
 }
 
 /// `image` with the EXIF `orientation` (1–8) applied.
-fn oriented(orientation: u8, image: RgbImage) -> RgbImage {
+pub(crate) fn oriented(orientation: u8, image: RgbImage) -> RgbImage {
     let orientation = Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms);
     if orientation == Orientation::NoTransforms {
         return image;
@@ -99,11 +99,12 @@ fn oriented(orientation: u8, image: RgbImage) -> RgbImage {
     oriented.into_rgb8()
 }
 
-/// A colour JPEG decoded at the smallest DCT scale that keeps both sides at least `side`, with
-/// its full (unoriented) size; `None` for grey or CMYK JPEGs, which take the full decode.
-fn decode_jpeg_scaled(
+/// A colour JPEG decoded at the smallest DCT scale that keeps its (unoriented) width and height
+/// at least `min` (width, height), with its full (unoriented) size; `None` for grey or CMYK
+/// JPEGs, which take the full decode.
+pub(crate) fn decode_jpeg_scaled(
     encoded: &[u8],
-    side: u32,
+    min: (u32, u32),
 ) -> Result<Option<(RgbImage, u32, u32)>, DecodeError> {
     let failed = |e: jpeg_decoder::Error| DecodeError(format!("JPEG: {e}"));
     let mut decoder = jpeg_decoder::Decoder::new(encoded);
@@ -115,8 +116,8 @@ fn decode_jpeg_scaled(
     if full.pixel_format != jpeg_decoder::PixelFormat::RGB24 {
         return Ok(None);
     }
-    let side = u16::try_from(side).unwrap_or(u16::MAX);
-    decoder.scale(side, side).map_err(failed)?;
+    let side = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    decoder.scale(side(min.0), side(min.1)).map_err(failed)?;
     let pixels = decoder.decode().map_err(failed)?;
     let scaled = decoder
         .info()

@@ -17,12 +17,14 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::{ListQuery, Put, ReportKey, Store, StoreError, StoredPhoto};
 use crate::wire::{
-    DetectStatus, Face, Inspection, InspectionState, InspectionSummary, Location, Photo, Review,
-    Verdict,
+    DetectStatus, Inspection, InspectionState, InspectionSummary, Location, Photo, Review, Verdict,
 };
 
+mod photos;
 mod reviews;
 mod verdicts;
+
+use photos::{PHOTO_COLUMNS, photo_file, photo_from_row, read_photo, thumbnail_file};
 
 /// The migrations, in order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -86,10 +88,6 @@ impl EmbeddedStore {
         .await
         .map_err(backend)?
     }
-}
-
-fn photo_file(dir: &Path, photo: &Photo) -> PathBuf {
-    dir.join(format!("{}.{}", photo.id, photo.sha256))
 }
 
 const INSPECTION_COLUMNS: &str = "i.id, i.container_number, i.inspector_id, i.created_at_ms, \
@@ -202,69 +200,6 @@ fn write_inspection(tx: &Transaction<'_>, new: &Inspection) -> Result<Put, Store
     Ok(put)
 }
 
-fn photo_from_row(row: &Row<'_>) -> rusqlite::Result<StoredPhoto> {
-    let size: i64 = row.get(3)?;
-    let status: String = row.get(6)?;
-    let face: String = row.get(8)?;
-    Ok(StoredPhoto {
-        photo: Photo {
-            id: row.get(0)?,
-            inspection_id: row.get(1)?,
-            sha256: row.get(2)?,
-            size_bytes: u64::try_from(size).unwrap_or_default(),
-            content_type: row.get(4)?,
-            received_at_ms: row.get(5)?,
-            // The column's CHECK admits only the eight letters.
-            face: Face::parse(&face).unwrap_or_default(),
-        },
-        detect_status: DetectStatus::parse(&status).unwrap_or(DetectStatus::None),
-        detect_error: row.get(7)?,
-    })
-}
-
-const PHOTO_COLUMNS: &str = "id, inspection_id, sha256, size_bytes, content_type, \
-                             received_at_ms, detect_status, detect_error, face";
-
-fn read_photo(
-    tx: &Transaction<'_>,
-    inspection_id: &str,
-    id: &str,
-) -> Result<Option<StoredPhoto>, StoreError> {
-    tx.query_row(
-        &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE inspection_id = ?1 AND id = ?2"),
-        [inspection_id, id],
-        photo_from_row,
-    )
-    .optional()
-    .map_err(backend)
-}
-
-/// Inserts a photo's row in `tx` (its file already written).
-fn insert_photo(
-    tx: &Transaction<'_>,
-    photo: &Photo,
-    detect_status: DetectStatus,
-) -> Result<(), StoreError> {
-    let size = i64::try_from(photo.size_bytes).map_err(|_| backend("photo size out of range"))?;
-    tx.execute(
-        &format!(
-            "INSERT INTO photos ({PHOTO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)"
-        ),
-        params![
-            photo.id,
-            photo.inspection_id,
-            photo.sha256,
-            size,
-            photo.content_type,
-            photo.received_at_ms,
-            detect_status.as_str(),
-            photo.face.letter().to_string(),
-        ],
-    )
-    .map_err(backend)?;
-    Ok(())
-}
-
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn put_inspection(&self, inspection: &Inspection) -> Result<Put, StoreError> {
@@ -339,43 +274,8 @@ impl Store for EmbeddedStore {
     ) -> Result<Put, StoreError> {
         let photo = photo.clone();
         let bytes = bytes.to_vec();
-        self.with(move |conn, dir| {
-            let tx = conn.transaction().map_err(backend)?;
-            if read_inspection(&tx, &photo.inspection_id)?.is_none() {
-                return Err(StoreError::NotFound(format!(
-                    "no inspection {}",
-                    photo.inspection_id
-                )));
-            }
-            if let Some(old) = read_photo(&tx, &photo.inspection_id, &photo.id)? {
-                return if old.photo.sha256 != photo.sha256 {
-                    Err(StoreError::Conflict(format!(
-                        "photo {} is already stored with other content",
-                        photo.id
-                    )))
-                } else if old.photo.face == photo.face {
-                    Ok(Put::Unchanged)
-                } else {
-                    // The phone changed the face before it had the office's answer.
-                    tx.execute(
-                        "UPDATE photos SET face = ?3 WHERE inspection_id = ?1 AND id = ?2",
-                        params![
-                            photo.inspection_id,
-                            photo.id,
-                            photo.face.letter().to_string()
-                        ],
-                    )
-                    .map_err(backend)?;
-                    tx.commit().map_err(backend)?;
-                    Ok(Put::Updated)
-                };
-            }
-            durable::write_atomic(&photo_file(dir, &photo), &bytes).map_err(backend)?;
-            insert_photo(&tx, &photo, detect_status)?;
-            tx.commit().map_err(backend)?;
-            Ok(Put::Created)
-        })
-        .await
+        self.with(move |conn, dir| photos::put(conn, dir, &photo, &bytes, detect_status))
+            .await
     }
 
     async fn photo(
@@ -413,6 +313,21 @@ impl Store for EmbeddedStore {
         tokio::fs::read(&path)
             .await
             .map_err(|e| backend(format!("cannot read {}: {e}", path.display())))
+    }
+
+    async fn put_thumbnail(&self, photo: &Photo, jpeg: &[u8]) -> Result<Put, StoreError> {
+        let (photo, jpeg) = (photo.clone(), jpeg.to_vec());
+        self.with(move |conn, dir| photos::put_thumbnail(conn, dir, &photo, &jpeg))
+            .await
+    }
+
+    async fn thumbnail_bytes(&self, photo: &Photo) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = thumbnail_file(&self.photos, photo);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(backend(format!("cannot read {}: {e}", path.display()))),
+        }
     }
 
     async fn set_detect_status(

@@ -223,6 +223,14 @@ pub trait Store: Send + Sync + 'static {
     /// A photo's bytes.
     async fn photo_bytes(&self, photo: &Photo) -> Result<Vec<u8>, StoreError>;
 
+    /// Stores a photo's thumbnail (a small JPEG made from its bytes at upload) beside the
+    /// photo's bytes. The first one stands: a later one is [`Put::Unchanged`]. The photo (its
+    /// inspection, id and SHA-256) must be stored, else [`StoreError::NotFound`].
+    async fn put_thumbnail(&self, photo: &Photo, jpeg: &[u8]) -> Result<Put, StoreError>;
+
+    /// A photo's thumbnail; `None` when none was made (a photo that does not decode).
+    async fn thumbnail_bytes(&self, photo: &Photo) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Records where detection on upload stands for a photo (`error: None` clears the
     /// stored reason). [`StoreError::NotFound`] for a photo the store does not hold.
     async fn set_detect_status(

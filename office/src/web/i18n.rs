@@ -62,6 +62,11 @@ pub struct Texts {
     pub history: &'static str,
     /// Damage boxes count.
     pub boxes: &'static str,
+    /// A thumbnail's alternative text, before the photo id (shown in its place when the
+    /// photo has none).
+    pub photo: &'static str,
+    /// A photo without a thumbnail (it did not decode).
+    pub no_thumbnail: &'static str,
     /// The phone's verdict.
     pub edge: &'static str,
     /// The cloud's verdict.
@@ -253,6 +258,8 @@ pub static EN: Texts = Texts {
     started: "Started (UTC)",
     history: "History of container",
     boxes: "damage boxes",
+    photo: "Photo",
+    no_thumbnail: "This photo has no thumbnail: it could not be read as an image.",
     edge: "Phone (edge)",
     cloud: "Cloud",
     no_verdict: "No verdict from this source.",
@@ -372,6 +379,8 @@ pub static ES: Texts = Texts {
     started: "Inicio (UTC)",
     history: "Historial del contenedor",
     boxes: "cajas de daño",
+    photo: "Foto",
+    no_thumbnail: "Esta foto no tiene miniatura: no se pudo leer como imagen.",
     edge: "Teléfono (local)",
     cloud: "Nube",
     no_verdict: "Sin veredicto de esta fuente.",

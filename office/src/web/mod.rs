@@ -18,6 +18,7 @@ pub mod cognito;
 pub mod i18n;
 mod inspection;
 mod pages;
+mod photos;
 mod report;
 mod review;
 mod state;
@@ -83,7 +84,8 @@ pub fn router(config: WebConfig, api: Router) -> Router {
         )
         .route("/inspections/{id}/reviewed", post(review::mark_reviewed))
         .route("/containers/{number}", get(pages::container))
-        .route("/photos/{id}/{photo_id}", get(pages::photo))
+        .route("/photos/{id}/{photo_id}", get(photos::photo))
+        .route("/thumbs/{id}/{photo_id}", get(photos::thumbnail))
         .route("/static/office.css", get(stylesheet))
         .route("/static/review.js", get(script))
         .layer(middleware::from_fn(security_headers))

@@ -1,6 +1,5 @@
-//! The pages: sign-in and sign-out, the inspections list with its filters, a container's
-//! history, an inspection with its photos and verdicts, and the photo bytes (for signed-in
-//! people only; phones use the API's signed URLs).
+//! The pages: sign-in and sign-out, the inspections list with its filters, and a
+//! container's history (each visit with its photos' thumbnails).
 
 use std::collections::BTreeSet;
 
@@ -443,6 +442,14 @@ struct Visit {
     photos: u64,
     boxes: usize,
     damaged: bool,
+    /// Its photos (oldest first), shown as thumbnails.
+    thumbnails: Vec<Thumbnail>,
+}
+
+/// A photo of a visit, as its thumbnail shows it.
+struct Thumbnail {
+    id: String,
+    face: char,
 }
 
 #[derive(Template)]
@@ -493,10 +500,14 @@ pub(super) async fn container(
     let mut visits = Vec::with_capacity(summaries.len());
     for s in &summaries {
         let id = &s.inspection.id;
-        let (verdicts, reviews) = match (web.store.verdicts(id).await, web.store.reviews(id).await)
-        {
-            (Ok(v), Ok(r)) => (v, r),
-            (Err(e), _) | (_, Err(e)) => return failure(t, &e.to_string()),
+        let read = tokio::try_join!(
+            web.store.verdicts(id),
+            web.store.reviews(id),
+            web.store.photos(id)
+        );
+        let (verdicts, reviews, photos) = match read {
+            Ok(read) => read,
+            Err(e) => return failure(t, &e.to_string()),
         };
         let r = row(s);
         visits.push(Visit {
@@ -507,6 +518,13 @@ pub(super) async fn container(
             photos: r.photos,
             boxes: box_count(&verdicts, &reviews),
             damaged: r.damaged,
+            thumbnails: photos
+                .into_iter()
+                .map(|p| Thumbnail {
+                    id: p.photo.id,
+                    face: p.photo.face.letter(),
+                })
+                .collect(),
         });
     }
     let html = ContainerPage {
@@ -517,41 +535,4 @@ pub(super) async fn container(
     }
     .render();
     page(StatusCode::OK, html)
-}
-
-pub(super) async fn photo(
-    State(web): State<Web>,
-    signed: SignedIn,
-    Path((id, photo_id)): Path<(String, String)>,
-) -> Response {
-    let t = signed.t;
-    let valid = crate::validate::id("inspection id", &id).is_ok()
-        && crate::validate::id("photo id", &photo_id).is_ok();
-    let stored = match valid {
-        true => web.store.photo(&id, &photo_id).await,
-        false => Ok(None),
-    };
-    let stored = match stored {
-        Ok(Some(p)) => p,
-        Ok(None) => return message(&signed, StatusCode::NOT_FOUND, t.not_found),
-        Err(e) => return failure(t, &e.to_string()),
-    };
-    let bytes = match web.store.photo_bytes(&stored.photo).await {
-        Ok(b) => b,
-        Err(e) => return failure(t, &e.to_string()),
-    };
-    // Only the image types phones upload are served as such.
-    let content_type = match stored.photo.content_type.as_str() {
-        "image/jpeg" => "image/jpeg",
-        "image/png" => "image/png",
-        _ => "application/octet-stream",
-    };
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
-        ],
-        bytes,
-    )
-        .into_response()
 }

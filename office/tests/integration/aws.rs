@@ -87,8 +87,8 @@ impl Drop for Moto {
     }
 }
 
-/// A store on a fresh table and bucket named after `tag`.
-pub async fn store(moto: &Moto, tag: &str) -> AwsStore {
+/// moto's DynamoDB and S3 clients.
+fn clients(moto: &Moto) -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
     let credentials =
         aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test");
     let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
@@ -109,6 +109,20 @@ pub async fn store(moto: &Moto, tag: &str) -> AwsStore {
             .force_path_style(true)
             .build(),
     );
+    (dynamo, s3)
+}
+
+/// The store on table and bucket `omni-office-<tag>` that [`store`] made (e.g. for a test
+/// that checks what a server wrote there).
+pub fn open_store(moto: &Moto, tag: &str) -> AwsStore {
+    let (dynamo, s3) = clients(moto);
+    let name = format!("omni-office-{tag}");
+    AwsStore::new(dynamo, s3, &name, &name)
+}
+
+/// A store on a fresh table and bucket named after `tag`.
+pub async fn store(moto: &Moto, tag: &str) -> AwsStore {
+    let (dynamo, s3) = clients(moto);
     let bucket = format!("omni-office-{tag}");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let store = AwsStore::new(dynamo, s3, &format!("omni-office-{tag}"), &bucket);

@@ -26,6 +26,7 @@ mod report;
 mod standin;
 mod store_contract;
 mod template;
+mod thumbnails;
 mod web;
 mod web_browser;
 #[cfg(feature = "lambda")]

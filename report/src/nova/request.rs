@@ -3,9 +3,9 @@
 //! and a severity per damage line.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
 use aws_smithy_types::{Document, Number};
+use omni_photo::scale::{Fit, downscale_jpeg};
 use serde_json::{Value, json};
 
 use crate::cedex::CedexTable;
@@ -28,43 +28,6 @@ pub struct RequestImage {
     pub width: u32,
     /// Height after downscaling.
     pub height: u32,
-}
-
-/// Decodes a photo with its EXIF orientation applied (the frame detection boxes are in).
-pub fn decode_oriented(bytes: &[u8]) -> Option<image::DynamicImage> {
-    use image::ImageDecoder;
-    let mut decoder = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()?
-        .into_decoder()
-        .ok()?;
-    let orientation = decoder.orientation().ok();
-    let mut img = image::DynamicImage::from_decoder(decoder).ok()?;
-    if let Some(o) = orientation {
-        img.apply_orientation(o);
-    }
-    Some(img)
-}
-
-/// Decodes a photo (oriented), downscales it to at most `max_pixels` (aspect kept) and encodes
-/// it as JPEG at `quality`. `None` when the bytes are not an image the decoder reads.
-pub fn downscale_jpeg(bytes: &[u8], max_pixels: u32, quality: u8) -> Option<(Vec<u8>, u32, u32)> {
-    let img = decode_oriented(bytes)?;
-    let (w, h) = (img.width(), img.height());
-    let pixels = u64::from(w) * u64::from(h);
-    let img = if pixels > u64::from(max_pixels) {
-        let scale = (f64::from(max_pixels) / pixels as f64).sqrt();
-        let nw = ((f64::from(w) * scale).floor() as u32).max(1);
-        let nh = ((f64::from(h) * scale).floor() as u32).max(1);
-        img.resize_exact(nw, nh, image::imageops::FilterType::Triangle)
-    } else {
-        img
-    };
-    let rgb = img.to_rgb8();
-    let mut out = Cursor::new(Vec::new());
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    rgb.write_with_encoder(encoder).ok()?;
-    Some((out.into_inner(), rgb.width(), rgb.height()))
 }
 
 /// The photos with damage, in the order of their first damage, at most `max_photos`,
@@ -92,12 +55,12 @@ pub(crate) fn images(
         .take(max_photos)
         .filter_map(|id| {
             let bytes = by_id.get(id)?.bytes.as_deref()?;
-            let (jpeg, width, height) = downscale_jpeg(bytes, max_pixels, quality)?;
+            let scaled = downscale_jpeg(bytes, Fit::MaxPixels(max_pixels), quality).ok()?;
             Some(RequestImage {
                 photo_id: id.to_owned(),
-                jpeg,
-                width,
-                height,
+                jpeg: scaled.bytes,
+                width: scaled.width,
+                height: scaled.height,
             })
         })
         .collect()

@@ -5,10 +5,10 @@
 mod draw;
 
 use draw::{Op, PAGE_H, PAGE_W, Rgb, text_width};
+use omni_photo::scale::{Fit, downscale_jpeg};
 
 use crate::eir::{Citation, Eir, Method, VerdictStatus};
 use crate::lang::Language;
-use crate::nova::request::downscale_jpeg;
 use crate::rules::face_list;
 use crate::time::format_utc;
 
@@ -447,9 +447,10 @@ fn photos(
     const SLOT: f32 = (PAGE_H - 2.0 * MARGIN - 20.0) / 2.0;
     let mut first = true;
     for p in photos {
-        let Some((jpeg, pw, ph)) = downscale_jpeg(p.bytes, 1_000_000, 80) else {
+        let Ok(scaled) = downscale_jpeg(p.bytes, Fit::MaxPixels(1_000_000), 80) else {
             continue;
         };
+        let (pw, ph) = (scaled.width, scaled.height);
         let lines: Vec<_> = eir
             .lines
             .iter()
@@ -487,10 +488,10 @@ fn photos(
             h,
             index: jpegs.len(),
         });
-        jpegs.push(jpeg);
+        jpegs.push(scaled.bytes);
         // Boxes are in the original photo's oriented pixels; the embedded copy is downscaled
         // from it with the aspect kept, so one factor maps both.
-        let orig_w = original_width(p.bytes).unwrap_or(pw) as f32;
+        let orig_w = scaled.source.0 as f32;
         let k = w / orig_w.max(1.0);
         for line in &lines {
             let b = line.bbox;
@@ -524,10 +525,6 @@ fn photos(
         }
         l.y += avail_h + 10.0;
     }
-}
-
-fn original_width(bytes: &[u8]) -> Option<u32> {
-    crate::nova::request::decode_oriented(bytes).map(|i| i.width())
 }
 
 /// The EIR in `lang` as a PDF, with the photos given (those whose bytes do not decode are left

@@ -8,6 +8,7 @@
 //! request is `Unchanged` and a different one a conflict.
 
 mod codec;
+mod photos;
 mod reports;
 mod reviews;
 pub mod schema;
@@ -27,7 +28,7 @@ use self::codec::{INSPECTION_CREATE_ONLY, INSPECTION_OPTIONAL, Item};
 pub use self::schema::CONTAINER_INDEX;
 use self::schema::{
     DATE_KEY_END_MS, INSPECTION_SK, PHOTO_PREFIX, VERDICT_PREFIX, date_key, inspection_pk,
-    object_key, photo_sk, verdict_sk,
+    object_key, photo_sk, thumbnail_key, verdict_sk,
 };
 use super::{ListQuery, Put, ReportKey, Store, StoreError, StoredPhoto, newest_first};
 use crate::wire::{DetectStatus, Inspection, InspectionSummary, Photo, Review, Verdict};
@@ -165,24 +166,6 @@ impl AwsStore {
                 "a conditional write was refused for an absent item",
             )),
         }
-    }
-
-    /// A repeated upload of the stored bytes (`item`): the phone may have changed the face
-    /// before it had the office's answer, so a different face is written (only while the
-    /// bytes are the same).
-    async fn refresh_face(&self, item: &Item, photo: &Photo) -> Result<Put, StoreError> {
-        if codec::stored_photo(item)?.photo.face == photo.face {
-            return Ok(Put::Unchanged);
-        }
-        self.update_photo(photo)
-            .update_expression("SET face = :face")
-            .condition_expression("sha256 = :sha")
-            .expression_attribute_values(":face", s(photo.face.to_string()))
-            .expression_attribute_values(":sha", s(photo.sha256.clone()))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(Put::Updated)
     }
 
     /// An update of `photo`'s item.
@@ -372,74 +355,7 @@ impl Store for AwsStore {
         bytes: &[u8],
         detect_status: DetectStatus,
     ) -> Result<Put, StoreError> {
-        let pk = inspection_pk(&photo.inspection_id);
-        let sk = photo_sk(&photo.id);
-        let same = |item: &Item| Ok(codec::stored_photo(item)?.photo.sha256 == photo.sha256);
-        let conflict = format!("photo {} is already stored with other content", photo.id);
-        let (inspection, existing) = tokio::try_join!(
-            self.get(pk.clone(), INSPECTION_SK.into()),
-            self.get(pk.clone(), sk.clone())
-        )?;
-        if let Some(item) = existing {
-            return if same(&item)? {
-                self.refresh_face(&item, photo).await
-            } else {
-                Err(StoreError::Conflict(conflict))
-            };
-        }
-        // A refused request writes nothing, not even an unreferenced object.
-        if inspection.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "no inspection {}",
-                photo.inspection_id
-            )));
-        }
-        // The object first: a record only ever names a complete object.
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(object_key(photo))
-            .content_type(&photo.content_type)
-            .body(bytes.to_vec().into())
-            .send()
-            .await
-            .map_err(sdk)?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(codec::photo_item(photo, detect_status)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(backend)?;
-        let count = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(pk.clone()))
-            .key("sk", s(INSPECTION_SK))
-            .update_expression("ADD photo_count :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(backend)?;
-        let written = self
-            .dynamo
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(Put::Created),
-            Err(e) if cancelled(&e) => {
-                match self.settle(pk.clone(), sk.clone(), same, conflict).await? {
-                    // A concurrent upload of the same bytes won: its face may differ.
-                    Put::Unchanged => match self.get(pk, sk).await? {
-                        Some(item) => self.refresh_face(&item, photo).await,
-                        None => Ok(Put::Unchanged),
-                    },
-                    put => Ok(put),
-                }
-            }
-            Err(e) => Err(sdk(e)),
-        }
+        self.put_photo_item(photo, bytes, detect_status).await
     }
 
     async fn photo(
@@ -462,16 +378,17 @@ impl Store for AwsStore {
     }
 
     async fn photo_bytes(&self, photo: &Photo) -> Result<Vec<u8>, StoreError> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(object_key(photo))
-            .send()
-            .await
-            .map_err(sdk)?;
-        let bytes = out.body.collect().await.map_err(backend)?;
-        Ok(bytes.into_bytes().to_vec())
+        self.object(object_key(photo))
+            .await?
+            .ok_or_else(|| backend(format!("no object for photo {}", photo.id)))
+    }
+
+    async fn put_thumbnail(&self, photo: &Photo, jpeg: &[u8]) -> Result<Put, StoreError> {
+        self.put_thumbnail_object(photo, jpeg).await
+    }
+
+    async fn thumbnail_bytes(&self, photo: &Photo) -> Result<Option<Vec<u8>>, StoreError> {
+        self.object(thumbnail_key(photo)).await
     }
 
     async fn set_detect_status(

@@ -66,6 +66,11 @@ pub(super) fn object_key(photo: &Photo) -> String {
     )
 }
 
+/// The S3 key of a photo's thumbnail, beside the photo's object.
+pub(super) fn thumbnail_key(photo: &Photo) -> String {
+    format!("{}.thumb.jpg", object_key(photo))
+}
+
 /// Creates `table` as `office/template.yaml` declares it: on demand, string keys `pk`/`sk`,
 /// and the [`CONTAINER_INDEX`] GSI (`gsi1pk` HASH, `gsi1sk` RANGE, projection ALL).
 pub(super) async fn create_table(

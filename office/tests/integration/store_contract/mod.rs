@@ -17,6 +17,7 @@ mod photos;
 mod races;
 mod reports;
 mod reviews;
+mod thumbnails;
 mod verdicts;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use self::photos::{photo_id_scope, photos, presigned_urls};
 use self::races::races;
 use self::reports::reports;
 use self::reviews::{review_marks, review_races, reviews};
+use self::thumbnails::thumbnails;
 use self::verdicts::verdicts;
 
 /// A store under test and what only some stores do.
@@ -114,6 +116,7 @@ contract!(
     reviews,
     review_marks,
     review_races,
+    thumbnails,
 );
 
 /// A time the suite's records are made around.

@@ -1,0 +1,184 @@
+//! Thumbnails made once at upload, through the real servers: `omni-office serve` on the
+//! embedded store (the API's photo PUT, then `/thumbs/...` and the container page as a
+//! signed-in person, the store checked beside the server) and the Lambda on DynamoDB + S3
+//! (moto), the thumbnail read back from S3.
+
+use omni_office::store::Store;
+use omni_office::store::embedded::EmbeddedStore;
+use omni_office::web::CSP;
+use omni_office::wire::Photo;
+use reqwest::StatusCode;
+
+use crate::common::{CONTAINER, inspection, photo_record};
+use crate::web_common::{Browser, Office, PASSWORD};
+
+/// A landscape, a portrait and a small photo, as (photo id, width, height).
+const PHOTOS: [(&str, u32, u32); 3] = [("land", 1600, 1200), ("port", 900, 1600), ("tiny", 64, 48)];
+
+/// The bytes of a photo of `PHOTOS`.
+fn photo_bytes(width: u32, height: u32) -> Vec<u8> {
+    omni_e2e::jpeg(width, height, width + height)
+}
+
+/// A JPEG whose header reads (the upload accepts it) but whose data is cut off: it does not
+/// decode, so it gets no thumbnail.
+fn broken_jpeg() -> Vec<u8> {
+    let bytes = omni_e2e::jpeg(1600, 1200, 5);
+    bytes[..bytes.len() / 2].to_vec()
+}
+
+/// Checks that `thumbnail` is a JPEG of a `width`×`height` photo: long side at most 320 px
+/// (the photo's own when smaller), the photo's aspect within rounding.
+fn assert_thumbnail_of(thumbnail: &[u8], width: u32, height: u32) {
+    let decoded = omni_photo::decode::decode_oriented(thumbnail).unwrap();
+    let (tw, th) = decoded.dimensions();
+    assert_eq!(tw.max(th), width.max(height).min(320), "{tw}×{th}");
+    let skew = (i64::from(tw) * i64::from(height) - i64::from(th) * i64::from(width)).abs();
+    assert!(
+        skew <= i64::from(width.max(height)),
+        "{tw}×{th} is not the aspect of {width}×{height}"
+    );
+}
+
+/// A signed-in GET's status, content type, Cache-Control and body bytes.
+async fn fetch(browser: &Browser, path: &str) -> (StatusCode, String, String, Vec<u8>) {
+    let request = browser.with_cookies(browser.http.get(format!("{}{path}", browser.base)));
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (content_type, cache) = (header("content-type"), header("cache-control"));
+    assert_eq!(header("content-security-policy"), CSP, "{path}");
+    let status = response.status();
+    (
+        status,
+        content_type,
+        cache,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_make_thumbnails_and_the_container_page_shows_only_them() {
+    let office = Office::start();
+    let phone = office.phone();
+    let put = phone
+        .put_inspection("i-1", &inspection(CONTAINER, 1_764_900_000_000, 1))
+        .await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let mut records: Vec<(Photo, u32, u32)> = Vec::new();
+    for (n, (id, width, height)) in PHOTOS.into_iter().enumerate() {
+        let bytes = photo_bytes(width, height);
+        let answer = phone.put_photo("i-1", id, &bytes, None).await;
+        assert_eq!(answer.status, 201, "{answer:?}");
+        let record = photo_record("i-1", id, &bytes, n as i64);
+        records.push((record, width, height));
+    }
+    // Not an image the decoders read: the upload still succeeds, without a thumbnail.
+    let broken = broken_jpeg();
+    let answer = phone.put_photo("i-1", "broken", &broken, None).await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert_eq!(answer.json()["photo"]["size_bytes"], broken.len());
+
+    // Nobody signed in: the thumbnail route sends to sign-in.
+    let mut browser = Browser::new(&office);
+    let unsigned = browser.get("/thumbs/i-1/land").await;
+    assert_eq!(unsigned.status, StatusCode::SEE_OTHER);
+    assert_eq!(unsigned.location(), "/login");
+
+    browser.sign_in("luis", PASSWORD).await;
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    for (record, width, height) in &records {
+        let path = format!("/thumbs/i-1/{}", record.id);
+        let (status, content_type, cache, body) = fetch(&browser, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(content_type, "image/jpeg");
+        assert_eq!(cache, "private, max-age=3600");
+        assert_thumbnail_of(&body, *width, *height);
+        // What the page serves is what the store holds beside the photo, made once.
+        let stored = store.thumbnail_bytes(record).await.unwrap();
+        assert_eq!(stored.as_deref(), Some(body.as_slice()));
+    }
+    let (status, content_type, _, body) = fetch(&browser, "/thumbs/i-1/broken").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(body.len() < broken.len() / 4, "never the original");
+    for missing in ["/thumbs/i-1/nope", "/thumbs/i-1/..%2F..%2Foffice.sqlite3"] {
+        assert_eq!(fetch(&browser, missing).await.0, StatusCode::NOT_FOUND);
+    }
+
+    // The container page: one thumbnail per photo, never an original.
+    let page = browser.get(&format!("/containers/{CONTAINER}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let sources: Vec<&str> = page
+        .body
+        .split("<img ")
+        .skip(1)
+        .map(|tag| {
+            let at = tag.find("src=\"").unwrap() + 5;
+            &tag[at..at + tag[at..].find('"').unwrap()]
+        })
+        .collect();
+    let ids = ["land", "port", "tiny", "broken"];
+    let expected: Vec<String> = ids.iter().map(|id| format!("/thumbs/i-1/{id}")).collect();
+    assert_eq!(sources, expected, "{}", page.body);
+    assert!(!page.body.contains("/photos/"), "{}", page.body);
+    // Where there is no thumbnail, the image's text says which photo it is.
+    assert!(
+        page.body.contains("alt=\"Photo broken (X)\""),
+        "{}",
+        page.body
+    );
+}
+
+#[cfg(feature = "lambda")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_makes_thumbnails_on_s3() {
+    use crate::lambda::{Lambda, event, status};
+    use omni_office::wire::PHOTO_SHA256_HEADER;
+    use sha2::{Digest, Sha256};
+
+    let Some((moto, mut lambda, _, _)) = Lambda::on_moto("lambda-thumbs").await else {
+        return;
+    };
+    let put = serde_json::to_vec(&inspection(CONTAINER, 1_700_000_000_000, 1)).unwrap();
+    let created = lambda
+        .invoke(event(
+            "PUT",
+            "/v1/inspections/i-1",
+            &[("content-type", "application/json")],
+            Some(&put),
+        ))
+        .await;
+    assert_eq!(status(&created), 201, "{created}");
+    let store = crate::aws::open_store(&moto, "lambda-thumbs");
+    let (_, width, height) = PHOTOS[1];
+    for (id, bytes) in [
+        ("port", photo_bytes(width, height)),
+        ("broken", broken_jpeg()),
+    ] {
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let headers = [
+            ("content-type", "image/jpeg"),
+            (PHOTO_SHA256_HEADER, sha.as_str()),
+        ];
+        let path = format!("/v1/inspections/i-1/photos/{id}");
+        let uploaded = lambda
+            .invoke(event("PUT", &path, &headers, Some(&bytes)))
+            .await;
+        assert_eq!(status(&uploaded), 201, "{uploaded}");
+        let record = store.photo("i-1", id).await.unwrap().unwrap().photo;
+        let thumbnail = store.thumbnail_bytes(&record).await.unwrap();
+        match id {
+            "port" => assert_thumbnail_of(&thumbnail.unwrap(), width, height),
+            _ => assert_eq!(thumbnail, None, "a photo that does not decode has none"),
+        }
+        // The photo itself is stored untouched either way.
+        assert_eq!(store.photo_bytes(&record).await.unwrap(), bytes);
+    }
+}
