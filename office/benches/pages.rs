@@ -1,12 +1,16 @@
 //! The web view's pages beside the JSON API that reads the same records (issue 23): the
-//! inspection list (first page, 50), a container's history and an inspection page with P
-//! photos and their boxes, each timed against the API request for the same data (the
-//! reference), through `omni-office serve` (the real binary) over an embedded store filled
-//! with N inspections. Requests one at a time, a signed-in reviewer's cookie on the pages, a
-//! SigV4 signature on the API. Prints a table; asserts nothing about time.
+//! inspection list (first page, 50), a container's history (one without photos, and the one
+//! whose visit has P photos, shown as thumbnails) and an inspection page with P photos and
+//! their boxes, each timed against the API request for the same data (the reference),
+//! through `omni-office serve` (the real binary) over an embedded store filled with N
+//! inspections. Requests one at a time, a signed-in reviewer's cookie on the pages, a SigV4
+//! signature on the API. Then the thumbnails: the time to make one at upload (1600×1200 and
+//! 4000×3000 JPEGs, T times each) and the bytes a browser loads for the container page with
+//! its thumbnails against the same page loading the originals. Prints tables; asserts
+//! nothing about time.
 //!
-//! `cargo bench -p omni-office --bench pages -- [inspections] [photos] [requests]`
-//! (defaults 20000 24 200).
+//! `cargo bench -p omni-office --bench pages -- [inspections] [photos] [requests] [thumbnails]`
+//! (defaults 20000 24 200 20).
 
 mod common;
 
@@ -44,11 +48,13 @@ fn main() {
     let inspections = arg(0, 20_000);
     let photos = arg(1, 24);
     let requests = arg(2, 200);
+    let thumbnails = arg(3, 20);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     runtime.block_on(run(inspections, photos, requests));
+    thumbnail_times(thumbnails);
 }
 
 async fn run(inspections: usize, photos: usize, requests: usize) {
@@ -115,6 +121,10 @@ async fn run(inspections: usize, photos: usize, requests: usize) {
             format!("/v1/inspections?container={visited}&limit=100"),
         ),
         (
+            format!("/containers/{big}"),
+            format!("/v1/inspections?container={big}&limit=100"),
+        ),
+        (
             "/inspections/big".to_owned(),
             "/v1/inspections/big".to_owned(),
         ),
@@ -129,6 +139,87 @@ async fn run(inspections: usize, photos: usize, requests: usize) {
         report(&format!("page `{page}`"), latencies, bytes);
         let (latencies, bytes) = time(requests, || signed(&http, &format!("{base}{api}"))).await;
         report(&format!("API `{api}` (reference)"), latencies, bytes);
+    }
+    image_bytes(&http, &base, &cookie, &big).await;
+}
+
+/// The bytes a browser loads for `container`'s page: the HTML and its images (the
+/// thumbnails), against the same page loading each photo's original instead.
+async fn image_bytes(http: &reqwest::Client, base: &str, cookie: &str, container: &str) {
+    let get = |path: String| async move {
+        let answer = http
+            .get(format!("{base}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(answer.status(), 200, "{path}");
+        answer.bytes().await.expect("a body").len()
+    };
+    let html = http
+        .get(format!("{base}/containers/{container}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("a body");
+    let thumbs: Vec<String> = html
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|src| src.starts_with("/thumbs/"))
+        .map(str::to_owned)
+        .collect();
+    let (mut small, mut originals) = (0, 0);
+    for src in &thumbs {
+        small += get(src.clone()).await;
+        originals += get(src.replacen("/thumbs/", "/photos/", 1)).await;
+    }
+    println!();
+    println!(
+        "| container page `/containers/{container}` ({} images) | HTML bytes | image bytes | total |",
+        thumbs.len()
+    );
+    println!("| --- | --- | --- | --- |");
+    for (what, images) in [
+        ("with thumbnails", small),
+        ("loading the originals", originals),
+    ] {
+        println!(
+            "| {what} | {} | {images} | {} |",
+            html.len(),
+            html.len() + images
+        );
+    }
+}
+
+/// The time to make one thumbnail (what an upload adds), `count` times per photo size.
+fn thumbnail_times(count: usize) {
+    println!();
+    println!("| thumbnail of | photo bytes | thumbnail | p50 ms | p95 ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (width, height) in [(1600, 1200), (4000, 3000)] {
+        let photo = omni_e2e::jpeg(width, height, 9);
+        let mut latencies = Vec::with_capacity(count);
+        let mut made = None;
+        for _ in 0..count.max(1) {
+            let t = Instant::now();
+            made = Some(omni_photo::scale::thumbnail(&photo).expect("a thumbnail"));
+            latencies.push(t.elapsed());
+        }
+        latencies.sort();
+        let made = made.expect("one thumbnail");
+        println!(
+            "| {width}×{height} JPEG | {} | {}×{}, {} bytes | {:.1} | {:.1} |",
+            photo.len(),
+            made.width,
+            made.height,
+            made.bytes.len(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.95),
+        );
     }
 }
 
