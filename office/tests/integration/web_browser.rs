@@ -260,6 +260,27 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
         .unwrap();
     assert_eq!(rows.len(), 1, "{}", browser.source().await.unwrap());
     shoot(&browser, &shots, "office-list.png").await;
+
+    // The container's history: each visit's photos as thumbnails made at upload, loaded
+    // (the 320 px JPEG, not the original), never an original.
+    click(&browser, "tr.inspection a.container").await;
+    wait_for_page(&browser, "/containers/CSQU3054383", "").await;
+    let thumbs = browser.find_all(Locator::Css("img")).await.unwrap();
+    assert_eq!(thumbs.len(), 1, "{}", browser.source().await.unwrap());
+    let src = thumbs[0].attr("src").await.unwrap().unwrap_or_default();
+    assert_eq!(src, "/thumbs/gate-in-1/p1");
+    let loaded = browser
+        .execute(
+            "const i = document.querySelector('img.thumb'); \
+             return [i.complete, i.naturalWidth, i.naturalHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, serde_json::json!([true, 320, 240]), "{src}");
+    shoot(&browser, &shots, "office-container.png").await;
+    browser.back().await.unwrap();
+    wait_for_page(&browser, "/inspections", "container=csqu").await;
     click(&browser, "tr.inspection td a").await;
     wait_for_page(&browser, "/inspections/gate-in-1", "").await;
 
