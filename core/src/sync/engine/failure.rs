@@ -195,7 +195,9 @@ impl SyncEngine {
         let at = Timestamp::from_millis(Timestamp::now().as_millis() + delay.as_millis() as i64);
         let inspector = self.inner.inspector.clone();
         let (id, error_text) = (photo.id, error.to_owned());
-        if let Err(e) = blocking(move || inspector.record_sync_failure(id, &error_text, at)).await {
+        if let Err(e) =
+            blocking(move || inspector.sync_queue().record_failure(id, &error_text, at)).await
+        {
             return self.storage_failed(&e);
         }
         self.emit(SyncEvent::AttemptFailed {
@@ -215,7 +217,9 @@ impl SyncEngine {
     ) -> Result<AttemptOutcome> {
         let inspector = self.inner.inspector.clone();
         let (id, error_text, reason_text) = (photo.id, error.to_owned(), reason.to_owned());
-        if let Err(e) = blocking(move || inspector.fail_sync(id, &error_text, &reason_text)).await {
+        if let Err(e) =
+            blocking(move || inspector.sync_queue().fail(id, &error_text, &reason_text)).await
+        {
             return self.storage_failed(&e);
         }
         lock(&self.inner.state).counters.failed += 1;
@@ -237,7 +241,7 @@ impl SyncEngine {
     ) -> Result<()> {
         let inspector = self.inner.inspector.clone();
         let key = item.to_owned();
-        let attempts = blocking(move || inspector.office_attempts(kind, &key)).await? + 1;
+        let attempts = blocking(move || inspector.office_queue().attempts(kind, &key)).await? + 1;
         if attempts >= self.inner.config.max_attempts {
             let reason = format!("gave up after {attempts} attempts: {message}");
             return self.wedge(kind, item, &reason).await;
@@ -253,8 +257,12 @@ impl SyncEngine {
         );
         let inspector = self.inner.inspector.clone();
         let key = item.to_owned();
-        if let Err(e) =
-            blocking(move || inspector.record_office_failure(kind, &key, &message, at)).await
+        if let Err(e) = blocking(move || {
+            inspector
+                .office_queue()
+                .record_failure(kind, &key, &message, at)
+        })
+        .await
         {
             self.storage_failed(&e)?;
         }
@@ -267,7 +275,7 @@ impl SyncEngine {
         let inspector = self.inner.inspector.clone();
         let (key, text) = (item.to_owned(), reason.to_owned());
         if let Err(e) =
-            blocking(move || inspector.wedge_office_record(kind, &key, &text, &text)).await
+            blocking(move || inspector.office_queue().wedge(kind, &key, &text, &text)).await
         {
             self.storage_failed(&e)?;
         }

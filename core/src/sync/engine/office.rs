@@ -102,7 +102,7 @@ impl SyncEngine {
         let inspector = self.inner.inspector.clone();
         let source = photo.clone();
         let prepared = blocking(move || {
-            let on_office = inspector.photo_on_office(source.id)?;
+            let on_office = inspector.office_queue().photo_acknowledged(source.id)?;
             let bytes = inspector.read_photo(&source)?;
             Ok((on_office, encode_photo(payload::archive, bytes, &source)))
         })
@@ -155,7 +155,9 @@ impl SyncEngine {
                 Ok(output) => {
                     let inspector = self.inner.inspector.clone();
                     let id = photo.id;
-                    if let Err(e) = blocking(move || inspector.acknowledge_photo(id)).await {
+                    if let Err(e) =
+                        blocking(move || inspector.office_queue().acknowledge_photo(id)).await
+                    {
                         return self.storage_failed(&e);
                     }
                     OfficeDetection::from((output.uploaded, output.latency))
@@ -264,7 +266,13 @@ impl SyncEngine {
     async fn archived(&self, photo: &Photo, reason: String) -> Result<AttemptOutcome> {
         let inspector = self.inner.inspector.clone();
         let (id, note) = (photo.id, reason.clone());
-        match blocking(move || inspector.archive_without_cloud_result(id, &note)).await {
+        match blocking(move || {
+            inspector
+                .sync_queue()
+                .archive_without_cloud_result(id, &note)
+        })
+        .await
+        {
             Ok(false) => return Ok(AttemptOutcome::AlreadySynced),
             Ok(true) => {}
             Err(e) => return self.storage_failed(&e),
@@ -286,7 +294,7 @@ impl SyncEngine {
     ) -> Result<Option<AttemptOutcome>> {
         let inspector = self.inner.inspector.clone();
         let id = photo.inspection_id;
-        let (inspection, ack) = blocking(move || inspector.office_inspection(id)).await?;
+        let (inspection, ack) = blocking(move || inspector.office_queue().inspection(id)).await?;
         if ack.acknowledged_revision.is_some() {
             return Ok(None);
         }
@@ -296,7 +304,13 @@ impl SyncEngine {
             Ok(_) => {
                 let inspector = self.inner.inspector.clone();
                 let revision = ack.revision;
-                match blocking(move || inspector.acknowledge_inspection(id, revision)).await {
+                match blocking(move || {
+                    inspector
+                        .office_queue()
+                        .acknowledge_inspection(id, revision)
+                })
+                .await
+                {
                     Ok(_) => {
                         lock(&self.inner.state).counters.office_records += 1;
                         Ok(None)
@@ -324,7 +338,7 @@ impl SyncEngine {
     async fn office_lost(&self, photo: &Photo, error: &str) -> Result<AttemptOutcome> {
         let inspector = self.inner.inspector.clone();
         let id = photo.inspection_id;
-        if let Err(e) = blocking(move || inspector.forget_office_inspection(id)).await {
+        if let Err(e) = blocking(move || inspector.office_queue().forget_inspection(id)).await {
             return self.storage_failed(&e);
         }
         self.retry(photo, error, photo.attempt_count + 1, None)
@@ -351,7 +365,7 @@ impl SyncEngine {
                 None => {
                     let inspector = inner.inspector.clone();
                     let record =
-                        blocking(move || inspector.due_office_record(Timestamp::now())).await?;
+                        blocking(move || inspector.office_queue().due(Timestamp::now())).await?;
                     match record {
                         Some(record) => {
                             self.send_record(office, record).await?;
@@ -359,7 +373,8 @@ impl SyncEngine {
                         }
                         None => {
                             let inspector = inner.inspector.clone();
-                            match blocking(move || inspector.next_office_retry_at()).await? {
+                            match blocking(move || inspector.office_queue().next_retry_at()).await?
+                            {
                                 None => return Ok(StopReason::Idle),
                                 Some(at) => Some(instant_at(at)),
                             }
@@ -384,7 +399,7 @@ impl SyncEngine {
             OfficeRecord::Inspection(id) => {
                 let (inspection, ack) = {
                     let inspector = inspector.clone();
-                    blocking(move || inspector.office_inspection(id)).await?
+                    blocking(move || inspector.office_queue().inspection(id)).await?
                 };
                 self.count_request();
                 let sent = office
@@ -392,9 +407,13 @@ impl SyncEngine {
                     .await;
                 let revision = ack.revision;
                 let sent = match sent {
-                    Ok(_) => blocking(move || inspector.acknowledge_inspection(id, revision))
-                        .await
-                        .map(|_| ()),
+                    Ok(_) => blocking(move || {
+                        inspector
+                            .office_queue()
+                            .acknowledge_inspection(id, revision)
+                    })
+                    .await
+                    .map(|_| ()),
                     Err(e) => {
                         return self
                             .record_failed(RecordKind::Inspection, id, &id.to_string(), e)
@@ -423,7 +442,7 @@ impl SyncEngine {
                 let uploaded = self.upload(office, &photo, &payload, false).await;
                 let id = photo.id;
                 let sent = match uploaded {
-                    Ok(_) => blocking(move || inspector.acknowledge_photo(id))
+                    Ok(_) => blocking(move || inspector.office_queue().acknowledge_photo(id))
                         .await
                         .map(|_| ()),
                     Err(e) => {
@@ -468,9 +487,11 @@ impl SyncEngine {
                     )
                     .await;
                 let sent = match put {
-                    Ok(_) => blocking(move || inspector.acknowledge_verdict(result_id))
-                        .await
-                        .map(|_| ()),
+                    Ok(_) => {
+                        blocking(move || inspector.office_queue().acknowledge_verdict(result_id))
+                            .await
+                            .map(|_| ())
+                    }
                     Err(e) => {
                         return self
                             .record_failed(RecordKind::Verdict, photo.inspection_id, &item, e)
@@ -513,7 +534,9 @@ impl SyncEngine {
             // The office lost the inspection: everything of it goes again.
             self.office_answered();
             let inspector = self.inner.inspector.clone();
-            if let Err(e) = blocking(move || inspector.forget_office_inspection(inspection)).await {
+            if let Err(e) =
+                blocking(move || inspector.office_queue().forget_inspection(inspection)).await
+            {
                 self.storage_failed(&e)?;
             }
             return Ok(());

@@ -36,7 +36,13 @@ impl SyncEngine {
         };
         self.office_answered();
         let inspector = self.inner.inspector.clone();
-        match blocking(move || inspector.store_box_verdict(id, revision, &verdict)).await {
+        match blocking(move || {
+            inspector
+                .office_queue()
+                .store_box_verdict(id, revision, &verdict)
+        })
+        .await
+        {
             Ok(Some(stored)) => {
                 lock(&self.inner.state).counters.office_records += 1;
                 self.emit(SyncEvent::BoxVerdict {

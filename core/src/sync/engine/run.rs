@@ -43,7 +43,7 @@ impl SyncEngine {
             }
             let next_retry = if tasks.is_empty() && paused_until.is_none() {
                 let inspector = inner.inspector.clone();
-                match blocking(move || inspector.next_sync_retry_at()).await? {
+                match blocking(move || inspector.sync_queue().next_retry_at()).await? {
                     None => break StopReason::Idle,
                     Some(at) if at <= Timestamp::now() => {
                         // Due now but nothing started: either it became due after `fill`
@@ -57,7 +57,7 @@ impl SyncEngine {
                         let room = in_flight.len() < window;
                         let inspector = inner.inspector.clone();
                         let due = blocking(move || {
-                            inspector.due_for_sync(Timestamp::now(), &in_flight, 1)
+                            inspector.sync_queue().due(Timestamp::now(), &in_flight, 1)
                         })
                         .await?;
                         if room && !due.is_empty() {
@@ -150,9 +150,12 @@ impl SyncEngine {
         }
         let in_flight: Vec<PhotoId> = lock(&self.inner.state).in_flight.iter().copied().collect();
         let inspector = self.inner.inspector.clone();
-        let due =
-            blocking(move || inspector.due_for_sync(Timestamp::now(), &in_flight, free as u32))
-                .await?;
+        let due = blocking(move || {
+            inspector
+                .sync_queue()
+                .due(Timestamp::now(), &in_flight, free as u32)
+        })
+        .await?;
         for photo in due {
             let engine = self.clone();
             // Claim before spawning so the next fill does not pick it again.
@@ -224,7 +227,13 @@ impl SyncEngine {
         let inspector = self.inner.inspector.clone();
         let stored = result.clone();
         let from_office = matches!(self.inner.client, Target::Office(_));
-        match blocking(move || inspector.store_cloud_result(&stored, from_office)).await {
+        match blocking(move || {
+            inspector
+                .sync_queue()
+                .store_cloud_result(&stored, from_office)
+        })
+        .await
+        {
             Ok(false) => return Ok(AttemptOutcome::AlreadySynced),
             Ok(true) => {}
             Err(e) => {
