@@ -32,8 +32,6 @@ SWIFT_DIR=ios/Sources/OmniFFI
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-ios.sh: %s\n' "$*" >&2; exit 1; }
-# The one file a glob matched.
-one() { { [ "$#" -eq 1 ] && [ -f "$1" ]; } || die "expected exactly one file, found: $*"; printf '%s' "$1"; }
 
 main() {
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -79,16 +77,25 @@ main() {
   [ -f "$HOST_LIB" ] || die "$HOST_LIB was not built"
   log "generating Swift into $GEN_DIR"
   generate_bindings swift "$GEN_DIR"
-  local swift_file header modulemap
-  swift_file=$(one "$GEN_DIR"/*.swift)
-  header=$(one "$GEN_DIR"/*.h)
-  modulemap=$(one "$GEN_DIR"/*.modulemap)
+  # One Swift file and one C header per component (omni_ffi, and omni_core and omni_protocol,
+  # whose own types cross): the Swift files make the one OmniFFI module, the headers the one
+  # C module omni_ffiFFI (bindings/uniffi-bindgen.toml), whose module map is written here.
+  local swift_files=("$GEN_DIR"/*.swift)
+  [ -f "$GEN_DIR/OmniFFI.swift" ] || die "no OmniFFI.swift generated in $GEN_DIR"
 
   # An XCFramework's headers directory exposes a Clang module only as module.modulemap.
   local headers=$GEN_DIR/headers
   mkdir -p "$headers"
-  cp "$header" "$headers/"
-  cp "$modulemap" "$headers/module.modulemap"
+  cp "$GEN_DIR"/*.h "$headers/"
+  {
+    echo "module omni_ffiFFI {"
+    for h in "$GEN_DIR"/*.h; do echo "    header \"$(basename "$h")\""; done
+    echo "    export *"
+    echo "    use \"Darwin\""
+    echo "    use \"_Builtin_stdbool\""
+    echo "    use \"_Builtin_stdint\""
+    echo "}"
+  } > "$headers/module.modulemap"
 
   # --- XCFramework ----------------------------------------------------------------------------
   log "creating $XCFRAMEWORK"
@@ -100,12 +107,12 @@ main() {
 
   mkdir -p "$SWIFT_DIR"
   rm -f "$SWIFT_DIR"/*.swift
-  cp "$swift_file" "$SWIFT_DIR/"
+  cp "${swift_files[@]}" "$SWIFT_DIR/"
 
   mkdir -p ios/Sample/Resources
   cp -f core/models/edge-model.onnx ios/Sample/Resources/edge-model.onnx
 
-  log "done: $XCFRAMEWORK (ios-arm64, ios-arm64_x86_64-simulator), $SWIFT_DIR/$(basename "$swift_file"), ios/Sample/Resources/edge-model.onnx"
+  log "done: $XCFRAMEWORK (ios-arm64, ios-arm64_x86_64-simulator), $SWIFT_DIR/ (${#swift_files[@]} Swift files), ios/Sample/Resources/edge-model.onnx"
   log "next: cd ios && xcodegen generate && open OmniInspectorSample.xcodeproj   (see ios/README.md)"
 }
 

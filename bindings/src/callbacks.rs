@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 use omni_core::cloud::{
     Credentials, CredentialsError as CoreCredentialsError, CredentialsProvider as CoreProvider,
 };
-use omni_core::model_refresh::{ModelEvent as CoreModelEvent, ModelRefreshListener};
+use omni_core::model_refresh::{ModelEvent, ModelRefreshListener};
 use omni_core::sync::{SyncEvent as CoreSyncEvent, SyncListener as CoreSyncListener};
 
 use crate::error::CredentialsError;
-use crate::types::{ModelEvent, SyncEvent};
+use crate::types::SyncEvent;
 
 /// Temporary AWS credentials (from a Cognito identity pool on phones).
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
@@ -95,9 +95,7 @@ impl CoreSyncListener for ForeignSyncListener {
 pub(crate) struct ForeignModelListener(pub Arc<dyn ModelListener>);
 
 impl ModelRefreshListener for ForeignModelListener {
-    fn on_event(&self, event: CoreModelEvent) {
-        if let Some(event) = ModelEvent::from_core(event) {
-            self.0.on_event(event);
-        }
+    fn on_event(&self, event: ModelEvent) {
+        self.0.on_event(event);
     }
 }

@@ -1,12 +1,12 @@
 //! UniFFI bindings of the Omni-Inspector core: Kotlin (Android), Swift (iOS) and Python.
 //!
-//! A thin layer: [`OmniCore`] wraps the core's front door, records and enums mirror its plain
-//! data, [`OmniError`] is its one error, and the app implements [`CredentialsProvider`],
+//! A thin layer: [`OmniCore`] wraps the core's front door, whose plain data crosses as the
+//! core's own types (omni-core's `uniffi` feature; the few that differ are in `types`),
+//! [`OmniError`] is its one error, and the app implements [`CredentialsProvider`],
 //! [`SyncListener`] and [`ModelListener`]. See `docs/bindings.md`.
 
 uniffi::setup_scaffolding!();
 
-mod box_verdict;
 mod callbacks;
 mod error;
 mod faces;
@@ -16,20 +16,17 @@ mod runtime;
 mod task_handle;
 mod types;
 
-pub use box_verdict::{BoxVerdict, BoxVerdictStatus};
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
-pub use faces::{ClosedInspection, FaceCoverageRecord};
+pub use faces::ClosedInspection;
 pub use logging::{LogLevel, LogRecord, LogSink, set_log_sink};
 pub use omni::{
     CloudTarget, CoreConfig, ModelRefreshSettings, OfficeTarget, OmniCore, SyncSettings,
 };
 pub use task_handle::TaskHandle;
 pub use types::{
-    Detection, DetectionResult, DetectionSource, GeoLocation, Inspection, InspectionDetail,
-    InspectionQuery, InspectionSummary, ModelCheck, ModelEvent, ModelRollback, ModelSlot,
-    ModelStatus, ModelUpdate, NetworkKind, NewInspection, OfficeStats, OpenSummary, PauseCause,
-    Photo, PhotoDetail, PhotoState, Stats, StopReason, SyncEvent, SyncReport, Verdict,
+    InspectionDetail, InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection,
+    OpenSummary, PhotoDetail, Stats, SyncEvent,
 };
 
 /// Panics inside the core's call path (binding tests only): the app must get an exception

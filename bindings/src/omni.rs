@@ -20,20 +20,21 @@ use omni_core::{
     InspectionId, OmniConfig, PhotoId, Timestamp,
 };
 
-use crate::box_verdict::BoxVerdict;
 use crate::callbacks::{
     CredentialsProvider, ForeignCredentials, ForeignModelListener, ForeignSyncListener,
     ModelListener, SyncListener,
 };
 use crate::error::OmniError;
-use crate::faces::{ClosedInspection, FaceCoverageRecord, parse_face};
+use crate::faces::{ClosedInspection, parse_face};
 use crate::runtime::{on_runtime, runtime};
 use crate::task_handle::TaskHandle;
 use crate::types::{
-    DetectionResult, Inspection, InspectionDetail, InspectionQuery, InspectionSummary, ModelCheck,
-    ModelRollback, ModelStatus, ModelUpdate, NetworkKind, NewInspection, OpenSummary, Photo,
-    PhotoDetail, Stats, SyncReport, Verdict, parse_id,
+    InspectionDetail, InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection,
+    OpenSummary, PhotoDetail, Stats, parse_id,
 };
+use omni_core::model_refresh::{Network, RolledBack};
+use omni_core::sync::{SyncReport, Verdict};
+use omni_core::{DetectionResult, Inspection, InspectionSummary, Photo};
 
 /// The cloud endpoint photos are sent to.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -252,11 +253,11 @@ impl OmniCore {
         let new = omni_core::NewInspection {
             container_number: container,
             inspector_id: input.inspector_id,
-            location: input.location.map(Into::into),
+            location: input.location,
             notes: input.notes,
             kind: input.kind,
         };
-        Ok(self.inner.create_inspection(new)?.into())
+        Ok(self.inner.create_inspection(new)?)
     }
 
     /// Closes an inspection; the answer lists the faces its kind requires that no photo
@@ -267,9 +268,12 @@ impl OmniCore {
     }
 
     /// The faces an inspection's kind requires, its photos show, and it misses.
-    pub fn face_coverage(&self, inspection_id: String) -> Result<FaceCoverageRecord, OmniError> {
+    pub fn face_coverage(
+        &self,
+        inspection_id: String,
+    ) -> Result<omni_core::FaceCoverage, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
-        Ok(self.inner.face_coverage(id)?.into())
+        Ok(self.inner.face_coverage(id)?)
     }
 
     /// Changes the face a photo shows (a CEDEX letter) until the photo is synced; after
@@ -277,7 +281,7 @@ impl OmniCore {
     pub fn set_photo_face(&self, photo_id: String, face: String) -> Result<Photo, OmniError> {
         let id: PhotoId = parse_id("photo", &photo_id)?;
         let face = parse_face(Some(&face))?;
-        Ok(self.inner.set_photo_face(id, face)?.into())
+        Ok(self.inner.set_photo_face(id, face)?)
     }
 
     /// Inspections, newest first.
@@ -291,17 +295,12 @@ impl OmniCore {
             .transpose()
             .map_err(|e| ApiError::from(omni_core::Error::from(e)))?;
         let filter = InspectionFilter {
-            photo_state: query.state.map(Into::into),
+            photo_state: query.state,
             container_number,
             limit: Some(query.limit),
             offset: query.offset,
         };
-        Ok(self
-            .inner
-            .list_inspections(&filter)?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(self.inner.list_inspections(&filter)?)
     }
 
     /// One inspection with its photos and results.
@@ -312,9 +311,12 @@ impl OmniCore {
 
     /// The verdict on the box from the yard office's report of a closed inspection, once the
     /// sync has read it (`None` until then; `NotFound` for an unknown inspection).
-    pub fn box_verdict(&self, inspection_id: String) -> Result<Option<BoxVerdict>, OmniError> {
+    pub fn box_verdict(
+        &self,
+        inspection_id: String,
+    ) -> Result<Option<omni_core::BoxVerdict>, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
-        Ok(self.inner.box_verdict(id)?.map(Into::into))
+        Ok(self.inner.box_verdict(id)?)
     }
 
     /// One photo with its results.
@@ -338,7 +340,7 @@ impl OmniCore {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
         let face = parse_face(face.as_deref())?;
         let at = captured_at_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
-        Ok(self.inner.add_photo(id, &bytes, at, face)?.into())
+        Ok(self.inner.add_photo(id, &bytes, at, face)?)
     }
 
     /// [`OmniCore::add_photo`] from a file (the camera's output), without copying it
@@ -356,8 +358,7 @@ impl OmniCore {
         let at = captured_at_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
         Ok(self
             .inner
-            .add_photo_file(id, std::path::Path::new(&path), at, face)?
-            .into())
+            .add_photo_file(id, std::path::Path::new(&path), at, face)?)
     }
 
     /// The on-device verdict: runs the edge model (tens of ms, blocking) unless it already
@@ -365,7 +366,7 @@ impl OmniCore {
     /// be decoded.
     pub fn edge_verdict(&self, photo_id: String) -> Result<DetectionResult, OmniError> {
         let id: PhotoId = parse_id("photo", &photo_id)?;
-        Ok(self.inner.edge_verdict(id)?.into())
+        Ok(self.inner.edge_verdict(id)?)
     }
 
     /// The verdict to show now: the cloud's within the latency budget, else the edge one
@@ -373,18 +374,14 @@ impl OmniCore {
     pub async fn verdict(&self, photo_id: String) -> Result<Verdict, OmniError> {
         let id: PhotoId = parse_id("photo", &photo_id)?;
         let inner = self.inner.clone();
-        Ok(on_runtime(async move { inner.verdict(id).await })
-            .await??
-            .into())
+        Ok(on_runtime(async move { inner.verdict(id).await }).await??)
     }
 
     /// Sends queued photos until none is due or the device goes offline (a WorkManager job,
     /// a BGTask). Cancelling the call stops it; unsent photos stay queued.
     pub async fn sync_now(&self) -> Result<SyncReport, OmniError> {
         let inner = self.inner.clone();
-        Ok(on_runtime(async move { inner.sync_until_idle().await })
-            .await??
-            .into())
+        Ok(on_runtime(async move { inner.sync_until_idle().await }).await??)
     }
 
     /// Syncs in the background until the handle is cancelled or dropped.
@@ -406,8 +403,8 @@ impl OmniCore {
     }
 
     /// The network kind; model downloads wait for an unmetered one unless allowed.
-    pub fn set_network(&self, network: NetworkKind) {
-        self.inner.set_network(network.into());
+    pub fn set_network(&self, network: Network) {
+        self.inner.set_network(network);
     }
 
     /// Queues every failed photo again; returns how many.
@@ -464,7 +461,7 @@ impl OmniCore {
     }
 
     /// Goes back to the previous (or bundled) model; the one left is never installed again.
-    pub fn rollback_model(&self) -> Result<ModelRollback, OmniError> {
-        Ok(self.inner.rollback_model()?.into())
+    pub fn rollback_model(&self) -> Result<RolledBack, OmniError> {
+        Ok(self.inner.rollback_model()?)
     }
 }

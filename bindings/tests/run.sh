@@ -62,7 +62,9 @@ fi
 
 log "Swift: the generated header parses as C"
 # gcc lacks clang's nullability qualifiers (Swift's clang has them): defined away here.
-printf '#include "omni_ffiFFI.h"\n' > "$out/generated/header_check.c"
+# One header per component: omni_ffi and the crates whose own types cross (omni_core,
+# omni_protocol).
+printf '#include "%s"\n' omni_protocolFFI.h omni_coreFFI.h omni_ffiFFI.h > "$out/generated/header_check.c"
 cc -fsyntax-only -Wall -Werror -D_Nonnull= -D_Nullable= -D_Null_unspecified= \
   -I "$out/generated" "$out/generated/header_check.c"
 test -s "$out/generated/OmniFFI.swift" && test -s "$out/generated/omni_ffiFFI.modulemap"

@@ -13,10 +13,12 @@ use omni_protocol::Timestamp;
 
 /// A stored result of one model over one photo.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DetectionResult {
     /// The photo it describes.
     pub photo_id: PhotoId,
     /// When it was stored.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "created_at_ms"))]
     pub created_at: Timestamp,
     /// What the model found.
     #[serde(flatten)]

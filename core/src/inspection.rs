@@ -69,6 +69,8 @@ uuid_id!(
 
 /// Where the inspection took place.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "GeoLocation"))]
 pub struct Location {
     /// Latitude in degrees, −90..=90.
     pub latitude: f64,
@@ -109,6 +111,7 @@ impl NewInspection {
 
 /// One visit to one container.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Inspection {
     /// Its id.
     pub id: InspectionId,
@@ -117,8 +120,10 @@ pub struct Inspection {
     /// Who inspected.
     pub inspector_id: Option<String>,
     /// When it was opened.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "created_at_ms"))]
     pub created_at: Timestamp,
     /// When it was closed, if it was.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "closed_at_ms"))]
     pub closed_at: Option<Timestamp>,
     /// Where.
     pub location: Option<Location>,
@@ -126,6 +131,7 @@ pub struct Inspection {
     pub notes: Option<String>,
     /// Set when `recover` rebuilt this inspection from quarantined photo files after its
     /// database row was lost: its container number was given at recovery, not at capture.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "recovered_at_ms"))]
     pub recovered_at: Option<Timestamp>,
     /// The inspection kind's id, when one was given.
     pub kind: Option<String>,
@@ -134,6 +140,7 @@ pub struct Inspection {
 /// Where a photo stands on its way to the cloud.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PhotoState {
     /// Stored and waiting for the cloud (the edge result, if any, stands meanwhile).
     Queued,
@@ -181,6 +188,7 @@ pub struct UnknownPhotoState(pub String);
 
 /// A stored photo and its place in the sync lifecycle.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Photo {
     /// Its id.
     pub id: PhotoId,
@@ -199,14 +207,17 @@ pub struct Photo {
     /// EXIF orientation 1–8.
     pub orientation: u8,
     /// When the camera took it (host-supplied).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "captured_at_ms"))]
     pub captured_at: Timestamp,
     /// When the core stored it.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "created_at_ms"))]
     pub created_at: Timestamp,
     /// Lifecycle state.
     pub state: PhotoState,
     /// Cloud attempts made so far.
     pub attempt_count: u32,
     /// Earliest time of the next cloud attempt, when backing off.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "next_attempt_at_ms"))]
     pub next_attempt_at: Option<Timestamp>,
     /// The last transient error, for display.
     pub last_error: Option<String>,

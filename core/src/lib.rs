@@ -12,6 +12,15 @@
 //! (`inspections.sqlite3`) and the untouched originals (`photos/`). Captures are durable
 //! once acknowledged; later stages (edge detection, cloud sync, model refresh) read from
 //! and write to the same store.
+//!
+//! With the feature `uniffi` (omni-ffi only) the plain data carries UniFFI derives
+//! (docs/bindings.md); without it nothing of uniffi is compiled.
+
+#![cfg_attr(not(feature = "uniffi"), forbid(unsafe_code))]
+#![cfg_attr(feature = "uniffi", allow(unsafe_code))]
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub mod app;
 #[cfg(feature = "bundled-model")]
@@ -20,6 +29,8 @@ pub mod detect;
 pub mod detections;
 pub mod error;
 pub mod evaluation;
+#[cfg(feature = "uniffi")]
+mod ffi_types;
 pub mod inspection;
 pub mod inspector;
 mod listener;

@@ -14,12 +14,13 @@ nonisolated func describe(_ error: Error) -> String {
 }
 
 nonisolated func describe(_ result: DetectionResult) -> String {
-    let top = result.detections
+    let found = result.detections
+    let top = found.detections
         .sorted { $0.score > $1.score }
         .prefix(3)
         .map { "\($0.label) " + String(format: "%.2f", $0.score) }
         .joined(separator: ", ")
-    let head = "\(result.source) \(result.modelName) \(result.modelVersion): \(result.detections.count) detection(s)"
+    let head = "\(found.source) \(found.model.name) \(found.model.version): \(found.detections.count) detection(s)"
     return top.isEmpty ? head : "\(head) — \(top)"
 }
 
@@ -28,7 +29,7 @@ nonisolated func describe(_ verdict: Verdict) -> String {
 }
 
 nonisolated func describe(_ photo: PhotoDetail) -> String {
-    if let current = photo.results.first(where: { $0.source == photo.current }) {
+    if let current = photo.results.first(where: { $0.detections.source == photo.current }) {
         return describe(current)
     }
     if let reason = photo.photo.unreadableReason {
@@ -75,8 +76,8 @@ nonisolated func loadRows(_ core: OmniCore) throws -> [InspectionRow] {
         return InspectionRow(
             id: inspection.id,
             containerNumber: inspection.containerNumber,
-            title: "\(inspection.containerNumber) · \(summary.photos) photos: "
-                + "\(summary.queued) queued, \(summary.synced) synced, \(summary.failed) failed\(closed)",
+            title: "\(inspection.containerNumber) · \(summary.photos.queued + summary.photos.synced + summary.photos.failed) photos: "
+                + "\(summary.photos.queued) queued, \(summary.photos.synced) synced, \(summary.photos.failed) failed\(closed)",
             photos: detail.photos.map { describe($0) }
         )
     }

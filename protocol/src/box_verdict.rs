@@ -24,6 +24,7 @@ pub const MAX_DAMAGE_LINES: usize = 10_000;
 /// The terminal's verdict on the box (the EIR's `verdict.status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum BoxVerdictStatus {
     /// No damage found.
     Sound,

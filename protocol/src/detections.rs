@@ -9,6 +9,7 @@ pub const DAMAGE_CLASSES: [&str; 6] = ["dent", "dirt", "rust", "scratch", "spoil
 /// Where a result was computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DetectionSource {
     /// On the device, by the bundled or refreshed edge model.
     Edge,
@@ -37,6 +38,7 @@ impl DetectionSource {
 
 /// Which model produced a result.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ModelIdentity {
     /// Model name, e.g. `omni-yolo11n-demo`.
     pub name: String,
@@ -48,6 +50,7 @@ pub struct ModelIdentity {
 
 /// An axis-aligned box `(x1, y1)`–`(x2, y2)`, in pixels or normalised to 0..=1.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BoundingBox {
     /// Left edge.
     pub x1: f32,
@@ -88,6 +91,7 @@ impl BoundingBox {
 
 /// One detected instance of damage.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Detection {
     /// Class id (index into the model's class names).
     pub class_id: u32,
@@ -105,6 +109,7 @@ pub struct Detection {
 
 /// What one model found in one image: the common output of the edge and cloud paths.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Detections {
     /// Edge or cloud.
     pub source: DetectionSource,

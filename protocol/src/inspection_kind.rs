@@ -143,6 +143,8 @@ impl KindTable {
 /// The faces of one inspection against what its kind requires.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "FaceCoverageRecord"))]
 pub struct FaceCoverage {
     /// The faces the kind requires, in EIR order (none without a kind, or for a kind the
     /// table does not define).

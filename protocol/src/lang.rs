@@ -19,6 +19,7 @@ impl Language {
 
 /// One text in English and Spanish.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Localized {
     /// English.
     pub en: String,

@@ -14,12 +14,23 @@
 //!
 //! The yard office's own request and answer types are `omni-office-wire`; SigV4 (credentials,
 //! signing, verification) is `omni-sigv4`.
+//!
+//! With the feature `uniffi` (the phone bindings only) these types carry UniFFI derives
+//! (`ffi` has the custom types); without it nothing of uniffi is compiled.
+
+#![cfg_attr(not(feature = "uniffi"), forbid(unsafe_code))]
+#![cfg_attr(feature = "uniffi", allow(unsafe_code))]
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub mod box_verdict;
 pub mod container_number;
 pub mod detections;
 pub mod digest;
 pub mod face;
+#[cfg(feature = "uniffi")]
+mod ffi;
 pub mod inspection_kind;
 pub mod lang;
 pub mod response;

@@ -3,6 +3,8 @@
 // non-zero when a check fails.
 
 import com.omniinspector.ffi.*
+import com.omniinspector.ffi.core.*
+import com.omniinspector.ffi.protocol.*
 import java.awt.image.BufferedImage
 import java.io.ByteArrayOutputStream
 import java.nio.file.Files
@@ -120,9 +122,9 @@ class Suite(val servers: Servers) {
             val photos = (0 until 3).map { core.addPhoto(inspection.id, jpeg(it), 1_700_000_000_000L + it) }
             check(photos.all { it.state == PhotoState.QUEUED }) { "photos queued" }
             val edge = core.edgeVerdict(photos[0].id)
-            check(edge.source == DetectionSource.EDGE && edge.imageWidth == 320u) { "edge verdict $edge" }
+            check(edge.detections.source == DetectionSource.EDGE && edge.detections.imageWidth == 320u) { "edge verdict $edge" }
             val verdict = core.verdict(photos[1].id)
-            check(verdict.result.source == DetectionSource.CLOUD && !verdict.cloudPending) { "cloud verdict $verdict" }
+            check(verdict.result.detections.source == DetectionSource.CLOUD && !verdict.cloudPending) { "cloud verdict $verdict" }
             check(credentials.calls >= 1) { "the Kotlin credentials provider was asked" }
             val report = core.syncNow()
             check(report.stopped == StopReason.Idle && report.synced == 2uL) { "sync report $report" }
@@ -224,11 +226,11 @@ class Suite(val servers: Servers) {
             check(core.modelStatus().inUse == ModelSlot.ACTIVE) { "active in use" }
             val inspection = inspection(core)
             val photo = core.addPhoto(inspection.id, jpeg(7), null)
-            check(core.edgeVerdict(photo.id).modelVersion == "0.2.0") { "new model runs" }
+            check(core.edgeVerdict(photo.id).detections.model.version == "0.2.0") { "new model runs" }
             val rolled = core.rollbackModel()
             check(rolled.fromVersion == "0.2.0" && rolled.toVersion == "bundled") { "rollback: $rolled" }
             val photo2 = core.addPhoto(inspection.id, jpeg(8), null)
-            check(core.edgeVerdict(photo2.id).modelVersion == bundled.version) { "bundled model runs again" }
+            check(core.edgeVerdict(photo2.id).detections.model.version == bundled.version) { "bundled model runs again" }
             check(events.events.any { it is ModelEvent.Installed } && events.events.any { it is ModelEvent.RolledBack }) {
                 "model events: ${events.events}"
             }
@@ -267,7 +269,7 @@ fun Suite.officeSync(dir: Path) = runBlocking {
         // The office wrote the closed inspection's report; the sync read its verdict on the box.
         val verdict = core.boxVerdict(inspection.id)
         check(verdict != null && verdict.revision == 2uL && verdict.eirNumber.isNotEmpty() &&
-            verdict.reasonEn.isNotEmpty() && verdict.reasonEs.isNotEmpty()) { "verdict on the box $verdict" }
+            verdict.reason.en.isNotEmpty() && verdict.reason.es.isNotEmpty()) { "verdict on the box $verdict" }
         val synced = expectThrows<OmniException.InvalidInput> { core.setPhotoFace(photo.id, "T") }
         check(synced.code == "photo_already_synced") { "synced face: $synced" }
     }

@@ -4,6 +4,8 @@
 // Rust panic included) becomes a status line. Cases of BindingsTest.kt's suite.
 
 import com.omniinspector.ffi.*
+import com.omniinspector.ffi.core.*
+import com.omniinspector.ffi.protocol.*
 import com.omniinspector.sample.coreCall
 import com.omniinspector.sample.describe
 import com.omniinspector.sample.isTransient

@@ -21,6 +21,9 @@ from PIL import Image
 
 sys.path.insert(0, os.environ["OMNI_PY_BINDINGS"])
 import omni_ffi as omni  # noqa: E402
+# The core's and the protocol's own types are generated as modules of their own.
+import omni_core  # noqa: E402
+import omni_protocol  # noqa: E402
 
 BUNDLED_MODEL = os.environ["OMNI_BUNDLED_MODEL"]
 CONTAINER = "CSQU3054383"
@@ -134,7 +137,7 @@ def new_inspection(core, container=CONTAINER):
             container_number=container,
             inspector_id="inspector-7",
             notes=None,
-            location=omni.GeoLocation(latitude=36.13, longitude=-5.35, accuracy_m=8.0),
+            location=omni_core.GeoLocation(latitude=36.13, longitude=-5.35, accuracy_m=8.0),
         )
     )
 
@@ -145,31 +148,31 @@ def test_capture_edge_and_cloud_verdicts(tmp_path, servers):
     assert inspection.container_number == CONTAINER
     assert inspection.location.latitude == pytest.approx(36.13)
     photos = [core.add_photo(inspection.id, jpeg(i), 1_700_000_000_000 + i) for i in range(3)]
-    assert [p.state for p in photos] == [omni.PhotoState.QUEUED] * 3
+    assert [p.state for p in photos] == [omni_core.PhotoState.QUEUED] * 3
     assert photos[0].captured_at_ms == 1_700_000_000_000
 
     edge = core.edge_verdict(photos[0].id)
-    assert edge.source == omni.DetectionSource.EDGE
+    assert edge.detections.source == omni_protocol.DetectionSource.EDGE
     assert edge.photo_id == photos[0].id
-    assert (edge.image_width, edge.image_height) == (320, 240)
+    assert (edge.detections.image_width, edge.detections.image_height) == (320, 240)
 
     verdict = run(core.verdict(photos[1].id))
-    assert verdict.result.source == omni.DetectionSource.CLOUD
+    assert verdict.result.detections.source == omni_protocol.DetectionSource.CLOUD
     assert verdict.cloud_pending is False
     assert provider.calls >= 1
 
     report = run(core.sync_now())
-    assert report.stopped == omni.StopReason.IDLE()
+    assert report.stopped == omni_core.StopReason.IDLE()
     assert report.synced == 2  # photo 1 was synced by its verdict
     stats = core.stats()
     assert (stats.inspections, stats.queued, stats.synced, stats.failed) == (1, 0, 3, 0)
 
     detail = core.inspection(inspection.id)
-    assert [p.current for p in detail.photos] == [omni.DetectionSource.CLOUD] * 3
-    sources = {r.source for r in detail.photos[0].results}
-    assert sources == {omni.DetectionSource.EDGE, omni.DetectionSource.CLOUD}
+    assert [p.current for p in detail.photos] == [omni_protocol.DetectionSource.CLOUD] * 3
+    sources = {r.detections.source for r in detail.photos[0].results}
+    assert sources == {omni_protocol.DetectionSource.EDGE, omni_protocol.DetectionSource.CLOUD}
     listed = core.list_inspections(omni.InspectionQuery(state=None, container_number=CONTAINER, limit=10, offset=0))
-    assert [(s.inspection.id, s.synced) for s in listed] == [(inspection.id, 3)]
+    assert [(s.inspection.id, s.photos.synced) for s in listed] == [(inspection.id, 3)]
     assert core.integrity_check() == ["ok"]
 
 
@@ -191,7 +194,7 @@ def test_background_sync_follows_connectivity(tmp_path, servers):
     wait_for(lambda: synced() == set(ids), what=f"a synced event for each of {ids}")
     # A photo taken while the task runs is sent without another call.
     late = core.add_photo(inspection.id, jpeg(99), None)
-    wait_for(lambda: core.photo(late.id).photo.state == omni.PhotoState.SYNCED, what="late photo synced")
+    wait_for(lambda: core.photo(late.id).photo.state == omni_core.PhotoState.SYNCED, what="late photo synced")
     task.cancel()
     assert task.is_finished()
 
@@ -239,7 +242,7 @@ def test_wrong_secret_pauses_sync_with_a_credentials_event(tmp_path, servers):
     core.add_photo(inspection.id, jpeg(5), None)
     task = core.start_sync()
     wait_for(
-        lambda: any(e.cause == omni.PauseCause.CREDENTIALS for e in events.of(omni.SyncEvent.PAUSED)),
+        lambda: any(e.cause == omni_core.PauseCause.CREDENTIALS for e in events.of(omni.SyncEvent.PAUSED)),
         what="a credentials pause",
     )
     task.cancel()
@@ -267,31 +270,31 @@ def test_model_update_swaps_the_detector_and_rollback_restores_it(tmp_path, serv
     events = ModelEvents()
     core.set_model_listener(events)
     status = core.model_status()
-    assert status.in_use == omni.ModelSlot.BUNDLED
+    assert status.in_use == omni_core.ModelSlot.BUNDLED
     bundled_version = status.version
 
     check = run(core.check_model_update())
     assert check == omni.ModelCheck.AVAILABLE(name=check.name, version="0.2.0", size=check.size)
     # Phones download on Wi-Fi only unless allowed: metered defers.
-    core.set_network(omni.NetworkKind.METERED)
+    core.set_network(omni_core.NetworkKind.METERED)
     deferred = run(core.update_model())
-    assert deferred == omni.ModelUpdate.DEFERRED(version="0.2.0", network=omni.NetworkKind.METERED)
-    core.set_network(omni.NetworkKind.UNMETERED)
+    assert deferred == omni.ModelUpdate.DEFERRED(version="0.2.0", network=omni_core.NetworkKind.METERED)
+    core.set_network(omni_core.NetworkKind.UNMETERED)
     installed = run(core.update_model())
     assert isinstance(installed, omni.ModelUpdate.INSTALLED) and installed.version == "0.2.0"
-    assert core.model_status().in_use == omni.ModelSlot.ACTIVE
-    assert [e.version for e in events.of(omni.ModelEvent.INSTALLED)] == ["0.2.0"]
+    assert core.model_status().in_use == omni_core.ModelSlot.ACTIVE
+    assert [e.version for e in events.of(omni_core.ModelEvent.INSTALLED)] == ["0.2.0"]
 
     inspection = new_inspection(core)
     photo = core.add_photo(inspection.id, jpeg(7), None)
-    assert core.edge_verdict(photo.id).model_version == "0.2.0", "the next inference uses the new model"
+    assert core.edge_verdict(photo.id).detections.model.version == "0.2.0", "the next inference uses the new model"
 
     rolled = core.rollback_model()
     assert (rolled.from_version, rolled.to_version) == ("0.2.0", "bundled")
-    assert core.model_status().in_use == omni.ModelSlot.BUNDLED
+    assert core.model_status().in_use == omni_core.ModelSlot.BUNDLED
     photo2 = core.add_photo(inspection.id, jpeg(8), None)
-    assert core.edge_verdict(photo2.id).model_version == bundled_version
-    assert len(events.of(omni.ModelEvent.ROLLED_BACK)) == 1
+    assert core.edge_verdict(photo2.id).detections.model.version == bundled_version
+    assert len(events.of(omni_core.ModelEvent.ROLLED_BACK)) == 1
     # The model rolled back from is never installed again.
     again = run(core.update_model())
     assert not isinstance(again, omni.ModelUpdate.INSTALLED)
@@ -345,7 +348,7 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
         assert photo.face == face
         photos[photo.id] = hashlib.sha256(data).hexdigest()
         faces[photo.id] = face
-        assert core.edge_verdict(photo.id).source == omni.DetectionSource.EDGE
+        assert core.edge_verdict(photo.id).detections.source == omni_protocol.DetectionSource.EDGE
     # Changed before it is synced: the office gets the new face.
     first = next(iter(faces))
     assert core.set_photo_face(first, "D").face == "D"
@@ -369,13 +372,13 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
     assert office_counts() == ((0, 1), (0, 2), (0, 2), 0)
 
     report = run(core.sync_now())
-    assert report.stopped == omni.StopReason.IDLE()
+    assert report.stopped == omni_core.StopReason.IDLE()
     stats = core.stats()
     assert (stats.synced, stats.failed) == (2, 0)
     # The closed revision, both photos, their 2 edge and 2 cloud verdicts: all acknowledged.
     assert office_counts() == ((1, 0), (2, 0), (4, 0), 0)
     detail = core.inspection(inspection.id)
-    assert [p.current for p in detail.photos] == [omni.DetectionSource.CLOUD] * 2
+    assert [p.current for p in detail.photos] == [omni_protocol.DetectionSource.CLOUD] * 2
 
     # The office holds exactly that: the closed inspection, the photos' bytes (SHA-256), an
     # edge and a cloud verdict each.
@@ -400,13 +403,13 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
     assert verdict is not None
     eir = office_get(servers, f"/v1/inspections/{inspection.id}/report")
     statuses = {
-        "sound": omni.BoxVerdictStatus.SOUND,
-        "repair_needed": omni.BoxVerdictStatus.REPAIR_NEEDED,
-        "not_fit": omni.BoxVerdictStatus.NOT_FIT,
+        "sound": omni_protocol.BoxVerdictStatus.SOUND,
+        "repair_needed": omni_protocol.BoxVerdictStatus.REPAIR_NEEDED,
+        "not_fit": omni_protocol.BoxVerdictStatus.NOT_FIT,
     }
     assert verdict.status == statuses[eir["verdict"]["status"]]
     assert verdict.eir_number == eir["header"]["eir_number"]
-    assert (verdict.reason_en, verdict.reason_es) == (eir["verdict"]["reason"]["en"], eir["verdict"]["reason"]["es"])
+    assert (verdict.reason.en, verdict.reason.es) == (eir["verdict"]["reason"]["en"], eir["verdict"]["reason"]["es"])
     assert verdict.damage_lines == len(eir["lines"])
     assert (verdict.revision, verdict.report_revision) == (2, eir["header"]["revision"])
     with pytest.raises(omni.OmniError.InvalidInput):
@@ -414,7 +417,7 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
 
     # Nothing is sent twice.
     again = run(core.sync_now())
-    assert (again.stopped, again.synced) == (omni.StopReason.IDLE(), 0)
+    assert (again.stopped, again.synced) == (omni_core.StopReason.IDLE(), 0)
     assert core.box_verdict(inspection.id) == verdict
 
 

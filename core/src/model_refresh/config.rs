@@ -112,6 +112,8 @@ impl ManifestSource {
 /// The network the device is on, as the host app reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "NetworkKind"))]
 pub enum Network {
     /// Wi-Fi or wired: downloads are allowed.
     Unmetered,

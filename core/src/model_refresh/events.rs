@@ -7,6 +7,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ModelEvent {
     /// A verified manifest offers a model newer than the active one.
     UpdateAvailable {
@@ -49,8 +50,10 @@ pub enum ModelEvent {
     /// A rollback made another model active.
     RolledBack {
         /// Version rolled back from.
+        #[cfg_attr(feature = "uniffi", uniffi(name = "from_version"))]
         from: String,
         /// Version now active (`bundled` for the demo model).
+        #[cfg_attr(feature = "uniffi", uniffi(name = "to_version"))]
         to: String,
     },
 }

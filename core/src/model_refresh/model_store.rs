@@ -46,6 +46,8 @@ const MANIFEST_FILE: &str = "manifest.json";
 /// Where a model comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "ModelSlot"))]
 pub enum Slot {
     /// `models/active/`.
     Active,

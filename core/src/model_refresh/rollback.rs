@@ -8,12 +8,16 @@ use super::model_store::{ModelStore, Slot};
 
 /// What a rollback did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "ModelRollback"))]
 pub struct RolledBack {
     /// The slot now in use (`active` or `bundled`).
     pub in_use: Slot,
     /// Version rolled back from.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "from_version"))]
     pub from: String,
     /// Version now in use (`bundled` for the demo model).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "to_version"))]
     pub to: String,
 }
 

@@ -13,6 +13,7 @@ use omni_protocol::timestamp::Timestamp;
 
 /// What the office's report (EIR) of an inspection says of the box.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BoxVerdict {
     /// The inspection.
     pub inspection_id: InspectionId,
@@ -29,6 +30,7 @@ pub struct BoxVerdict {
     /// How many damage lines the report has.
     pub damage_lines: u32,
     /// When the phone read it.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "fetched_at_ms"))]
     pub fetched_at: Timestamp,
 }
 

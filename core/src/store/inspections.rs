@@ -24,6 +24,7 @@ pub struct InspectionFilter {
 
 /// An inspection with the number of its photos in each state.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InspectionSummary {
     /// The inspection.
     #[serde(flatten)]

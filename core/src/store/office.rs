@@ -12,6 +12,8 @@ use omni_protocol::timestamp::Timestamp;
 
 /// What the office has acknowledged, over the whole store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "OfficeStats"))]
 pub struct OfficeCounts {
     /// Inspections whose latest revision the office acknowledged.
     pub inspections_acknowledged: u64,

@@ -11,6 +11,7 @@ use omni_protocol::timestamp::Timestamp;
 
 /// Number of photos in each state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StateCounts {
     /// Waiting for the cloud.
     pub queued: u64,

@@ -101,22 +101,24 @@ impl Default for SyncConfig {
 /// Why [`SyncEngine::run_until_idle`] returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum StopReason {
     /// No queued photo is left (all synced or failed).
     Idle,
     /// The host says the device is offline.
     Offline,
     /// Too many consecutive network or credential failures.
-    Unreachable(String),
+    Unreachable(#[cfg_attr(feature = "uniffi", uniffi(name = "reason"))] String),
     /// The endpoint is missing or misconfigured: it refused request after request.
-    EndpointRefused(String),
+    EndpointRefused(#[cfg_attr(feature = "uniffi", uniffi(name = "reason"))] String),
     /// Answers could not be stored (storage full, database error); nothing was lost, the
     /// photos stay queued.
-    StorageFailing(String),
+    StorageFailing(#[cfg_attr(feature = "uniffi", uniffi(name = "reason"))] String),
 }
 
 /// What one [`SyncEngine::run_until_idle`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Photos whose cloud result was stored.
     pub synced: u64,
@@ -139,6 +141,7 @@ pub struct SyncReport {
 
 /// The verdict for one photo from [`SyncEngine::verdict`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Verdict {
     /// The result the inspector sees now.
     pub result: DetectionResult,

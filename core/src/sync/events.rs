@@ -133,6 +133,7 @@ impl SyncEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PauseCause {
     /// The network is down or the endpoint does not answer.
     Network,

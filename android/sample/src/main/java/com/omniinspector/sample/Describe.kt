@@ -1,14 +1,14 @@
 package com.omniinspector.sample
 
-import com.omniinspector.ffi.DetectionResult
 import com.omniinspector.ffi.InspectionDetail
-import com.omniinspector.ffi.InspectionSummary
 import com.omniinspector.ffi.InternalException
 import com.omniinspector.ffi.OmniException
 import com.omniinspector.ffi.OpenSummary
 import com.omniinspector.ffi.PhotoDetail
 import com.omniinspector.ffi.SyncEvent
-import com.omniinspector.ffi.Verdict
+import com.omniinspector.ffi.core.DetectionResult
+import com.omniinspector.ffi.core.InspectionSummary
+import com.omniinspector.ffi.core.Verdict
 import java.util.Locale
 
 // One-line texts for the sample's views. Plain Kotlin (no Android imports): compiled with the
@@ -23,9 +23,10 @@ fun describe(e: Throwable): String = when (e) {
 }
 
 fun describe(result: DetectionResult): String {
-    val top = result.detections.sortedByDescending { it.score }.take(3)
+    val found = result.detections
+    val top = found.detections.sortedByDescending { it.score }.take(3)
         .joinToString { String.format(Locale.ROOT, "%s %.2f", it.label, it.score) }
-    val head = "${result.source} ${result.modelName} ${result.modelVersion}: ${result.detections.size} detection(s)"
+    val head = "${found.source} ${found.model.name} ${found.model.version}: ${found.detections.size} detection(s)"
     return if (top.isEmpty()) head else "$head — $top"
 }
 
@@ -33,7 +34,7 @@ fun describe(verdict: Verdict): String =
     describe(verdict.result) + if (verdict.cloudPending) " (cloud verdict pending)" else ""
 
 fun describe(photo: PhotoDetail): String {
-    val current = photo.results.firstOrNull { it.source == photo.current }
+    val current = photo.results.firstOrNull { it.detections.source == photo.current }
     return when {
         current != null -> describe(current)
         photo.photo.unreadableReason != null -> "Unreadable: ${photo.photo.unreadableReason}"
@@ -43,7 +44,8 @@ fun describe(photo: PhotoDetail): String {
 
 fun describe(summary: InspectionSummary, detail: InspectionDetail): String = buildString {
     append(summary.inspection.containerNumber)
-    append(" · ${summary.photos} photos: ${summary.queued} queued, ${summary.synced} synced, ${summary.failed} failed")
+    val p = summary.photos
+    append(" · ${p.queued + p.synced + p.failed} photos: ${p.queued} queued, ${p.synced} synced, ${p.failed} failed")
     if (summary.inspection.closedAtMs != null) append(" · closed")
     detail.photos.forEach { append("\n  ").append(describe(it)) }
 }

@@ -26,9 +26,9 @@ import androidx.core.view.updatePadding
 import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.lifecycleScope
 import androidx.lifecycle.repeatOnLifecycle
-import com.omniinspector.ffi.Inspection
+import com.omniinspector.ffi.core.Inspection
 import com.omniinspector.ffi.InspectionQuery
-import com.omniinspector.ffi.InspectionSummary
+import com.omniinspector.ffi.core.InspectionSummary
 import com.omniinspector.ffi.NewInspection
 import com.omniinspector.ffi.OmniCore
 import com.omniinspector.ffi.SyncEvent

@@ -6,7 +6,7 @@ import android.net.Network
 import android.net.NetworkCapabilities
 import android.os.Build
 import android.util.Log
-import com.omniinspector.ffi.NetworkKind
+import com.omniinspector.ffi.core.NetworkKind
 import com.omniinspector.ffi.OmniCore
 
 /**
