@@ -5,6 +5,11 @@
 import com.omniinspector.ffi.*
 import com.omniinspector.ffi.core.*
 import com.omniinspector.ffi.protocol.*
+// Each generated package has its own runtime helpers (InternalException, use, Disposable…):
+// the explicit imports pick omni_ffi's over the star imports.
+import com.omniinspector.ffi.Disposable
+import com.omniinspector.ffi.InternalException
+import com.omniinspector.ffi.use
 import java.awt.image.BufferedImage
 import java.io.ByteArrayOutputStream
 import java.nio.file.Files

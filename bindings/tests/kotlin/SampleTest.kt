@@ -6,6 +6,11 @@
 import com.omniinspector.ffi.*
 import com.omniinspector.ffi.core.*
 import com.omniinspector.ffi.protocol.*
+// Each generated package has its own runtime helpers (InternalException, use, Disposable…):
+// the explicit imports pick omni_ffi's over the star imports.
+import com.omniinspector.ffi.Disposable
+import com.omniinspector.ffi.InternalException
+import com.omniinspector.ffi.use
 import com.omniinspector.sample.coreCall
 import com.omniinspector.sample.describe
 import com.omniinspector.sample.isTransient
