@@ -67,9 +67,10 @@ fn main() {
         .expect("inspection");
     let photos: Vec<String> = (0..=runs as u32)
         .map(|i| {
-            core.add_photo(inspection.id.clone(), jpeg(i), None, None)
+            core.add_photo(inspection.id.to_string(), jpeg(i), None, None)
                 .expect("photo")
                 .id
+                .to_string()
         })
         .collect();
     core.edge_verdict(photos[0].clone()).expect("warm-up");
