@@ -181,6 +181,28 @@ where
     }
 }
 
+/// `PutObject` of `bytes` at `bucket`/`key` (the trainer's small, whole-body uploads: models,
+/// source tarballs, job inputs; data sets go through `upload`'s multipart path).
+pub async fn put_object(
+    clients: &Clients,
+    bucket: &str,
+    key: &str,
+    bytes: Vec<u8>,
+    content_type: &str,
+) -> Result<()> {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(s3_error("PutObject", bucket))?;
+    Ok(())
+}
+
 /// Whether a SageMaker error message says the named resource does not exist: SageMaker
 /// answers `ValidationException: Could not find …` rather than a typed not-found error.
 pub fn is_not_found(message: &str) -> bool {

@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, EndpointStatus, ProductionVariant, ProductionVariantServerlessConfig, Tag,
 };
@@ -16,7 +15,7 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use serde::Serialize;
 
 use crate::artifacts::{self, metric};
-use crate::aws::{Clients, aws_error, describe, is_not_found, s3_error};
+use crate::aws::{Clients, aws_error, describe, is_not_found, put_object};
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
 use crate::smoke;
@@ -200,16 +199,7 @@ pub async fn deploy(
     }
     let bucket = &settings.bucket;
     let key = format!("{}endpoint/{model}/model.tar.gz", settings.models_prefix);
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/gzip")
-        .body(ByteStream::from(tarball))
-        .send()
-        .await
-        .map_err(s3_error("PutObject", bucket))?;
+    put_object(clients, bucket, &key, tarball, "application/gzip").await?;
     let model_data = format!("s3://{bucket}/{key}");
     clients
         .sagemaker

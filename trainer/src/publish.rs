@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
@@ -21,7 +20,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::{self, Artifacts};
-use crate::aws::{Clients, s3_error};
+use crate::aws::Clients;
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
 use crate::keys;
@@ -261,17 +260,7 @@ pub fn check_models(
 }
 
 async fn put(clients: &Clients, uri: &S3Uri, bytes: Vec<u8>, content_type: &str) -> Result<()> {
-    clients
-        .s3
-        .put_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .content_type(content_type)
-        .body(ByteStream::from(bytes))
-        .send()
-        .await
-        .map_err(s3_error("PutObject", &uri.bucket))?;
-    Ok(())
+    crate::aws::put_object(clients, &uri.bucket, &uri.key, bytes, content_type).await
 }
 
 /// Publishes `job`'s edge model in `options.precision`.

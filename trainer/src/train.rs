@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::types::{
     AlgorithmSpecification, Channel, CheckpointConfig, DataSource, MetricDefinition,
     OutputDataConfig, ResourceConfig, S3DataDistribution, S3DataSource, S3DataType,
@@ -11,7 +10,7 @@ use aws_sdk_sagemaker::types::{
 };
 use serde::Serialize;
 
-use crate::aws::{Clients, aws_error, describe, describe_training_job, is_not_found, s3_error};
+use crate::aws::{Clients, aws_error, describe, describe_training_job, is_not_found, put_object};
 use crate::config::Settings;
 use crate::error::{Result, TrainerError};
 use crate::{images, names, sourcedir};
@@ -192,16 +191,7 @@ pub async fn start(
     let files = sourcedir::files(options.source_dir.as_deref().map(Path::new))?;
     let tarball = sourcedir::tar_gz(&files)?;
     let source_key = format!("{}{job}/sourcedir.tar.gz", settings.code_prefix);
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(&source_key)
-        .content_type("application/gzip")
-        .body(ByteStream::from(tarball))
-        .send()
-        .await
-        .map_err(s3_error("PutObject", bucket))?;
+    put_object(clients, bucket, &source_key, tarball, "application/gzip").await?;
     let source = format!("s3://{bucket}/{source_key}");
     // The version stamped into the exported models is what `publish` will publish: by
     // default the published edge model's version with the minor bumped (0.1.0 first).

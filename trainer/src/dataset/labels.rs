@@ -125,7 +125,7 @@ impl LabelLine {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -157,7 +157,7 @@ mod tests {
         ));
     }
 
-    mod properties {
+    pub(crate) mod properties {
         use proptest::prelude::*;
 
         use super::super::*;
@@ -202,8 +202,9 @@ mod tests {
             ]
         }
 
-        /// A valid box: class in 0..6, centre in [0, 1], sides in [MIN_SIDE, 1].
-        fn valid_line() -> impl Strategy<Value = LabelLine> {
+        /// A valid box: class in 0..6, centre in [0, 1], sides in [MIN_SIDE, 1] (the
+        /// export's tests draw theirs here too).
+        pub(crate) fn valid_line() -> impl Strategy<Value = LabelLine> {
             (
                 0..CLASSES as u32,
                 coordinate(),

@@ -326,7 +326,7 @@ mod tests {
 
         use super::super::*;
         use crate::dataset::DAMAGE_CLASSES;
-        use crate::dataset::labels::MIN_SIDE;
+        use crate::dataset::labels::tests::properties::valid_line;
 
         /// The rule `entry_path` implements, stated on the name: refused when, with `\` read
         /// as `/`, it starts with `/` or a drive (`C:`), or has a `..` component.
@@ -364,26 +364,6 @@ mod tests {
                 let trimmed = name.trim_end_matches(['/', '\\']).to_owned();
                 prop_oneof![Just(name), Just(trimmed)]
             })
-        }
-
-        /// A valid YOLO box in the export's ids 0..6.
-        fn valid_line() -> impl Strategy<Value = LabelLine> {
-            let coordinate = || prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0f64];
-            let side = || prop_oneof![Just(MIN_SIDE), Just(1.0), MIN_SIDE..=1.0f64];
-            (
-                0..DAMAGE_CLASSES.len() as u32,
-                coordinate(),
-                coordinate(),
-                side(),
-                side(),
-            )
-                .prop_map(|(class_id, cx, cy, w, h)| LabelLine {
-                    class_id,
-                    cx,
-                    cy,
-                    w,
-                    h,
-                })
         }
 
         fn write_line(l: &LabelLine) -> String {

@@ -1,7 +1,6 @@
 //! [`start`]: the batch and the job's inputs uploaded, `CreateLabelingJob` called once per
 //! job name and batch (a retried start finds the job it created).
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::operation::describe_labeling_job::DescribeLabelingJobOutput;
 use aws_sdk_sagemaker::types::{
     AnnotationConsolidationConfig, ContentClassifier, HumanTaskConfig, LabelingJobDataAttributes,
@@ -15,7 +14,7 @@ use super::{
     label_categories,
 };
 use crate::Progress;
-use crate::aws::{Clients, aws_error, describe, is_not_found, require_bucket, s3_error};
+use crate::aws::{Clients, aws_error, describe, is_not_found, require_bucket};
 use crate::error::{Result, TrainerError};
 use crate::s3uri::S3Uri;
 use crate::upload::{self, UploadOptions};
@@ -102,17 +101,7 @@ fn existing_started(job: &DescribeLabelingJobOutput, plan: &JobPlan) -> Started 
 
 async fn put(clients: &Clients, uri: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
     let uri = S3Uri::parse(uri)?;
-    clients
-        .s3
-        .put_object()
-        .bucket(&uri.bucket)
-        .key(&uri.key)
-        .content_type(content_type)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(s3_error("PutObject", &uri.bucket))?;
-    Ok(())
+    crate::aws::put_object(clients, &uri.bucket, &uri.key, body, content_type).await
 }
 
 /// Uploads the batch and the job's inputs and creates the job; a job of the same name for
