@@ -134,6 +134,16 @@ async fn wait_for_page(browser: &Client, path: &str, query: &str) {
     }
 }
 
+/// Waits (10 s at most) until the page shows an element `css` finds: a form that posts and
+/// comes back to the same URL is done only when what it stored is on the page.
+async fn wait_for_element(browser: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.find(Locator::Css(css)).await.is_err() {
+        assert!(Instant::now() < deadline, "no {css} on the page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Clicks the element `css` finds.
 async fn click(browser: &Client, css: &str) {
     let element = browser.find(Locator::Css(css)).await.unwrap();
@@ -362,6 +372,8 @@ async fn a_reviewer_finds_sees_switches_and_reviews_in_a_real_browser() {
     );
     select(&browser, "#new-class-p1", "3").await;
     click(&browser, "#save-p1").await;
+    // The review posts and comes back to this same page: done when its audit entry shows.
+    wait_for_element(&browser, ".audit-entry").await;
     wait_for_page(&browser, "/inspections/gate-in-1", "").await;
     // The stored review: the cloud's 2 boxes (one reclassified) and the drawn one, drawn on
     // the review layer, shown first.
