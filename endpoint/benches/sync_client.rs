@@ -16,7 +16,6 @@ use image::{ImageBuffer, Rgb};
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
 use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl};
 use omni_core::sync::{SyncConfig, SyncEngine};
-use omni_core::{ContainerNumber, Inspector, InspectorConfig, NewInspection, Timestamp};
 
 const KEY: &str = "AKIDBENCH";
 const SECRET: &str = "bench-secret";
@@ -114,25 +113,9 @@ struct Row {
 
 fn ours(photos: u32, photo: &[u8], latency_ms: u64) -> Row {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = Inspector::open(dir.path(), InspectorConfig::default()).expect("open");
-    let inspection = inspector
-        .create_inspection(NewInspection {
-            container_number: ContainerNumber::parse("CSQU3054383").expect("container"),
-            inspector_id: None,
-            location: None,
-            notes: None,
-            kind: None,
-        })
-        .expect("inspection");
+    let (inspector, inspection) = omni_e2e::store_with_inspection(dir.path());
     for _ in 0..photos {
-        inspector
-            .add_photo(
-                inspection.id,
-                photo,
-                Timestamp::now(),
-                omni_core::Face::Whole,
-            )
-            .expect("add photo");
+        omni_e2e::add_photo_now(&inspector, inspection.id, photo).expect("add photo");
     }
     let endpoint = Endpoint::start(latency_ms);
     let credentials = Arc::new(CachedCredentials::fixed(Credentials {

@@ -23,7 +23,10 @@ use std::sync::Arc;
 
 use image::{ImageFormat, Rgb, RgbImage};
 use omni_core::cloud::Credentials;
-use omni_core::{ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoId, Timestamp};
+use omni_core::{
+    ContainerNumber, Inspection, InspectionId, Inspector, InspectorConfig, NewInspection, Photo,
+    PhotoId, Timestamp,
+};
 use omni_endpoint::{EndpointConfig, FaultConfig, ModelChoice, RunningEndpoint, StatsSnapshot};
 
 /// Sync settings for tests: retries after 10–100 ms, whole-queue and throttle pauses of
@@ -113,6 +116,11 @@ impl TestEndpoint {
         }
     }
 
+    /// [`TestEndpoint::start`] without faults, checking `credentials`.
+    pub fn accepting(model: ModelChoice, credentials: &Credentials) -> Self {
+        Self::start(model, FaultConfig::default(), Some(credentials.clone()))
+    }
+
     fn running(&self) -> &RunningEndpoint {
         self.endpoint.as_ref().expect("endpoint running")
     }
@@ -149,6 +157,14 @@ pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
 /// A real PNG of `width`×`height`, the same picture as [`jpeg`] for a seed.
 pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
     encode(width, height, seed, ImageFormat::Png)
+}
+
+/// A 64×48 [`jpeg`] cut to a third: its header reads, but the endpoint cannot decode it and
+/// refuses it (400 ValidationError).
+pub fn truncated_jpeg(seed: u32) -> Vec<u8> {
+    let mut bytes = jpeg(64, 48, seed);
+    bytes.truncate(bytes.len() / 3);
+    bytes
 }
 
 fn encode(width: u32, height: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
@@ -225,6 +241,26 @@ pub fn proptest_cases(default: u32) -> proptest::test_runner::Config {
     }
 }
 
+/// Opens (creating) a store in `dir` with one new inspection of CSQU3054383.
+pub fn store_with_inspection(dir: &Path) -> (Inspector, Inspection) {
+    let inspector = Inspector::open(dir, InspectorConfig::default()).expect("open store");
+    let inspection = inspector
+        .create_inspection(NewInspection::new(
+            ContainerNumber::parse("CSQU3054383").expect("container"),
+        ))
+        .expect("inspection");
+    (inspector, inspection)
+}
+
+/// Adds `bytes` to `inspection` as a photo of the whole box taken now.
+pub fn add_photo_now(
+    inspector: &Inspector,
+    inspection: InspectionId,
+    bytes: &[u8],
+) -> omni_core::Result<Photo> {
+    inspector.add_photo(inspection, bytes, Timestamp::now(), omni_core::Face::Whole)
+}
+
 /// Opens (creating) a store in `dir` and adds `count` photos of one inspection.
 pub fn fill_store(
     dir: &Path,
@@ -232,25 +268,10 @@ pub fn fill_store(
     width: u32,
     height: u32,
 ) -> (Arc<Inspector>, Vec<PhotoId>) {
-    let inspector = Inspector::open(dir, InspectorConfig::default()).expect("open store");
-    let inspection = inspector
-        .create_inspection(NewInspection {
-            container_number: ContainerNumber::parse("CSQU3054383").expect("container"),
-            inspector_id: None,
-            location: None,
-            notes: None,
-            kind: None,
-        })
-        .expect("inspection");
+    let (inspector, inspection) = store_with_inspection(dir);
     let ids = (0..count)
         .map(|i| {
-            inspector
-                .add_photo(
-                    inspection.id,
-                    &jpeg(width, height, i),
-                    Timestamp::now(),
-                    omni_core::Face::Whole,
-                )
+            add_photo_now(&inspector, inspection.id, &jpeg(width, height, i))
                 .expect("add photo")
                 .id
         })
@@ -274,6 +295,19 @@ pub fn omni_command(bin: &Path, data_dir: &Path, credentials: &Credentials) -> C
         cmd.env("AWS_SESSION_TOKEN", token);
     }
     cmd
+}
+
+/// All the inspections `office` holds (1000 at most).
+#[cfg(feature = "office")]
+pub fn office_inspections(
+    office: &office_server::Office,
+) -> Vec<omni_office::wire::InspectionSummary> {
+    office
+        .block_on(office.store.list(&omni_office::store::ListQuery {
+            limit: 1000,
+            ..Default::default()
+        }))
+        .expect("list the office's inspections")
 }
 
 /// Parses the JSON an `omni … --json` command printed.

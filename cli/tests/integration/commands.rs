@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::success_json as json;
+
 fn omni(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(crate::omni_bin())
         .arg("--data-dir")
@@ -11,15 +13,6 @@ fn omni(data_dir: &Path, args: &[&str]) -> Output {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .expect("run omni")
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("valid JSON on stdout")
 }
 
 #[test]

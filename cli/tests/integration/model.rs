@@ -14,6 +14,8 @@ use publish::{
     MANIFEST_PATH, model_with_version, public_key_b64, publish, put_envelope, tampered_envelope,
 };
 
+use crate::success_json;
+
 fn omni(dir: &Path) -> Command {
     let mut command = Command::new(crate::omni_bin());
     command
@@ -25,16 +27,12 @@ fn omni(dir: &Path) -> Command {
 }
 
 fn status_json(dir: &Path) -> serde_json::Value {
-    let output = omni(dir)
-        .args(["model", "status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "status failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    success_json(
+        &omni(dir)
+            .args(["model", "status", "--json"])
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -58,12 +56,7 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         .arg(public_key_b64(1))
         .output()
         .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let check = success_json(&check);
     assert_eq!(check["outcome"], "available");
     assert_eq!(check["manifest"]["version"], "0.2.0");
 
@@ -77,12 +70,7 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         )
         .output()
         .unwrap();
-    assert!(
-        update.status.success(),
-        "{}",
-        String::from_utf8_lossy(&update.stderr)
-    );
-    let update: serde_json::Value = serde_json::from_slice(&update.stdout).unwrap();
+    let update = success_json(&update);
     assert_eq!(update["outcome"], "installed");
     let status = status_json(dir.path());
     assert_eq!(status["in_use"], "active");
@@ -128,12 +116,7 @@ fn cli_model_commands_update_report_and_refuse_in_one_line() {
         .args(["model", "rollback", "--json"])
         .output()
         .unwrap();
-    assert!(
-        rollback.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rollback.stderr)
-    );
-    let rollback: serde_json::Value = serde_json::from_slice(&rollback.stdout).unwrap();
+    let rollback = success_json(&rollback);
     assert_eq!(rollback["in_use"], "bundled");
     assert_eq!(rollback["from"], "0.2.0");
     // A broken active model makes inspect say so in one line and use the bundled model.

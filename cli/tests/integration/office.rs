@@ -7,34 +7,38 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use omni_core::cloud::Credentials;
 use omni_core::{
-    ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoState, Timestamp,
-    bundled_model,
+    ContainerNumber, Inspector, InspectorConfig, NewInspection, PhotoState, bundled_model,
 };
 use omni_e2e::fault_proxy::{FaultProxy, ProxyFaults};
-use omni_e2e::{TestEndpoint, json_output, sha256_hex, test_credentials};
-use omni_endpoint::{FaultConfig, ModelChoice};
-use omni_office::store::ListQuery;
+use omni_e2e::{
+    TestEndpoint, add_photo_now, fill_store, json_output, office_inspections, sha256_hex,
+    test_credentials,
+};
+use omni_endpoint::ModelChoice;
 use omni_office::wire::DetectStatus;
 
-use crate::omni_with_credentials as omni;
+use crate::{idle_sync_report, kill_mid_run, omni_with_credentials as omni, success_json};
 
 // The office server of the e2e tests (one copy; this test uses part of it).
 #[allow(dead_code)]
 use omni_e2e::office_server::Office;
 
+/// `omni sync --office <url> --json` on `phone`, signing with `creds`; it must succeed.
+fn sync_to(phone: &Path, creds: &Credentials, url: &str) -> serde_json::Value {
+    let output = omni(phone, creds)
+        .args(["sync", "--office", url, "--json"])
+        .output()
+        .unwrap();
+    success_json(&output)
+}
+
 /// Photos whose detection on upload has not ended.
 fn pending_detections(office: &Office) -> usize {
-    let listed = office
-        .block_on(office.store.list(&ListQuery {
-            limit: 1000,
-            ..ListQuery::default()
-        }))
-        .unwrap();
-    listed
+    office_inspections(office)
         .iter()
         .map(|s| {
             office
@@ -67,26 +71,10 @@ fn offline_phone(dir: &Path) {
             .unwrap();
         for i in 0..PER_INSPECTION {
             let seed = u32::try_from(n * 100 + i).unwrap();
-            inspector
-                .add_photo(
-                    inspection.id,
-                    &omni_e2e::jpeg(96, 64, seed),
-                    Timestamp::now(),
-                    omni_core::Face::Whole,
-                )
-                .unwrap();
+            add_photo_now(&inspector, inspection.id, &omni_e2e::jpeg(96, 64, seed)).unwrap();
         }
         if n == 1 {
-            let mut truncated = omni_e2e::jpeg(64, 48, 99);
-            truncated.truncate(truncated.len() / 3);
-            inspector
-                .add_photo(
-                    inspection.id,
-                    &truncated,
-                    Timestamp::now(),
-                    omni_core::Face::Whole,
-                )
-                .unwrap();
+            add_photo_now(&inspector, inspection.id, &omni_e2e::truncated_jpeg(99)).unwrap();
         } else {
             inspector.close_inspection(inspection.id).unwrap();
         }
@@ -103,11 +91,7 @@ fn killed_sync_through_faults_and_an_office_restart_delivers_everything_once() {
     let office_dir = tempfile::tempdir().unwrap();
     offline_phone(phone.path());
     let creds = test_credentials(Some("office-token"));
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Bundled, &creds);
     let mut office = Office::start(office_dir.path(), &creds, &endpoint.url(), &creds);
     let proxy = FaultProxy::start(
         office.addr,
@@ -135,28 +119,14 @@ fn killed_sync_through_faults_and_an_office_restart_delivers_everything_once() {
     };
 
     // First run: killed with SIGKILL mid-upload.
-    let mut child = sync()
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while proxy.stats().forwarded < 6 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "sync ended before the kill"
-        );
-        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    let on_office_at_kill = office
-        .block_on(office.store.list(&ListQuery {
-            limit: 1000,
-            ..ListQuery::default()
-        }))
-        .unwrap()
+    kill_mid_run(
+        sync(),
+        "six requests forwarded to the office",
+        Duration::from_secs(120),
+        Duration::from_millis(2),
+        || proxy.stats().forwarded >= 6,
+    );
+    let on_office_at_kill = office_inspections(&office)
         .iter()
         .map(|s| s.photo_count)
         .sum::<u64>();
@@ -168,27 +138,18 @@ fn killed_sync_through_faults_and_an_office_restart_delivers_everything_once() {
     // The office restarts on the same data directory (another port), once the detections
     // it started finished: a crash during one leaves the photo `pending` for good (the
     // office does not resume detections; the phone gives up on it after its attempts).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pending_detections(&office) > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the office's detections never ended"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    omni_e2e::wait_until(
+        "the office's detections to end",
+        Duration::from_secs(30),
+        Duration::from_millis(10),
+        || pending_detections(&office) == 0,
+    );
     drop(office);
     office = Office::start(office_dir.path(), &creds, &endpoint.url(), &creds);
     proxy.set_upstream(office.addr);
 
     // Second run to the end.
-    let output = sync().output().unwrap();
-    assert!(
-        output.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_output(&output);
-    assert_eq!(report["stopped"]["reason"], "idle", "{report}");
+    let report = idle_sync_report(&sync().output().unwrap());
     assert_eq!(report["queue"]["queued"], 0, "{report}");
     assert_eq!(report["queue"]["synced"], PHOTOS - 1, "{report}");
     assert_eq!(report["queue"]["failed"], 1, "the refused photo: {report}");
@@ -206,12 +167,7 @@ fn killed_sync_through_faults_and_an_office_restart_delivers_everything_once() {
     let inspections = phone_store
         .list_inspections(&omni_core::InspectionFilter::default())
         .unwrap();
-    let listed = office
-        .block_on(office.store.list(&ListQuery {
-            limit: 1000,
-            ..ListQuery::default()
-        }))
-        .unwrap();
+    let listed = office_inspections(&office);
     assert_eq!(listed.len(), 3);
     for summary in &inspections {
         let detail = phone_store.inspection(summary.inspection.id).unwrap();
@@ -297,14 +253,8 @@ fn closed_offline(dir: &Path, kind: Option<&str>, photos: u32) -> omni_core::Ins
         })
         .unwrap();
     for seed in 0..photos {
-        let photo = inspector
-            .add_photo(
-                inspection.id,
-                &omni_e2e::jpeg(96, 64, seed),
-                Timestamp::now(),
-                omni_core::Face::Whole,
-            )
-            .unwrap();
+        let photo =
+            add_photo_now(&inspector, inspection.id, &omni_e2e::jpeg(96, 64, seed)).unwrap();
         inspector.detect_photo(&edge, photo.id).unwrap();
     }
     inspector.close_inspection(inspection.id).unwrap();
@@ -321,16 +271,7 @@ fn an_office_without_detection_archives_every_photo_and_fails_none() {
     let inspection = closed_offline(phone.path(), None, 4);
     let creds = test_credentials(Some("office-token"));
     let office = Office::start_without_detection(office_dir.path(), &creds);
-    let output = omni(phone.path(), &creds)
-        .args(["sync", "--office", &office.url(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_output(&output);
+    let report = sync_to(phone.path(), &creds, &office.url());
     assert_eq!(report["archived"], 4, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     assert_eq!(report["queue"]["failed"], 0, "{report}");
@@ -370,11 +311,7 @@ fn an_office_without_detection_archives_every_photo_and_fails_none() {
         );
     }
     // A second run has nothing left to send.
-    let again = omni(phone.path(), &creds)
-        .args(["sync", "--office", &office.url(), "--json"])
-        .output()
-        .unwrap();
-    let again = json_output(&again);
+    let again = sync_to(phone.path(), &creds, &office.url());
     assert_eq!(again["requests"], 0, "{again}");
 }
 
@@ -384,26 +321,11 @@ fn an_office_without_detection_archives_every_photo_and_fails_none() {
 fn a_refusal_about_the_office_pauses_and_fails_no_photo() {
     let phone = tempfile::tempdir().unwrap();
     let office_dir = tempfile::tempdir().unwrap();
-    let inspector = Inspector::open(phone.path(), InspectorConfig::default()).unwrap();
-    let inspection = inspector
-        .create_inspection(NewInspection::new(
-            ContainerNumber::parse("CSQU3054383").unwrap(),
-        ))
-        .unwrap();
-    for seed in 0..3 {
-        inspector
-            .add_photo(
-                inspection.id,
-                &omni_e2e::jpeg(64, 48, seed),
-                Timestamp::now(),
-                omni_core::Face::Whole,
-            )
-            .unwrap();
-    }
-    drop(inspector);
+    // The CLI opens the data directory itself.
+    drop(fill_store(phone.path(), 3, 64, 48));
     let creds = test_credentials(Some("office-token"));
     let office = Office::start_without_detection(office_dir.path(), &creds);
-    let stranger = omni_core::cloud::Credentials {
+    let stranger = Credentials {
         access_key_id: "AKIDSTRANGER".into(),
         secret_access_key: "not-the-office-secret".into(),
         session_token: None,
@@ -433,13 +355,10 @@ fn a_refusal_about_the_office_pauses_and_fails_no_photo() {
         assert_eq!(stats["photos"]["failed"], 0, "{url}: {stats}");
         assert_eq!(stats["photos"]["queued"], 3, "{url}: {stats}");
     }
-    let listed = office
-        .block_on(office.store.list(&ListQuery {
-            limit: 10,
-            ..ListQuery::default()
-        }))
-        .unwrap();
-    assert!(listed.is_empty(), "nothing reached the office");
+    assert!(
+        office_inspections(&office).is_empty(),
+        "nothing reached the office"
+    );
 }
 
 /// `omni sync --office` reads the verdict on the box of a closed inspection once the office
@@ -464,15 +383,7 @@ fn show_prints_the_verdict_on_the_box_from_the_offices_report() {
     let before = json_output(&shown(true));
     assert_eq!(before["box_verdict"], serde_json::Value::Null, "{before}");
 
-    let output = omni(phone.path(), &creds)
-        .args(["sync", "--office", &office.url(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    sync_to(phone.path(), &creds, &office.url());
     let (status, eir) = office.get_json(&creds, &format!("/v1/inspections/{id}/report"));
     assert_eq!(status, 200, "{eir}");
     let after = json_output(&shown(true));

@@ -6,7 +6,7 @@ use omni_core::{OmniConfig, OmniCore};
 use omni_e2e::{TestEndpoint, fill_store, json_output, test_credentials};
 
 use crate::omni_with_credentials as omni;
-use omni_endpoint::{FaultConfig, ModelChoice};
+use omni_endpoint::ModelChoice;
 
 fn one_line_error(output: &std::process::Output, needle: &str) {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -63,11 +63,7 @@ fn bad_configuration_is_one_clear_line_and_the_queue_is_untouched() {
         "endpoint unreachable, 2 photo(s) still queued",
     );
 
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &creds);
     let missing = omni(dir.path(), &creds)
         .args(["sync", "--endpoint", &endpoint.url()])
         .args(["--name", "omni-inspector-deleted", "--give-up-after", "2"])
@@ -98,11 +94,7 @@ fn sync_then_show_lists_edge_and_cloud_results_with_the_cloud_one_current() {
     assert!(inspect.status.success(), "{inspect:?}");
     let inspection_id = json_output(&inspect)["id"].as_str().unwrap().to_owned();
 
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Bundled, &creds);
     let sync = omni(&data, &creds)
         .args(["sync", "--endpoint", &endpoint.url(), "--json"])
         .output()

@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use omni_core::detections::DetectionSource;
 use omni_core::{OmniConfig, OmniCore, PhotoState};
-use omni_e2e::{ENDPOINT_NAME, TestEndpoint, fill_store, json_output, test_credentials};
+use omni_e2e::{ENDPOINT_NAME, TestEndpoint, fill_store, test_credentials};
 
-use crate::omni_with_credentials as omni;
+use crate::{idle_sync_report, kill_mid_run, omni_with_credentials as omni};
 use omni_endpoint::{FaultConfig, ModelChoice};
 
 const PHOTOS: u32 = 1000;
@@ -58,36 +57,17 @@ fn chaos_run_ends_with_exactly_one_cloud_result_per_photo() {
     };
 
     // First run: killed with SIGKILL once a third of the photos are answered.
-    let mut child = sync(&[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while endpoint.stats().answered < u64::from(PHOTOS) / 3 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "sync ended before the kill"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "sync made no progress"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
+    kill_mid_run(
+        sync(&[]),
+        "a third of the photos answered",
+        Duration::from_secs(300),
+        Duration::from_millis(20),
+        || endpoint.stats().answered >= u64::from(PHOTOS) / 3,
+    );
     let after_kill = endpoint.stats();
 
     // Second run, through the restart, to the end.
-    let output = sync(&[]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_output(&output);
-    assert_eq!(report["stopped"]["reason"], "idle", "{report}");
+    let report = idle_sync_report(&sync(&[]).output().unwrap());
     assert_eq!(report["queue"]["synced"], u64::from(PHOTOS), "{report}");
     assert_eq!(report["queue"]["queued"], 0);
     assert_eq!(report["queue"]["failed"], 0);

@@ -18,11 +18,10 @@ use omni_core::{
     ApiError, BoxVerdictStatus, CloudConfig, CloudTarget, ContainerNumber, Face, NewInspection,
     OmniConfig, OmniCore, Timestamp,
 };
+use omni_e2e::REGION;
 use omni_e2e::office_server::office_credentials;
-use omni_e2e::{REGION, TestEndpoint, test_credentials};
 
 use crate::sync_engine::{Recorder, runtime};
-use omni_endpoint::{FaultConfig, ModelChoice};
 
 /// The phone's front door on `dir`, syncing to the office at `url`.
 fn phone(dir: &Path, url: &str, sync: SyncConfig) -> OmniCore {
@@ -60,11 +59,7 @@ fn closed_offline(dir: &Path) -> omni_core::InspectionId {
 fn the_phone_reads_the_verdict_on_the_box_once_the_office_has_written_the_report() {
     let phone_dir = tempfile::tempdir().unwrap();
     let office_dir = tempfile::tempdir().unwrap();
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(test_credentials(None)),
-    );
+    let endpoint = crate::office::bundled_endpoint();
     let office = crate::office::start_office(office_dir.path(), &endpoint);
     let core = phone(
         phone_dir.path(),

@@ -15,16 +15,17 @@ use omni_core::cloud::{CachedCredentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
 use omni_core::sync::{StopReason, SyncConfig, SyncEngine};
 use omni_core::{
-    ContainerNumber, InspectionId, Inspector, InspectorConfig, Location, NewInspection, PhotoId,
-    PhotoState, Timestamp, bundled_model,
+    ContainerNumber, Face, InspectionId, Inspector, InspectorConfig, Location, NewInspection,
+    PhotoId, PhotoState, Timestamp, bundled_model,
 };
 use omni_e2e::fault_proxy::{FaultProxy, ProxyFaults};
-use omni_e2e::{REGION, TestEndpoint, sha256_hex, test_credentials};
-use omni_endpoint::{FaultConfig, ModelChoice};
-use omni_office::store::ListQuery;
+use omni_e2e::{REGION, TestEndpoint, office_inspections, sha256_hex, test_credentials};
+use omni_endpoint::ModelChoice;
 use omni_office_wire::{DetectStatus, InspectionState, VerdictSource};
 
 use omni_e2e::office_server::{Office, office_credentials};
+
+use crate::sync_engine::runtime;
 
 /// The office of these tests, on `dir`, detecting through `endpoint`.
 pub(crate) fn start_office(dir: &Path, endpoint: &TestEndpoint) -> Office {
@@ -83,48 +84,19 @@ fn offline_phone(dir: &Path) -> (Arc<Inspector>, PhotoId) {
         .create_inspection(new("CSQU3054383", None, None))
         .unwrap();
     let now = Timestamp::now();
-    let door = inspector
-        .add_photo(
-            a.id,
-            &omni_e2e::jpeg(640, 480, 1),
-            now,
-            omni_core::Face::Roof,
-        )
-        .unwrap();
-    inspector
-        .add_photo(
-            a.id,
-            &omni_e2e::jpeg(480, 640, 2),
-            now,
-            omni_core::Face::Left,
-        )
-        .unwrap();
+    let add = |inspection, bytes: Vec<u8>, face| {
+        inspector
+            .add_photo(inspection, &bytes, now, face)
+            .unwrap()
+            .id
+    };
+    let door = add(a.id, omni_e2e::jpeg(640, 480, 1), Face::Roof);
+    add(a.id, omni_e2e::jpeg(480, 640, 2), Face::Left);
     // Changed before it is synced: the office gets the new face.
-    inspector
-        .set_photo_face(door.id, omni_core::Face::Door)
-        .unwrap();
-    inspector
-        .add_photo(
-            b.id,
-            &omni_e2e::jpeg(320, 240, 3),
-            now,
-            omni_core::Face::Whole,
-        )
-        .unwrap();
-    let mut truncated = omni_e2e::jpeg(64, 48, 99);
-    truncated.truncate(truncated.len() / 3);
-    let refused = inspector
-        .add_photo(b.id, &truncated, now, omni_core::Face::Whole)
-        .unwrap()
-        .id;
-    inspector
-        .add_photo(
-            c.id,
-            &omni_e2e::png(300, 200, 4),
-            now,
-            omni_core::Face::Whole,
-        )
-        .unwrap();
+    inspector.set_photo_face(door, Face::Door).unwrap();
+    add(b.id, omni_e2e::jpeg(320, 240, 3), Face::Whole);
+    let refused = add(b.id, omni_e2e::truncated_jpeg(99), Face::Whole);
+    add(c.id, omni_e2e::png(300, 200, 4), Face::Whole);
     inspector.close_inspection(a.id).unwrap();
     inspector.close_inspection(c.id).unwrap();
     let edge = bundled_model::detector(&Default::default()).unwrap();
@@ -143,12 +115,7 @@ fn edge_sha() -> String {
 /// verdict (edge and cloud, one per source), the refused photo archived with its failed
 /// detection.
 fn assert_office_has_exactly_the_phone(phone: &Inspector, office: &Office, refused: PhotoId) {
-    let listed = office
-        .block_on(office.store.list(&ListQuery {
-            limit: 1000,
-            ..ListQuery::default()
-        }))
-        .unwrap();
+    let listed = office_inspections(office);
     let phone_inspections = phone
         .list_inspections(&omni_core::InspectionFilter::default())
         .unwrap();
@@ -279,23 +246,16 @@ fn assert_office_has_exactly_the_phone(phone: &Inspector, office: &Office, refus
     );
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+/// The endpoint the office of these tests detects through: the bundled model, no faults.
+pub(crate) fn bundled_endpoint() -> TestEndpoint {
+    TestEndpoint::accepting(ModelChoice::Bundled, &test_credentials(None))
 }
 
 #[test]
 fn inspections_taken_offline_reach_the_office_once_with_every_photo_and_verdict() {
     let phone_dir = tempfile::tempdir().unwrap();
     let office_dir = tempfile::tempdir().unwrap();
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(test_credentials(None)),
-    );
+    let endpoint = bundled_endpoint();
     let office = start_office(office_dir.path(), &endpoint);
     let (phone, refused) = offline_phone(phone_dir.path());
     let engine = engine(phone.clone(), &office.url());
@@ -326,11 +286,7 @@ fn inspections_taken_offline_reach_the_office_once_with_every_photo_and_verdict(
 fn dropped_connections_5xx_and_an_office_restart_lose_and_duplicate_nothing() {
     let phone_dir = tempfile::tempdir().unwrap();
     let office_dir = tempfile::tempdir().unwrap();
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(test_credentials(None)),
-    );
+    let endpoint = bundled_endpoint();
     let mut office = start_office(office_dir.path(), &endpoint);
     let proxy = FaultProxy::start(
         office.addr,

@@ -9,10 +9,11 @@ use std::time::Duration;
 use omni_core::cloud::runtime_client::{RuntimeClient, RuntimeConfig};
 use omni_core::cloud::{CachedCredentials, Credentials, ServiceUrl};
 use omni_core::detections::DetectionSource;
-use omni_core::sync::{StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener};
+use omni_core::sync::{StopReason, SyncConfig, SyncEngine, SyncEvent, SyncListener, SyncReport};
 use omni_core::{Inspector, PhotoState, bundled_model};
 use omni_e2e::{
-    ENDPOINT_NAME, REGION, RedirectTrap, SmallFs, TestEndpoint, fill_store, test_credentials,
+    ENDPOINT_NAME, REGION, RedirectTrap, SmallFs, TestEndpoint, add_photo_now, fill_store,
+    test_credentials, truncated_jpeg,
 };
 use omni_endpoint::{FaultConfig, Malformed, ModelChoice};
 
@@ -21,7 +22,7 @@ fn fast_config() -> SyncConfig {
 }
 
 fn engine(
-    inspector: Arc<Inspector>,
+    inspector: &Arc<Inspector>,
     url: &str,
     credentials: Credentials,
     config: SyncConfig,
@@ -30,19 +31,28 @@ fn engine(
 }
 
 fn engine_named(
-    inspector: Arc<Inspector>,
+    inspector: &Arc<Inspector>,
     url: &str,
     endpoint_name: &str,
     credentials: Credentials,
     config: SyncConfig,
 ) -> SyncEngine {
-    let runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), endpoint_name, REGION);
+    let client = client(url, endpoint_name, credentials, 0);
+    SyncEngine::new(inspector.clone(), client, config)
+}
+
+/// A client of the endpoint `endpoint_name` at `url`, signing with `credentials` on a clock
+/// `clock_offset_ms` off.
+fn client(
+    url: &str,
+    endpoint_name: &str,
+    credentials: Credentials,
+    clock_offset_ms: i64,
+) -> RuntimeClient {
+    let mut runtime = RuntimeConfig::new(ServiceUrl::parse(url).unwrap(), endpoint_name, REGION);
+    runtime.clock_offset_ms = clock_offset_ms;
     let cache = Arc::new(CachedCredentials::fixed(credentials));
-    SyncEngine::new(
-        inspector,
-        RuntimeClient::new(runtime, cache).unwrap(),
-        config,
-    )
+    RuntimeClient::new(runtime, cache).unwrap()
 }
 
 /// A runtime for one engine run (shared by the e2e modules).
@@ -64,6 +74,23 @@ impl SyncListener for Recorder {
     }
 }
 
+/// One run of `engine` until its queue is idle (or it stops).
+fn run(engine: &SyncEngine) -> SyncReport {
+    runtime().block_on(engine.run_until_idle()).unwrap()
+}
+
+/// Every photo still queued and never charged an attempt.
+fn assert_all_queued_uncharged(inspector: &Inspector, ids: &[omni_core::PhotoId]) {
+    for id in ids {
+        let photo = inspector.photo(*id).unwrap();
+        assert_eq!(
+            (photo.state, photo.attempt_count),
+            (PhotoState::Queued, 0),
+            "{photo:?}"
+        );
+    }
+}
+
 fn cloud_results(inspector: &Inspector, id: omni_core::PhotoId) -> usize {
     inspector
         .stored_results(id)
@@ -78,15 +105,11 @@ fn queued_photos_get_exactly_one_cloud_result_from_the_real_model() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, ids) = fill_store(dir.path(), 6, 640, 480);
     let creds = test_credentials(Some("session-token"));
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
-    let engine = engine(inspector.clone(), &endpoint.url(), creds, fast_config());
+    let endpoint = TestEndpoint::accepting(ModelChoice::Bundled, &creds);
+    let engine = engine(&inspector, &endpoint.url(), creds, fast_config());
     let recorder = Arc::new(Recorder::default());
     engine.set_listener(recorder.clone());
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     assert_eq!(report.stopped, StopReason::Idle);
     assert_eq!((report.synced, report.failed, report.requests), (6, 0, 6));
     let model = bundled_model::manifest().unwrap();
@@ -113,7 +136,7 @@ fn queued_photos_get_exactly_one_cloud_result_from_the_real_model() {
     );
 
     // A second run has nothing to send.
-    let again = runtime().block_on(engine.run_until_idle()).unwrap();
+    let again = run(&engine);
     assert_eq!((again.requests, again.stopped), (0, StopReason::Idle));
     assert_eq!(endpoint.stats().answered, 6);
 }
@@ -123,19 +146,10 @@ fn offline_sends_nothing_and_an_unreachable_endpoint_is_not_hammered() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, _) = fill_store(dir.path(), 5, 64, 48);
     let creds = test_credentials(None);
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
-    let online_engine = engine(
-        inspector.clone(),
-        &endpoint.url(),
-        creds.clone(),
-        fast_config(),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &creds);
+    let online_engine = engine(&inspector, &endpoint.url(), creds.clone(), fast_config());
     online_engine.set_online(false);
-    let report = runtime().block_on(online_engine.run_until_idle()).unwrap();
+    let report = run(&online_engine);
     assert_eq!((report.stopped, report.requests), (StopReason::Offline, 0));
     assert_eq!(
         endpoint.stats().requests,
@@ -150,12 +164,12 @@ fn offline_sends_nothing_and_an_unreachable_endpoint_is_not_hammered() {
         listener.local_addr().unwrap()
     };
     let down = engine(
-        inspector.clone(),
+        &inspector,
         &format!("http://{closed}"),
         creds,
         fast_config(),
     );
-    let report = runtime().block_on(down.run_until_idle()).unwrap();
+    let report = run(&down);
     assert!(
         matches!(report.stopped, StopReason::Unreachable(_)),
         "{report:?}"
@@ -174,20 +188,10 @@ fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, ids) = fill_store(dir.path(), 30, 64, 48);
     // One photo the endpoint refuses (400 ValidationError): not an image it can decode.
-    let bad = {
-        let inspection = inspector.photo(ids[0]).unwrap().inspection_id;
-        let mut truncated = omni_e2e::jpeg(64, 48, 99);
-        truncated.truncate(truncated.len() / 3);
-        inspector
-            .add_photo(
-                inspection,
-                &truncated,
-                omni_core::Timestamp::now(),
-                omni_core::Face::Whole,
-            )
-            .unwrap()
-            .id
-    };
+    let inspection = inspector.photo(ids[0]).unwrap().inspection_id;
+    let bad = add_photo_now(&inspector, inspection, &truncated_jpeg(99))
+        .unwrap()
+        .id;
     let creds = test_credentials(None);
     let faults = FaultConfig {
         error_rate: 0.4,
@@ -196,7 +200,7 @@ fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
     };
     let endpoint = TestEndpoint::start(ModelChoice::Bundled, faults, Some(creds.clone()));
     let engine = engine(
-        inspector.clone(),
+        &inspector,
         &endpoint.url(),
         creds,
         SyncConfig {
@@ -204,7 +208,7 @@ fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
             ..fast_config()
         },
     );
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
     assert_eq!((report.synced, report.failed), (30, 1), "{report:?}");
     assert!(
@@ -220,7 +224,7 @@ fn transient_errors_are_retried_and_permanent_ones_wedge_only_their_photo() {
     assert_eq!(cloud_results(&inspector, bad), 0);
     // Retried by hand, it fails again the same way, and nothing else is resent.
     assert_eq!(inspector.retry_failed(None).unwrap(), 1);
-    let again = runtime().block_on(engine.run_until_idle()).unwrap();
+    let again = run(&engine);
     assert_eq!((again.synced, again.failed), (0, 1));
 }
 
@@ -235,15 +239,10 @@ fn each_kind_of_malformed_answer_is_refused_and_nothing_is_stored() {
             ..FaultConfig::default()
         };
         let endpoint = TestEndpoint::start(ModelChoice::Null, faults, Some(creds.clone()));
-        let engine = engine(
-            inspector.clone(),
-            &endpoint.url(),
-            creds.clone(),
-            fast_config(),
-        );
+        let engine = engine(&inspector, &endpoint.url(), creds.clone(), fast_config());
         let recorder = Arc::new(Recorder::default());
         engine.set_listener(recorder.clone());
-        let report = runtime().block_on(engine.run_until_idle()).unwrap();
+        let report = run(&engine);
         // Retried (a proxy page can be transient), then failed after model_error_attempts.
         assert_eq!(
             (report.synced, report.failed, report.requests),
@@ -277,11 +276,7 @@ fn refused_credentials_pause_the_queue_without_charging_the_photos() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, ids) = fill_store(dir.path(), 3, 64, 48);
     let server = test_credentials(Some("required-token"));
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(server.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &server);
     for (client, expected) in [
         (
             Credentials {
@@ -298,20 +293,17 @@ fn refused_credentials_pause_the_queue_without_charging_the_photos() {
             "UnrecognizedClientException",
         ),
     ] {
-        let engine = engine(inspector.clone(), &endpoint.url(), client, fast_config());
-        let report = runtime().block_on(engine.run_until_idle()).unwrap();
+        let engine = engine(&inspector, &endpoint.url(), client, fast_config());
+        let report = run(&engine);
         match &report.stopped {
             StopReason::Unreachable(reason) => assert!(reason.contains(expected), "{reason}"),
             other => panic!("expected a stop on refused credentials, got {other:?}"),
         }
-        for id in &ids {
-            let photo = inspector.photo(*id).unwrap();
-            assert_eq!((photo.state, photo.attempt_count), (PhotoState::Queued, 0));
-        }
+        assert_all_queued_uncharged(&inspector, &ids);
     }
     // With the right credentials everything goes through.
-    let good = engine(inspector.clone(), &endpoint.url(), server, fast_config());
-    let report = runtime().block_on(good.run_until_idle()).unwrap();
+    let good = engine(&inspector, &endpoint.url(), server, fast_config());
+    let report = run(&good);
     assert_eq!(report.synced, 3);
 }
 
@@ -323,6 +315,14 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
     let edge: Arc<dyn omni_core::detect::Detector> =
         Arc::new(bundled_model::detector(&Default::default()).unwrap());
     let rt = runtime();
+    // An engine that waits `budget` for the cloud's verdict before it falls back to the edge's.
+    let with_budget = |url: &str, budget| {
+        let config = SyncConfig {
+            latency_budget: budget,
+            ..fast_config()
+        };
+        engine(&inspector, url, creds.clone(), config)
+    };
 
     // Slower than the budget: the edge result stands, the cloud one is stored later.
     let slow = TestEndpoint::start(
@@ -333,15 +333,7 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
         },
         Some(creds.clone()),
     );
-    let engine_slow = engine(
-        inspector.clone(),
-        &slow.url(),
-        creds.clone(),
-        SyncConfig {
-            latency_budget: Duration::from_millis(200),
-            ..fast_config()
-        },
-    );
+    let engine_slow = with_budget(&slow.url(), Duration::from_millis(200));
     let verdict = rt
         .block_on(engine_slow.verdict(ids[0], edge.clone()))
         .unwrap();
@@ -374,20 +366,8 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
     );
 
     // Within the budget: the cloud verdict comes back directly.
-    let fast = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
-    let engine_fast = engine(
-        inspector.clone(),
-        &fast.url(),
-        creds,
-        SyncConfig {
-            latency_budget: Duration::from_secs(30),
-            ..fast_config()
-        },
-    );
+    let fast = TestEndpoint::accepting(ModelChoice::Bundled, &creds);
+    let engine_fast = with_budget(&fast.url(), Duration::from_secs(30));
     let verdict = rt
         .block_on(engine_fast.verdict(ids[1], edge.clone()))
         .unwrap();
@@ -398,7 +378,7 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
     let dir2 = tempfile::tempdir().unwrap();
     let (offline_store, offline_ids) = fill_store(dir2.path(), 1, 320, 240);
     let offline = engine(
-        offline_store.clone(),
+        &offline_store,
         &fast.url(),
         test_credentials(None),
         fast_config(),
@@ -412,36 +392,20 @@ fn a_slow_cloud_leaves_the_edge_verdict_standing_and_its_result_lands_later() {
     );
 }
 
-/// Every photo still queued and never charged an attempt.
-fn assert_all_queued_uncharged(inspector: &Inspector, ids: &[omni_core::PhotoId]) {
-    for id in ids {
-        let photo = inspector.photo(*id).unwrap();
-        assert_eq!(
-            (photo.state, photo.attempt_count),
-            (PhotoState::Queued, 0),
-            "{photo:?}"
-        );
-    }
-}
-
 #[test]
 fn a_missing_endpoint_pauses_the_queue_and_fails_no_photo() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, ids) = fill_store(dir.path(), 6, 64, 48);
     let creds = test_credentials(None);
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &creds);
     let engine = engine_named(
-        inspector.clone(),
+        &inspector,
         &endpoint.url(),
         "omni-inspector-deleted",
         creds,
         fast_config(),
     );
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     match &report.stopped {
         StopReason::EndpointRefused(reason) => {
             assert!(reason.contains("omni-inspector-deleted") && reason.contains("not found"))
@@ -470,29 +434,17 @@ fn photo_after_photo_refused_pauses_the_queue_instead_of_failing_it() {
     // Photos the endpoint refuses one by one (400 ValidationError): it cannot decode them.
     let bad: Vec<_> = (0..8)
         .map(|i| {
-            let mut truncated = omni_e2e::jpeg(64, 48, 50 + i);
-            truncated.truncate(truncated.len() / 3);
-            inspector
-                .add_photo(
-                    inspection,
-                    &truncated,
-                    omni_core::Timestamp::now(),
-                    omni_core::Face::Whole,
-                )
+            add_photo_now(&inspector, inspection, &truncated_jpeg(50 + i))
                 .unwrap()
                 .id
         })
         .collect();
     let creds = test_credentials(None);
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Bundled,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Bundled, &creds);
     let config = fast_config();
     let limit = config.permanent_failures_before_pause;
-    let engine = engine(inspector.clone(), &endpoint.url(), creds, config);
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let engine = engine(&inspector, &endpoint.url(), creds, config);
+    let report = run(&engine);
     assert!(
         matches!(report.stopped, StopReason::EndpointRefused(_)),
         "{report:?}"
@@ -522,12 +474,12 @@ fn signed_requests_are_never_redirected_to_another_host() {
     let (inspector, ids) = fill_store(dir.path(), 3, 64, 48);
     let trap = RedirectTrap::start();
     let engine = engine(
-        inspector.clone(),
+        &inspector,
         trap.url(),
         test_credentials(Some("session-token-to-keep")),
         fast_config(),
     );
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     match &report.stopped {
         StopReason::EndpointRefused(reason) => {
             assert!(reason.contains("redirect"), "{reason}")
@@ -550,16 +502,12 @@ fn a_full_disk_pauses_sync_and_stores_the_answers_later_without_asking_again() {
     let data = fs.path().join("data");
     let (inspector, ids) = fill_store(&data, 8, 160, 120);
     let creds = test_credentials(None);
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &creds);
     let config = fast_config();
     let concurrency = config.concurrency as u64;
-    let engine = engine(inspector.clone(), &endpoint.url(), creds, config);
+    let engine = engine(&inspector, &endpoint.url(), creds, config);
     let filler = fs.fill("filler");
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     match &report.stopped {
         StopReason::StorageFailing(reason) => assert!(reason.contains("full"), "{reason}"),
         other => panic!("expected a stop on a full disk, got {other:?}"),
@@ -575,7 +523,7 @@ fn a_full_disk_pauses_sync_and_stores_the_answers_later_without_asking_again() {
     assert_eq!(inspector.integrity_check().unwrap(), vec!["ok"]);
 
     std::fs::remove_file(filler).unwrap();
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
     assert_eq!(inspector.stats().unwrap().photos.synced, 8);
     for id in &ids {
@@ -599,14 +547,7 @@ fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
     let before: Vec<_> = ids.iter().map(|id| inspector.photo(*id).unwrap()).collect();
     let filler = fs.fill("filler");
     let big = omni_e2e::jpeg(1024, 768, 7);
-    let err = inspector
-        .add_photo(
-            before[0].inspection_id,
-            &big,
-            omni_core::Timestamp::now(),
-            omni_core::Face::Whole,
-        )
-        .expect_err("no room");
+    let err = add_photo_now(&inspector, before[0].inspection_id, &big).expect_err("no room");
     assert!(
         matches!(err, omni_core::Error::StorageFull { .. }),
         "a typed error: {err}"
@@ -624,14 +565,7 @@ fn capture_on_a_full_disk_is_a_clear_error_and_stores_nothing() {
         assert_eq!(bytes.len() as u64, photo.size_bytes);
     }
     std::fs::remove_file(filler).unwrap();
-    inspector
-        .add_photo(
-            before[0].inspection_id,
-            &big,
-            omni_core::Timestamp::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("room again");
+    add_photo_now(&inspector, before[0].inspection_id, &big).expect("room again");
 }
 
 #[test]
@@ -639,24 +573,13 @@ fn a_device_clock_twenty_minutes_slow_is_corrected_from_the_servers_date() {
     let dir = tempfile::tempdir().unwrap();
     let (inspector, ids) = fill_store(dir.path(), 4, 64, 48);
     let creds = test_credentials(Some("session-token"));
-    let endpoint = TestEndpoint::start(
-        ModelChoice::Null,
-        FaultConfig::default(),
-        Some(creds.clone()),
-    );
-    let mut config = RuntimeConfig::new(
-        ServiceUrl::parse(&endpoint.url()).unwrap(),
-        ENDPOINT_NAME,
-        REGION,
-    );
+    let endpoint = TestEndpoint::accepting(ModelChoice::Null, &creds);
     // The phone's clock is 20 minutes slow: every signature would be refused as stale.
-    config.clock_offset_ms = -20 * 60 * 1000;
-    let cache = Arc::new(CachedCredentials::fixed(creds));
-    let client = RuntimeClient::new(config, cache).unwrap();
+    let client = client(&endpoint.url(), ENDPOINT_NAME, creds, -20 * 60 * 1000);
     let sync = fast_config();
     let concurrency = sync.concurrency as u64;
     let engine = SyncEngine::new(inspector.clone(), client.clone(), sync);
-    let report = runtime().block_on(engine.run_until_idle()).unwrap();
+    let report = run(&engine);
     assert_eq!(report.stopped, StopReason::Idle, "{report:?}");
     assert_eq!(report.synced, 4);
     assert!(
