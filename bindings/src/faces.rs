@@ -2,9 +2,7 @@
 //! `"T"`, `"U"`, `"I"`, `"X"`), parsed here once; any other string is `InvalidInput` with
 //! code `unknown_face` and nothing is stored.
 
-use omni_core::{
-    ApiError, ClosedInspection as CoreClosedInspection, Face, FaceCoverage, Inspection,
-};
+use omni_core::{ApiError, Face};
 
 use crate::error::OmniError;
 
@@ -14,23 +12,5 @@ pub(crate) fn parse_face(letter: Option<&str>) -> Result<Face, OmniError> {
         None => Ok(Face::Whole),
         Some(letter) => Face::parse(letter)
             .map_err(|e| OmniError::from(ApiError::from(omni_core::Error::from(e)))),
-    }
-}
-
-/// A closed inspection and the faces it is missing (closing with faces missing is allowed).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct ClosedInspection {
-    /// The inspection, closed.
-    pub inspection: Inspection,
-    /// Its faces against its kind.
-    pub faces: FaceCoverage,
-}
-
-impl From<CoreClosedInspection> for ClosedInspection {
-    fn from(c: CoreClosedInspection) -> Self {
-        Self {
-            inspection: c.inspection,
-            faces: c.faces,
-        }
     }
 }

@@ -18,15 +18,14 @@ mod types;
 
 pub use callbacks::{AwsCredentials, CredentialsProvider, ModelListener, SyncListener};
 pub use error::{CredentialsError, OmniError};
-pub use faces::ClosedInspection;
 pub use logging::{LogLevel, LogRecord, LogSink, set_log_sink};
 pub use omni::{
     CloudTarget, CoreConfig, ModelRefreshSettings, OfficeTarget, OmniCore, SyncSettings,
 };
 pub use task_handle::TaskHandle;
 pub use types::{
-    InspectionDetail, InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection,
-    OpenSummary, PhotoDetail, Stats, SyncEvent,
+    InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection, OpenSummary, Stats,
+    SyncEvent,
 };
 
 /// Panics inside the core's call path (binding tests only): the app must get an exception

@@ -16,8 +16,8 @@ use omni_core::model_manifest::TrustedKey;
 use omni_core::model_refresh::{BundledModel, ManifestSource, RefreshConfig, RefreshPolicy};
 use omni_core::sync::SyncConfig;
 use omni_core::{
-    ApiError, CloudConfig, CloudTarget as CoreCloudTarget, ContainerNumber, InspectionFilter,
-    InspectionId, OmniConfig, PhotoId, Timestamp,
+    ApiError, ClosedInspection, CloudConfig, CloudTarget as CoreCloudTarget, ContainerNumber,
+    InspectionDetail, InspectionFilter, InspectionId, OmniConfig, PhotoDetail, PhotoId, Timestamp,
 };
 
 use crate::callbacks::{
@@ -25,12 +25,12 @@ use crate::callbacks::{
     ModelListener, SyncListener,
 };
 use crate::error::OmniError;
-use crate::faces::{ClosedInspection, parse_face};
+use crate::faces::parse_face;
 use crate::runtime::{on_runtime, runtime};
 use crate::task_handle::TaskHandle;
 use crate::types::{
-    InspectionDetail, InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection,
-    OpenSummary, PhotoDetail, Stats, parse_id,
+    InspectionQuery, ModelCheck, ModelStatus, ModelUpdate, NewInspection, OpenSummary, Stats,
+    parse_id,
 };
 use omni_core::model_refresh::{Network, RolledBack};
 use omni_core::sync::{SyncReport, Verdict};
@@ -264,7 +264,7 @@ impl OmniCore {
     /// shows (closing with faces missing is allowed).
     pub fn close_inspection(&self, inspection_id: String) -> Result<ClosedInspection, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
-        Ok(self.inner.close_inspection(id)?.into())
+        Ok(self.inner.close_inspection(id)?)
     }
 
     /// The faces an inspection's kind requires, its photos show, and it misses.
@@ -306,7 +306,7 @@ impl OmniCore {
     /// One inspection with its photos and results.
     pub fn inspection(&self, inspection_id: String) -> Result<InspectionDetail, OmniError> {
         let id: InspectionId = parse_id("inspection", &inspection_id)?;
-        Ok(self.inner.inspection(id)?.into())
+        Ok(self.inner.inspection(id)?)
     }
 
     /// The verdict on the box from the yard office's report of a closed inspection, once the
@@ -322,7 +322,7 @@ impl OmniCore {
     /// One photo with its results.
     pub fn photo(&self, photo_id: String) -> Result<PhotoDetail, OmniError> {
         let id: PhotoId = parse_id("photo", &photo_id)?;
-        Ok(self.inner.photo(id)?.into())
+        Ok(self.inner.photo(id)?)
     }
 
     /// Stores a photo (JPEG or PNG bytes) durably and queues it for the cloud; returns once

@@ -8,9 +8,7 @@ use std::time::Duration;
 use omni_core::model_refresh::{CheckOutcome, ModelStatus as CoreModelStatus, Slot, UpdateOutcome};
 use omni_core::sync::{PauseCause, SyncEvent as CoreSyncEvent};
 use omni_core::{
-    BoxVerdictStatus, DetectionResult, DetectionSource, Inspection,
-    InspectionDetail as CoreInspectionDetail, Location, OfficeCounts, OpenReport, Photo,
-    PhotoDetail as CorePhotoDetail, PhotoState, Stats as CoreStats,
+    BoxVerdictStatus, Location, OfficeCounts, OpenReport, PhotoState, Stats as CoreStats,
 };
 
 use crate::error::OmniError;
@@ -46,45 +44,6 @@ pub struct InspectionQuery {
     pub limit: u32,
     /// Skip this many.
     pub offset: u32,
-}
-
-/// A photo with its results.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct PhotoDetail {
-    /// The photo.
-    pub photo: Photo,
-    /// Its results, oldest first.
-    pub results: Vec<DetectionResult>,
-    /// Which source's result is current (cloud preferred).
-    pub current: Option<DetectionSource>,
-}
-
-impl From<CorePhotoDetail> for PhotoDetail {
-    fn from(p: CorePhotoDetail) -> Self {
-        Self {
-            photo: p.photo,
-            results: p.results,
-            current: p.current,
-        }
-    }
-}
-
-/// An inspection with its photos and results.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct InspectionDetail {
-    /// The inspection.
-    pub inspection: Inspection,
-    /// Its photos, oldest first.
-    pub photos: Vec<PhotoDetail>,
-}
-
-impl From<CoreInspectionDetail> for InspectionDetail {
-    fn from(d: CoreInspectionDetail) -> Self {
-        Self {
-            inspection: d.inspection,
-            photos: d.photos.into_iter().map(Into::into).collect(),
-        }
-    }
 }
 
 /// Totals over the store. Not the core's `Stats`: the office's counts are `None` unless the

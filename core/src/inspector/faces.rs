@@ -14,6 +14,7 @@ use omni_protocol::inspection_kind::{FaceCoverage, KindTable};
 /// A closed inspection and the faces it is missing (closing with faces missing is allowed:
 /// the truck may leave before every face is photographed).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClosedInspection {
     /// The inspection, closed.
     #[serde(flatten)]

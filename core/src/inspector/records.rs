@@ -103,6 +103,7 @@ pub struct RecoverReport {
 
 /// A photo with every detection result stored for it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PhotoDetail {
     /// The photo.
     #[serde(flatten)]
@@ -113,6 +114,7 @@ pub struct PhotoDetail {
     /// cloud model is preferred), else the newest edge result.
     pub current: Option<DetectionSource>,
     /// When the yard office acknowledged the photo's bytes (`None`: not yet).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "office_at_ms"))]
     pub office_at: Option<Timestamp>,
     /// How many of its results the office has acknowledged.
     pub verdicts_on_office: u64,
@@ -145,6 +147,7 @@ impl PhotoDetail {
 
 /// An inspection with its photos and their detections.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InspectionDetail {
     /// The inspection.
     #[serde(flatten)]

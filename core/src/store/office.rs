@@ -33,6 +33,7 @@ pub struct OfficeCounts {
 
 /// What the office has acknowledged of one inspection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InspectionAck {
     /// The phone's revision: 1 at creation, +1 at close.
     pub revision: u64,

@@ -1,13 +1,13 @@
 package com.omniinspector.sample
 
-import com.omniinspector.ffi.InspectionDetail
 import com.omniinspector.ffi.InternalException
 import com.omniinspector.ffi.OmniException
 import com.omniinspector.ffi.OpenSummary
-import com.omniinspector.ffi.PhotoDetail
 import com.omniinspector.ffi.SyncEvent
 import com.omniinspector.ffi.core.DetectionResult
+import com.omniinspector.ffi.core.InspectionDetail
 import com.omniinspector.ffi.core.InspectionSummary
+import com.omniinspector.ffi.core.PhotoDetail
 import com.omniinspector.ffi.core.Verdict
 import java.util.Locale
 
