@@ -169,6 +169,8 @@ def test_capture_edge_and_cloud_verdicts(tmp_path, servers):
 
     detail = core.inspection(inspection.id)
     assert [p.current for p in detail.photos] == [omni_protocol.DetectionSource.CLOUD] * 3
+    assert [(p.office_at_ms, p.verdicts_on_office) for p in detail.photos] == [(None, 0)] * 3
+    assert (detail.office.revision, detail.office.acknowledged_revision) == (1, None)
     sources = {r.detections.source for r in detail.photos[0].results}
     assert sources == {omni_protocol.DetectionSource.EDGE, omni_protocol.DetectionSource.CLOUD}
     listed = core.list_inspections(omni.InspectionQuery(state=None, container_number=CONTAINER, limit=10, offset=0))
@@ -379,6 +381,13 @@ def test_an_inspection_closed_offline_reaches_the_office_once_with_its_photos(tm
     assert office_counts() == ((1, 0), (2, 0), (4, 0), 0)
     detail = core.inspection(inspection.id)
     assert [p.current for p in detail.photos] == [omni_protocol.DetectionSource.CLOUD] * 2
+    # The core's own records cross: what the office acknowledged, the faces, the box verdict
+    # the sync read from the office's report.
+    assert (detail.office.revision, detail.office.acknowledged_revision) == (2, 2)
+    assert [(p.office_at_ms is not None, p.verdicts_on_office) for p in detail.photos] == [(True, 2)] * 2
+    assert detail.faces == closed.faces
+    assert detail.box_verdict is not None
+    assert detail.box_verdict == core.box_verdict(inspection.id)
 
     # The office holds exactly that: the closed inspection, the photos' bytes (SHA-256), an
     # edge and a cloud verdict each.
