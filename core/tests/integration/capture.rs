@@ -1,40 +1,23 @@
 //! Capturing photos into an inspection: validation, durability rules, queries.
 
-use crate::common;
+use crate::common::{self, add_whole_photo, create_inspection, new_inspection, open_inspector};
 
 use std::fs;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use omni_core::{
-    ContainerNumber, Error, InspectionFilter, Inspector, InspectorConfig, Location, NewInspection,
-    PhotoError, PhotoFormat, PhotoLimits, PhotoState,
+    ContainerNumber, Error, InspectionFilter, Inspector, InspectorConfig, Location, PhotoError,
+    PhotoFormat, PhotoLimits, PhotoState,
 };
-
-fn open(dir: &std::path::Path) -> Inspector {
-    Inspector::open(dir, InspectorConfig::default()).expect("open inspector")
-}
-
-fn new_inspection(number: &str) -> NewInspection {
-    NewInspection::new(ContainerNumber::parse(number).expect("valid number"))
-}
 
 #[test]
 fn captured_photo_is_stored_untouched_and_queued() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
-    let inspection = inspector
-        .create_inspection(new_inspection("CSQU3054383"))
-        .expect("create");
+    let inspector = open_inspector(dir.path());
+    let inspection = create_inspection(&inspector, "CSQU3054383");
     let bytes = common::jpeg(64, 48, 1);
-    let photo = inspector
-        .add_photo(
-            inspection.id,
-            &bytes,
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("add");
+    let photo = add_whole_photo(&inspector, inspection.id, &bytes).expect("add");
     assert_eq!(photo.state, PhotoState::Queued);
     assert_eq!((photo.width, photo.height), (64, 48));
     assert_eq!(photo.format, PhotoFormat::Jpeg);
@@ -47,14 +30,7 @@ fn captured_photo_is_stored_untouched_and_queued() {
     assert_eq!(fs::read(&path).expect("read original"), bytes);
 
     let png = common::png(30, 20, 2);
-    let photo2 = inspector
-        .add_photo(
-            inspection.id,
-            &png,
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("png");
+    let photo2 = add_whole_photo(&inspector, inspection.id, &png).expect("png");
     assert_eq!(photo2.format, PhotoFormat::Png);
 
     let detail = inspector.inspection(inspection.id).expect("detail");
@@ -66,18 +42,10 @@ fn captured_photo_is_stored_untouched_and_queued() {
 #[test]
 fn bad_photos_are_refused_and_nothing_is_stored() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
-    let inspection = inspector
-        .create_inspection(new_inspection("MSCU6639870"))
-        .expect("create");
-    let good = inspector
-        .add_photo(
-            inspection.id,
-            &common::jpeg(32, 32, 7),
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("good photo");
+    let inspector = open_inspector(dir.path());
+    let inspection = create_inspection(&inspector, "MSCU6639870");
+    let good =
+        add_whole_photo(&inspector, inspection.id, &common::jpeg(32, 32, 7)).expect("good photo");
 
     let mut bomb = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
     bomb.extend_from_slice(b"IHDR");
@@ -98,14 +66,7 @@ fn bad_photos_are_refused_and_nothing_is_stored() {
         ("JPEG magic only", vec![0xFF, 0xD8, 0xFF]),
     ];
     for (name, bytes) in cases {
-        let err = inspector
-            .add_photo(
-                inspection.id,
-                &bytes,
-                SystemTime::now(),
-                omni_core::Face::Whole,
-            )
-            .expect_err(name);
+        let err = add_whole_photo(&inspector, inspection.id, &bytes).expect_err(name);
         let Error::Photo(reason) = &err else {
             panic!("{name}: expected a photo error, got {err}");
         };
@@ -134,20 +95,12 @@ fn bad_photos_are_refused_and_nothing_is_stored() {
 #[test]
 fn truncated_jpeg_with_valid_header_is_kept_as_evidence() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
-    let inspection = inspector
-        .create_inspection(new_inspection("MAEU8120519"))
-        .expect("create");
+    let inspector = open_inspector(dir.path());
+    let inspection = create_inspection(&inspector, "MAEU8120519");
     let full = common::jpeg(640, 480, 9);
     let truncated = &full[..full.len() / 3];
-    let photo = inspector
-        .add_photo(
-            inspection.id,
-            truncated,
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("truncated JPEG is kept");
+    let photo =
+        add_whole_photo(&inspector, inspection.id, truncated).expect("truncated JPEG is kept");
     assert_eq!((photo.width, photo.height), (640, 480));
     assert_eq!(
         fs::read(inspector.photo_path(&photo)).expect("read"),
@@ -166,16 +119,8 @@ fn limits_are_configurable() {
         ..InspectorConfig::default()
     };
     let inspector = Inspector::open(dir.path(), config).expect("open");
-    let inspection = inspector
-        .create_inspection(new_inspection("CSQU3054383"))
-        .expect("create");
-    let err = inspector
-        .add_photo(
-            inspection.id,
-            &common::jpeg(11, 10, 0),
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
+    let inspection = create_inspection(&inspector, "CSQU3054383");
+    let err = add_whole_photo(&inspector, inspection.id, &common::jpeg(11, 10, 0))
         .expect_err("110 pixels > 100");
     assert!(matches!(
         err,
@@ -190,15 +135,9 @@ fn limits_are_configurable() {
 #[test]
 fn photo_for_unknown_inspection_is_refused_without_leaving_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
+    let inspector = open_inspector(dir.path());
     let unknown = omni_core::InspectionId::new();
-    let err = inspector
-        .add_photo(
-            unknown,
-            &common::jpeg(8, 8, 0),
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
+    let err = add_whole_photo(&inspector, unknown, &common::jpeg(8, 8, 0))
         .expect_err("unknown inspection");
     assert!(matches!(err, Error::InspectionNotFound(id) if id == unknown));
     assert_eq!(
@@ -210,7 +149,7 @@ fn photo_for_unknown_inspection_is_refused_without_leaving_a_file() {
 #[test]
 fn invalid_location_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
+    let inspector = open_inspector(dir.path());
     let mut new = new_inspection("CSQU3054383");
     new.location = Some(Location {
         latitude: 91.0,
@@ -227,7 +166,7 @@ fn invalid_location_is_refused() {
 #[test]
 fn queries_filter_page_and_count() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = open(dir.path());
+    let inspector = open_inspector(dir.path());
     let mut ids = Vec::new();
     for (i, number) in ["CSQU3054383", "MSCU6639870", "CSQU3054383"]
         .iter()
@@ -242,14 +181,7 @@ fn queries_filter_page_and_count() {
         });
         let inspection = inspector.create_inspection(new).expect("create");
         for seed in 0..=i as u32 {
-            inspector
-                .add_photo(
-                    inspection.id,
-                    &common::jpeg(16, 16, seed),
-                    SystemTime::now(),
-                    omni_core::Face::Whole,
-                )
-                .expect("add");
+            add_whole_photo(&inspector, inspection.id, &common::jpeg(16, 16, seed)).expect("add");
         }
         ids.push(inspection.id);
         std::thread::sleep(Duration::from_millis(3));
@@ -313,26 +245,10 @@ fn queries_filter_page_and_count() {
 fn reopen_reconciles_orphans_and_missing_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (kept, lost) = {
-        let inspector = open(dir.path());
-        let inspection = inspector
-            .create_inspection(new_inspection("CSQU3054383"))
-            .expect("create");
-        let kept = inspector
-            .add_photo(
-                inspection.id,
-                &common::jpeg(8, 8, 1),
-                SystemTime::now(),
-                omni_core::Face::Whole,
-            )
-            .expect("add");
-        let lost = inspector
-            .add_photo(
-                inspection.id,
-                &common::jpeg(8, 8, 2),
-                SystemTime::now(),
-                omni_core::Face::Whole,
-            )
-            .expect("add");
+        let inspector = open_inspector(dir.path());
+        let inspection = create_inspection(&inspector, "CSQU3054383");
+        let kept = add_whole_photo(&inspector, inspection.id, &common::jpeg(8, 8, 1)).expect("add");
+        let lost = add_whole_photo(&inspector, inspection.id, &common::jpeg(8, 8, 2)).expect("add");
         fs::remove_file(inspector.photo_path(&lost)).expect("lose file");
         (kept, lost)
     };
@@ -342,7 +258,7 @@ fn reopen_reconciles_orphans_and_missing_files() {
     fs::write(photos.join(".incoming-partial"), b"half").expect("temp");
     fs::write(photos.join("README.txt"), b"someone's note").expect("other");
 
-    let inspector = open(dir.path());
+    let inspector = open_inspector(dir.path());
     let report = inspector.open_report();
     let quarantined = photos
         .join("orphans")
@@ -382,7 +298,7 @@ fn reopen_reconciles_orphans_and_missing_files() {
     );
     drop(inspector);
 
-    let again = open(dir.path());
+    let again = open_inspector(dir.path());
     assert!(
         again.open_report().missing_files.is_empty(),
         "reported once"
@@ -406,21 +322,12 @@ fn a_lost_database_quarantines_every_photo_and_recover_adopts_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let originals: Vec<(omni_core::Photo, Vec<u8>)> = {
-        let inspector = open(&data);
-        let inspection = inspector
-            .create_inspection(new_inspection("CSQU3054383"))
-            .expect("create");
+        let inspector = open_inspector(&data);
+        let inspection = create_inspection(&inspector, "CSQU3054383");
         (0..3)
             .map(|i| {
                 let bytes = common::jpeg(32 + i, 24, i);
-                let photo = inspector
-                    .add_photo(
-                        inspection.id,
-                        &bytes,
-                        SystemTime::now(),
-                        omni_core::Face::Whole,
-                    )
-                    .expect("add");
+                let photo = add_whole_photo(&inspector, inspection.id, &bytes).expect("add");
                 (photo, bytes)
             })
             .collect()
@@ -430,7 +337,7 @@ fn a_lost_database_quarantines_every_photo_and_recover_adopts_them() {
     fs::create_dir_all(&orphans).expect("orphans");
     fs::write(orphans.join("notes.txt"), b"not a photo").expect("other file");
 
-    let inspector = open(&data);
+    let inspector = open_inspector(&data);
     let report = inspector.open_report().clone();
     assert_eq!(report.orphans_quarantined.len(), 3, "{report:?}");
     assert_eq!(report.quarantined, 4);
@@ -485,7 +392,7 @@ fn a_lost_database_quarantines_every_photo_and_recover_adopts_them() {
         );
     }
     drop(inspector);
-    let again = open(&data);
+    let again = open_inspector(&data);
     assert!(again.open_report().orphans_quarantined.is_empty());
     assert_eq!(again.open_report().quarantined, 1);
     assert_eq!(again.integrity_check().expect("check"), vec!["ok"]);
@@ -497,31 +404,22 @@ fn a_database_brought_back_gets_its_quarantined_files_back() {
     let data = dir.path().join("data");
     let aside = dir.path().join("aside");
     let (photo, bytes) = {
-        let inspector = open(&data);
-        let inspection = inspector
-            .create_inspection(new_inspection("CSQU3054383"))
-            .expect("create");
+        let inspector = open_inspector(&data);
+        let inspection = create_inspection(&inspector, "CSQU3054383");
         let bytes = common::jpeg(16, 16, 5);
-        let photo = inspector
-            .add_photo(
-                inspection.id,
-                &bytes,
-                SystemTime::now(),
-                omni_core::Face::Whole,
-            )
-            .expect("add");
+        let photo = add_whole_photo(&inspector, inspection.id, &bytes).expect("add");
         (photo, bytes)
     };
     move_database(&data, &aside);
     // Opened without its database: the photo is quarantined under a fresh database.
-    drop(open(&data));
+    drop(open_inspector(&data));
     assert!(!data.join("photos").join(photo.file_name()).exists());
     // The old database is put back (e.g. the Corrupt report was a false alarm).
     for suffix in ["", "-wal", "-shm"] {
         let _ = fs::remove_file(data.join(format!("inspections.sqlite3{suffix}")));
     }
     move_database(&aside, &data);
-    let inspector = open(&data);
+    let inspector = open_inspector(&data);
     let report = inspector.open_report();
     assert_eq!(report.files_restored, vec![photo.id], "{report:?}");
     assert!(report.missing_files.is_empty(), "{report:?}");
@@ -534,22 +432,20 @@ fn a_database_brought_back_gets_its_quarantined_files_back() {
 #[test]
 fn a_second_open_of_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = open(dir.path());
+    let first = open_inspector(dir.path());
     let err = Inspector::open(dir.path(), InspectorConfig::default())
         .err()
         .expect("locked");
     assert!(matches!(err, Error::DataDirLocked { .. }), "{err}");
     drop(first);
-    open(dir.path());
+    open_inspector(dir.path());
 }
 
 #[test]
 fn four_threads_capture_concurrently_without_busy_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = Arc::new(open(dir.path()));
-    let inspection = inspector
-        .create_inspection(new_inspection("CSQU3054383"))
-        .expect("create");
+    let inspector = Arc::new(open_inspector(dir.path()));
+    let inspection = create_inspection(&inspector, "CSQU3054383");
     let per_thread = 40;
     let handles: Vec<_> = (0..4u32)
         .map(|t| {
@@ -560,13 +456,7 @@ fn four_threads_capture_concurrently_without_busy_errors() {
                     let bytes = common::jpeg(24, 24, t * 1000 + i);
                     // Readers run alongside the writers: WAL never blocks them.
                     inspector.stats().expect("read while writing");
-                    let photo = inspector
-                        .add_photo(
-                            inspection.id,
-                            &bytes,
-                            SystemTime::now(),
-                            omni_core::Face::Whole,
-                        )
+                    let photo = add_whole_photo(&inspector, inspection.id, &bytes)
                         .expect("no SQLITE_BUSY surfaces");
                     added.push((photo.id, common::sha256_hex(&bytes)));
                 }

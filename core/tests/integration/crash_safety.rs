@@ -9,11 +9,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use omni_core::{
-    ContainerNumber, InspectionFilter, Inspector, InspectorConfig, NewInspection, PhotoState,
-};
+use omni_core::{InspectionFilter, PhotoState};
 
 const CHILD_ENV: &str = "OMNI_CRASH_CHILD_DATA_DIR";
 const KILLS: usize = 24;
@@ -23,12 +21,8 @@ const KILLS: usize = 24;
 #[ignore = "child process of acknowledged_photos_survive_sigkill"]
 fn crash_child_capture_loop() {
     let dir = std::env::var(CHILD_ENV).expect("run by the crash-safety test");
-    let inspector = Inspector::open(&dir, InspectorConfig::default()).expect("child open");
-    let inspection = inspector
-        .create_inspection(NewInspection::new(
-            ContainerNumber::parse("CSQU3054383").expect("valid"),
-        ))
-        .expect("create");
+    let inspector = common::open_inspector(Path::new(&dir));
+    let inspection = common::create_inspection(&inspector, "CSQU3054383");
     let base = common::jpeg(320, 240, std::process::id());
     let mut rng = fastrand::Rng::new();
     let mut stdout = std::io::stdout().lock();
@@ -39,14 +33,7 @@ fn crash_child_capture_loop() {
         let start = bytes.len();
         bytes.resize(start + rng.usize(0..1_000_000), 0);
         rng.fill(&mut bytes[start..]);
-        let photo = inspector
-            .add_photo(
-                inspection.id,
-                &bytes,
-                SystemTime::now(),
-                omni_core::Face::Whole,
-            )
-            .expect("add");
+        let photo = common::add_whole_photo(&inspector, inspection.id, &bytes).expect("add");
         writeln!(stdout, "ACK {} {}", photo.id, photo.sha256).expect("stdout");
         stdout.flush().expect("flush");
     }
@@ -122,7 +109,7 @@ fn record(line: &str, acknowledged: &mut HashMap<String, String>) -> usize {
 }
 
 fn verify(dir: &Path, acknowledged: &HashMap<String, String>, round: usize) {
-    let inspector = Inspector::open(dir, InspectorConfig::default()).expect("reopen after kill");
+    let inspector = common::open_inspector(dir);
     let report = inspector.open_report();
     assert!(
         report.missing_files.is_empty(),

@@ -6,27 +6,16 @@
 use crate::common;
 
 use omni_core::bundled_model;
-use omni_core::detect::{EdgeDetectorConfig, PostprocessConfig};
-use omni_core::evaluation;
+use omni_core::detect::EdgeDetectorConfig;
 
 #[test]
 fn bundled_demo_model_reaches_map50_of_0_7_on_held_out_generated_data() {
     let Some(python) = common::test_python() else {
         return;
     };
-    let data = tempfile::tempdir().expect("tempdir");
-    let dir = data.path().to_str().expect("utf-8");
-    common::run_python(
-        &python,
-        "tools/datagen/generate_yard_dataset.py",
-        &[
-            "--out", dir, "--seed", "1001", "--train", "1", "--val", "100",
-        ],
-    );
-    let mut detector = bundled_model::detector(&EdgeDetectorConfig::default()).expect("bundled");
-    detector.set_postprocess(PostprocessConfig::ultralytics_val());
-    let classes = detector.model().classes().to_vec();
-    let metrics = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
+    let data = common::generate_yard_dataset(&python, 1001, 1, 100);
+    let detector = bundled_model::detector(&EdgeDetectorConfig::default()).expect("bundled");
+    let metrics = common::evaluate_like_ultralytics_val(detector, data.path());
     eprintln!(
         "held-out: mAP50 {:.4}, mAP50-95 {:.4}",
         metrics.map50, metrics.map50_95

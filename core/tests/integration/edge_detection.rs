@@ -4,7 +4,6 @@
 use crate::common;
 
 use std::fs;
-use std::time::SystemTime;
 
 use common::fixture;
 use omni_core::detect::letterbox::{letterbox_rgb, letterbox_tensor};
@@ -12,7 +11,7 @@ use omni_core::detect::postprocess::{PostprocessConfig, postprocess};
 use omni_core::detect::{
     DAMAGE_CLASSES, Detector, EdgeDetector, EdgeDetectorConfig, EdgeModel, ModelError,
 };
-use omni_core::{ContainerNumber, DetectOutcome, Error, Inspector, InspectorConfig, NewInspection};
+use omni_core::{DetectOutcome, Error};
 use omni_photo::decode::decode_oriented;
 
 /// The fixture photos: sizes, aspect ratios, PNG, EXIF orientations.
@@ -108,26 +107,18 @@ fn letterbox_matches_ultralytics() {
                 "{stem}: oriented height"
             );
             let (ours, lb) = letterbox_rgb(&image, size);
-            assert_eq!(
-                u64::from(lb.new_width),
-                meta["new_unpad_w"].as_u64().expect("nw"),
-                "{stem}"
-            );
-            assert_eq!(
-                u64::from(lb.new_height),
-                meta["new_unpad_h"].as_u64().expect("nh"),
-                "{stem}"
-            );
-            assert_eq!(
-                u64::from(lb.left),
-                meta["left"].as_u64().expect("left"),
-                "{stem}"
-            );
-            assert_eq!(
-                u64::from(lb.top),
-                meta["top"].as_u64().expect("top"),
-                "{stem}"
-            );
+            for (ours, key) in [
+                (lb.new_width, "new_unpad_w"),
+                (lb.new_height, "new_unpad_h"),
+                (lb.left, "left"),
+                (lb.top, "top"),
+            ] {
+                assert_eq!(
+                    u64::from(ours),
+                    meta[key].as_u64().expect(key),
+                    "{stem}: {key}"
+                );
+            }
             let reference = image::open(fixture(&format!("letterbox/{stem}.{size}.png")))
                 .expect("reference png")
                 .to_rgb8();
@@ -300,30 +291,13 @@ fn detector(name: &str) -> EdgeDetector {
 #[test]
 fn edge_results_are_stored_once_and_unreadable_photos_are_marked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = Inspector::open(dir.path(), InspectorConfig::default()).expect("open");
-    let inspection = inspector
-        .create_inspection(NewInspection::new(
-            ContainerNumber::parse("CSQU3054383").expect("ok"),
-        ))
-        .expect("create");
+    let inspector = common::open_inspector(dir.path());
+    let inspection = common::create_inspection(&inspector, "CSQU3054383");
     let good = fs::read(fixture("images/exif-orient6-640x480.jpg")).expect("image");
-    let photo = inspector
-        .add_photo(
-            inspection.id,
-            &good,
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
-        .expect("add");
+    let photo = common::add_whole_photo(&inspector, inspection.id, &good).expect("add");
     assert_eq!(photo.orientation, 6);
     let full = common::jpeg(640, 480, 5);
-    let truncated = inspector
-        .add_photo(
-            inspection.id,
-            &full[..full.len() / 4],
-            SystemTime::now(),
-            omni_core::Face::Whole,
-        )
+    let truncated = common::add_whole_photo(&inspector, inspection.id, &full[..full.len() / 4])
         .expect("truncated JPEG kept");
 
     let edge = detector("yolo11n-6cls-320-f32.onnx");

@@ -6,8 +6,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use omni_core::detect::{EdgeDetector, EdgeDetectorConfig, PostprocessConfig};
-use omni_core::evaluation;
+use omni_core::detect::{EdgeDetector, EdgeDetectorConfig};
 
 fn models_python() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -23,15 +22,8 @@ fn agrees_with_ultralytics_val_within_a_hundredth() {
         eprintln!("skipping: no models venv with Ultralytics (tools/models/build.sh makes it)");
         return;
     };
-    let data = tempfile::tempdir().expect("tempdir");
+    let data = common::generate_yard_dataset(&python, 7, 4, 40);
     let data_dir = data.path().to_str().expect("utf-8");
-    common::run_python(
-        &python,
-        "tools/datagen/generate_yard_dataset.py",
-        &[
-            "--out", data_dir, "--seed", "7", "--train", "4", "--val", "40",
-        ],
-    );
     let model = common::fixture("models/yolo11n-6cls-320-f32.onnx");
     let stdout = common::run_python(
         &python,
@@ -52,11 +44,8 @@ fn agrees_with_ultralytics_val_within_a_hundredth() {
         .find(|l| l.starts_with('{'))
         .expect("a JSON line");
     let theirs: serde_json::Value = serde_json::from_str(last).expect("json");
-    let mut detector =
-        EdgeDetector::from_path(&model, &EdgeDetectorConfig::default()).expect("model");
-    detector.set_postprocess(PostprocessConfig::ultralytics_val());
-    let classes = detector.model().classes().to_vec();
-    let ours = evaluation::evaluate(&detector, data.path(), &classes, |_, _| {}).expect("eval");
+    let detector = EdgeDetector::from_path(&model, &EdgeDetectorConfig::default()).expect("model");
+    let ours = common::evaluate_like_ultralytics_val(detector, data.path());
     let (t50, t5095) = (
         theirs["map50"].as_f64().expect("map50"),
         theirs["map50_95"].as_f64().expect("map50_95"),

@@ -4,15 +4,15 @@
 use crate::common;
 
 use omni_core::{
-    ApiError, ContainerNumber, Error, Face, Inspector, InspectorConfig, KindTable, NewInspection,
-    OmniConfig, OmniCore, PhotoId, Timestamp,
+    ApiError, ContainerNumber, Error, Face, KindTable, NewInspection, OmniConfig, OmniCore,
+    PhotoId, Timestamp,
 };
 
 #[test]
 fn a_face_is_kept_changed_and_covered_against_the_kind() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let inspector = Inspector::open(dir.path(), InspectorConfig::default()).expect("open");
-    let mut new = NewInspection::new(ContainerNumber::parse("CSQU3054383").expect("number"));
+    let inspector = common::open_inspector(dir.path());
+    let mut new = common::new_inspection("CSQU3054383");
     new.kind = Some("gate-out".into());
     let inspection = inspector.create_inspection(new).expect("create");
     let now = Timestamp::now();
