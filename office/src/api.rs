@@ -444,9 +444,11 @@ async fn put_photo(
             .set_detect_status(&photo, DetectStatus::None, Some(reason))
             .await?;
     }
-    // The thumbnail is made once, by the upload that stored the photo (beside its detection).
+    // The thumbnail is made by the upload that stored the photo (beside its detection), or by
+    // a retry of it when that upload stopped before making one (the phone retries until
+    // answered, so a crash between the two is mended by its next try).
     let thumbnail = async {
-        if put == Put::Created {
+        if put == Put::Created || crate::thumbnail::missing(app.store.as_ref(), &photo).await {
             crate::thumbnail::make(app.store.as_ref(), &photo, body.clone()).await;
         }
     };

@@ -1,8 +1,10 @@
 //! Thumbnails, made once at upload: the photo's long side brought to
 //! [`THUMBNAIL_LONG_SIDE`] px, JPEG ([`omni_photo::scale::thumbnail`], the EXIF orientation
-//! applied), stored beside the photo ([`Store::put_thumbnail`]). The list of a container's
-//! visits shows them, never the originals. Best effort: a photo that does not decode gets
-//! none (the pages say so), and neither that nor a store failure fails the upload.
+//! applied), stored beside the photo ([`Store::put_thumbnail`]). A repeated upload of a
+//! stored photo makes it when it is [`missing`] (the first upload stopped between the two).
+//! The list of a container's visits shows them, never the originals. Best effort: a photo
+//! that does not decode gets none (the pages say so), and neither that nor a store failure
+//! fails the upload.
 
 use axum::body::Bytes;
 use omni_photo::scale::ScaledJpeg;
@@ -25,4 +27,10 @@ pub async fn make(store: &dyn Store, photo: &Photo, bytes: Bytes) {
             photo.id, photo.inspection_id
         );
     }
+}
+
+/// Whether a stored photo has no thumbnail. A read failure counts as present: the upload is
+/// not the place to retry the store.
+pub async fn missing(store: &dyn Store, photo: &Photo) -> bool {
+    matches!(store.thumbnail_bytes(photo).await, Ok(None))
 }

@@ -136,6 +136,60 @@ async fn uploads_make_thumbnails_and_the_container_page_shows_only_them() {
     );
 }
 
+/// Photo files by name in the embedded store's `photos/` folder.
+fn photo_files(office: &Office) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(office.dir().join("photos"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_upload_makes_the_thumbnail_a_stopped_one_did_not() {
+    let office = Office::start();
+    let phone = office.phone();
+    let put = phone
+        .put_inspection("i-1", &inspection(CONTAINER, 1_764_900_000_000, 1))
+        .await;
+    assert_eq!(put.status, 201, "{put:?}");
+    let bytes = photo_bytes(1600, 1200);
+    let first = phone.put_photo("i-1", "land", &bytes, None).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let record = photo_record("i-1", "land", &bytes, 0);
+    let store = EmbeddedStore::open(office.dir()).unwrap();
+    let made = store.thumbnail_bytes(&record).await.unwrap().unwrap();
+
+    // The upload stopped after storing the photo, before its thumbnail (a crash): the phone
+    // got no answer and sends the photo again.
+    let thumb = format!("land.{}.thumb.jpg", record.sha256);
+    let thumb_path = office.dir().join("photos").join(&thumb);
+    std::fs::remove_file(&thumb_path).unwrap();
+    assert_eq!(store.thumbnail_bytes(&record).await.unwrap(), None);
+    let files = photo_files(&office);
+    let again = phone.put_photo("i-1", "land", &bytes, None).await;
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(again.json()["created"], false);
+    assert_eq!(store.thumbnail_bytes(&record).await.unwrap(), Some(made));
+    let mut expected = files.clone();
+    expected.push(thumb);
+    expected.sort();
+    assert_eq!(
+        photo_files(&office),
+        expected,
+        "only the thumbnail was written"
+    );
+
+    // With the thumbnail there, a repeat writes nothing.
+    let modified = std::fs::metadata(&thumb_path).unwrap().modified().unwrap();
+    let third = phone.put_photo("i-1", "land", &bytes, None).await;
+    assert_eq!(third.status, 200, "{third:?}");
+    assert_eq!(photo_files(&office), expected);
+    let after = std::fs::metadata(&thumb_path).unwrap().modified().unwrap();
+    assert_eq!(after, modified, "the stored thumbnail stands");
+}
+
 #[cfg(feature = "lambda")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_makes_thumbnails_on_s3() {
