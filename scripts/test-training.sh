@@ -5,6 +5,7 @@
 # whole-loop test (trainer/tests/integration/labeling.rs, whole_loop_on_generated_data) with
 # OMNI_MODELS_PYTHON set, so it goes on past merge: 3 epochs of trainer/sagemaker/train.py on
 # CPU and the publish gate (the edge pipeline on the val split) on the models it exports.
+# First the core's mAP evaluator against Ultralytics' own `val` (ignored by `cargo test`).
 #
 #   scripts/test-training.sh        # makes .venv and .venv-models if needed (idempotent)
 set -euo pipefail
@@ -17,5 +18,7 @@ log "the models venv (.venv-models)"
 tools/models/build.sh --venv-only
 
 export OMNI_MODELS_PYTHON="$PWD/.venv-models/bin/python"
+log "the mAP evaluator against Ultralytics' val"
+cargo test --locked -p omni-core --test integration agrees_with_ultralytics_val -- --ignored --nocapture
 log "the whole labeling loop, training included"
 cargo test --locked -p omni-trainer --test integration whole_loop_on_generated_data -- --nocapture

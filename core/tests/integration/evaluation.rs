@@ -1,6 +1,8 @@
-//! The mAP evaluator against Ultralytics' own `val` on the same model and data set. Runs
-//! when the models venv (Ultralytics) is present: `OMNI_MODELS_PYTHON`, or `.venv-models`
-//! (made by `tools/models/build.sh`); the hand-computed cases in `src/evaluation.rs` run always.
+//! The mAP evaluator against Ultralytics' own `val` on the same model and data set. It needs
+//! the models venv (torch and Ultralytics, ~6 GB: `OMNI_MODELS_PYTHON`, or `.venv-models`
+//! from `tools/models/build.sh`), which the README's test command does not install: ignored
+//! there (listed as such), run by `bash scripts/test-training.sh`, and failing where the venv
+//! is missing. The hand-computed cases in `src/evaluation.rs` run always.
 
 use crate::common;
 
@@ -17,11 +19,12 @@ fn models_python() -> Option<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs the models venv (Ultralytics, ~6 GB): bash scripts/test-training.sh runs it"]
 fn agrees_with_ultralytics_val_within_a_hundredth() {
-    let Some(python) = models_python() else {
-        eprintln!("skipping: no models venv with Ultralytics (tools/models/build.sh makes it)");
-        return;
-    };
+    let python = models_python().expect(
+        "the models venv with Ultralytics: set OMNI_MODELS_PYTHON, or make .venv-models \
+         (bash scripts/test-training.sh does)",
+    );
     let data = common::generate_yard_dataset(&python, 7, 4, 40);
     let data_dir = data.path().to_str().expect("utf-8");
     let model = common::fixture("models/yolo11n-6cls-320-f32.onnx");
