@@ -15,6 +15,7 @@ pub mod model_server;
 pub mod needs;
 #[cfg(feature = "office")]
 pub mod office_server;
+pub mod process;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use omni_core::cloud::{Credentials, SigV4Scope};
@@ -33,14 +32,26 @@ fn invoke(url: &str, signer: &Credentials, time: SystemTime) -> (u16, Option<Str
         &body,
         time,
     );
+    send(reqwest::Method::POST, &target, &headers, signed, body)
+}
+
+/// Sends `method url` with `headers`, the `signed` ones and `body` (on a runtime of its
+/// own); returns status and `x-amzn-ErrorType`.
+fn send(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    signed: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> (u16, Option<String>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut request = reqwest::Client::new().post(&target).body(body);
+        let mut request = reqwest::Client::new().request(method, url).body(body);
         for (name, value) in headers {
-            request = request.header(name, value);
+            request = request.header(*name, *value);
         }
         for (name, value) in signed {
             request = request.header(name, value);
@@ -109,25 +120,13 @@ fn put_inspection(
     let signed = SigV4Scope::execute_api(REGION)
         .sign(signer, "PUT", &url, &headers, signed_body, time)
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new().put(&url).body(sent_body.to_vec());
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        for (name, value) in signed {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.unwrap();
-        let kind = response
-            .headers()
-            .get("x-amzn-errortype")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (response.status().as_u16(), kind)
-    })
+    send(
+        reqwest::Method::PUT,
+        &url,
+        &headers,
+        signed,
+        sent_body.to_vec(),
+    )
 }
 
 #[test]
@@ -279,25 +278,11 @@ fn signer_matches_botocore() {
             "service": service,
             "time": "20261128T102030Z",
         });
-        let mut child = Command::new(&python)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(spec.to_string().as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        let output = omni_e2e::process::output_with_stdin(
+            Command::new(&python).arg(script),
+            spec.to_string().as_bytes(),
         );
+        omni_e2e::process::assert_success(&output);
         let oracle: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let ours: std::collections::BTreeMap<String, String> = ours
             .into_iter()
