@@ -3,8 +3,7 @@
 //! (a tool call, max_tokens, a text answer, throttling, access denied, a bad signature) with
 //! the service model it ships, as it would parse AWS's.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -23,25 +22,11 @@ fn botocore(python: &str, url: &str, secret: &str, calls: usize) -> Vec<Value> {
     );
     let spec = json!({"url": url, "access_key": ACCESS_KEY, "secret_key": secret, "region": REGION,
                       "model_id": "us.amazon.nova-lite-v1:0", "calls": calls});
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(spec.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "botocore script: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::process::output_with_stdin(
+        Command::new(python).arg(script),
+        spec.to_string().as_bytes(),
     );
+    crate::process::assert_success(&out);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

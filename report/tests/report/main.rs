@@ -19,3 +19,9 @@ mod rules;
 #[path = "../../../tests/src/needs.rs"]
 #[allow(dead_code)]
 mod needs;
+
+/// The workspace's one copy of running a child process with input on its stdin (botocore's
+/// script reads its spec there); included by path for the same reason.
+#[path = "../../../tests/src/process.rs"]
+#[allow(dead_code)]
+mod process;
