@@ -20,11 +20,18 @@ use std::time::Instant;
 use image::{ImageFormat, Rgb, RgbImage};
 use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
-use omni_office::wire::{self, DetectStatus, InspectionState, VerdictSource};
+use omni_office::wire::{self, DetectStatus, VerdictSource};
 use omni_trainer::dataset::DAMAGE_CLASSES;
 use omni_trainer::labeling::select::{self, Known, SelectOptions, Strategy};
 use omni_trainer::labeling::source::OfficeSource;
 use serde_json::json;
+
+/// The office records the labeling tests store too (one copy).
+#[path = "../tests/integration/common/office_records.rs"]
+#[allow(dead_code)]
+mod office_records;
+
+use office_records::{closed_inspection, whole_photo};
 
 const PHOTOS_PER_INSPECTION: usize = 4;
 /// Distinct pictures (the selection decodes only the photos it chooses).
@@ -81,32 +88,18 @@ fn build(dir: &Path, records: usize) {
         for n in 0..records.div_ceil(PHOTOS_PER_INSPECTION) {
             let id = format!("insp-{n:07}");
             store
-                .put_inspection(&wire::Inspection {
-                    id: id.clone(),
-                    container_number: format!("CONT {n:07}"),
-                    inspector_id: "bench".into(),
-                    created_at_ms: 1_700_000_000_000 + (n as i64 / 3) * 1000,
-                    updated_at_ms: 1_700_000_000_000,
-                    location: None,
-                    state: InspectionState::Closed,
-                    revision: 1,
-                    received_at_ms: 1_700_000_000_000,
-                    kind: None,
-                })
+                .put_inspection(&closed_inspection(
+                    &id,
+                    &format!("CONT {n:07}"),
+                    "bench",
+                    1_700_000_000_000 + (n as i64 / 3) * 1000,
+                ))
                 .await
                 .unwrap();
             for k in 0..PHOTOS_PER_INSPECTION {
                 let i = n * PHOTOS_PER_INSPECTION + k;
                 let bytes = &pictures[i % PICTURES];
-                let photo = wire::Photo {
-                    id: format!("photo-{i:07}"),
-                    inspection_id: id.clone(),
-                    sha256: omni_e2e::sha256_hex(bytes),
-                    size_bytes: bytes.len() as u64,
-                    content_type: "image/jpeg".into(),
-                    received_at_ms: 1_700_000_000_000,
-                    face: wire::Face::Whole,
-                };
+                let photo = whole_photo(format!("photo-{i:07}"), &id, bytes);
                 store
                     .put_photo(&photo, bytes, DetectStatus::None)
                     .await
@@ -184,14 +177,8 @@ fn main() {
         if !dir.join("office.sqlite3").is_file() {
             build(&dir, records);
         }
-        let out = Command::new(std::env::current_exe().unwrap())
-            .env("BENCH_MEASURE", &dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = omni_e2e::process::output_ok(
+            Command::new(std::env::current_exe().unwrap()).env("BENCH_MEASURE", &dir),
         );
         let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         rows.push((records, line));

@@ -106,32 +106,25 @@ fn cost_tells_the_plan_from_the_product() {
 #[test]
 fn every_command_has_help() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [
-        vec!["--help"],
-        vec!["dataset", "--help"],
-        vec!["dataset", "validate", "--help"],
-        vec!["dataset", "split", "--help"],
-        vec!["dataset", "import-roboflow", "--help"],
-        vec!["dataset", "import-groundtruth", "--help"],
-        vec!["dataset", "merge", "--help"],
-        vec!["dataset", "upload", "--help"],
-        vec!["labeling", "--help"],
-        vec!["labeling", "select", "--help"],
-        vec!["labeling", "export-labelstudio", "--help"],
-        vec!["labeling", "import-labelstudio", "--help"],
-        vec!["labeling", "import-reviewed", "--help"],
-        vec!["labeling", "export-roboflow", "--help"],
-        vec!["labeling", "export-groundtruth", "--help"],
-        vec!["train", "--help"],
-        vec!["wait", "--help"],
-        vec!["deploy", "--help"],
-        vec!["publish", "--help"],
-        vec!["device-model", "--help"],
-        vec!["keygen", "--help"],
-        vec!["cost", "--help"],
-        vec!["config", "--help"],
-    ] {
-        let (ok, stdout, stderr) = common::cli(&args, &[], dir.path());
+    let others: [&[&str]; 15] = [
+        &["--help"],
+        &["dataset", "--help"],
+        &["dataset", "validate", "--help"],
+        &["dataset", "split", "--help"],
+        &["dataset", "import-roboflow", "--help"],
+        &["dataset", "import-groundtruth", "--help"],
+        &["dataset", "upload", "--help"],
+        &["train", "--help"],
+        &["wait", "--help"],
+        &["deploy", "--help"],
+        &["publish", "--help"],
+        &["device-model", "--help"],
+        &["keygen", "--help"],
+        &["cost", "--help"],
+        &["config", "--help"],
+    ];
+    for args in others.into_iter().chain(crate::labeling::LABELING_HELP) {
+        let (ok, stdout, stderr) = common::cli(args, &[], dir.path());
         assert!(ok && stdout.contains("Usage:"), "{args:?}: {stderr}");
     }
 }

@@ -280,11 +280,7 @@ fn images_match_the_sagemaker_sdk() {
     ) else {
         return;
     };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    omni_e2e::process::assert_success(&out);
     let sdk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The vendored table is the SDK's, verbatim.
     let vendored: serde_json::Value =

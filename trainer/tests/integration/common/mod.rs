@@ -4,6 +4,8 @@
 // The upload bench includes this module too and uses only part of it.
 #![allow(dead_code, unused_imports, missing_docs, clippy::unwrap_used)]
 
+pub mod office_records;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -20,17 +22,7 @@ pub fn trainer_dir() -> PathBuf {
 
 /// Runs `python -c script args…`, asserts that it succeeds and returns its stdout.
 pub fn python_c(python: &Path, script: &str, args: &[&Path]) -> String {
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = omni_e2e::process::output_ok(Command::new(python).arg("-c").arg(script).args(args));
     String::from_utf8(out.stdout).unwrap()
 }
 

@@ -2,20 +2,23 @@
 
 use super::*;
 
+/// The labeling loop's commands (and `dataset merge`, which ends it), as `--help` calls.
+pub(crate) const LABELING_HELP: [&[&str]; 8] = [
+    &["labeling", "--help"],
+    &["labeling", "select", "--help"],
+    &["labeling", "export-labelstudio", "--help"],
+    &["labeling", "import-labelstudio", "--help"],
+    &["labeling", "import-reviewed", "--help"],
+    &["labeling", "export-roboflow", "--help"],
+    &["labeling", "export-groundtruth", "--help"],
+    &["dataset", "merge", "--help"],
+];
+
 #[test]
 fn labeling_commands_have_help() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [
-        vec!["labeling", "--help"],
-        vec!["labeling", "select", "--help"],
-        vec!["labeling", "export-labelstudio", "--help"],
-        vec!["labeling", "import-labelstudio", "--help"],
-        vec!["labeling", "import-reviewed", "--help"],
-        vec!["labeling", "export-roboflow", "--help"],
-        vec!["labeling", "export-groundtruth", "--help"],
-        vec!["dataset", "merge", "--help"],
-    ] {
-        let (ok, stdout, _) = common::cli(&args, &[], dir.path());
+    for args in LABELING_HELP {
+        let (ok, stdout, _) = common::cli(args, &[], dir.path());
         assert!(ok && stdout.contains("Usage"), "{args:?}");
     }
     let (ok, _, stderr) = common::cli(&["labeling", "select", "--out", "b"], &[], dir.path());
@@ -42,30 +45,25 @@ fn whole_loop_on_generated_data() {
     };
     let dir = tempfile::tempdir().unwrap();
     let generated = dir.path().join("gen");
-    let out = std::process::Command::new(&python)
-        .arg(omni_e2e::repo_path(
-            "tools/datagen/generate_yard_dataset.py",
-        ))
-        .args([
-            "--seed",
-            "11",
-            "--train",
-            "120",
-            "--val",
-            "1",
-            "--imgsz",
-            "320",
-            "--workers",
-            "1",
-        ])
-        .arg("--out")
-        .arg(&generated)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    omni_e2e::process::output_ok(
+        std::process::Command::new(&python)
+            .arg(omni_e2e::repo_path(
+                "tools/datagen/generate_yard_dataset.py",
+            ))
+            .args([
+                "--seed",
+                "11",
+                "--train",
+                "120",
+                "--val",
+                "1",
+                "--imgsz",
+                "320",
+                "--workers",
+                "1",
+            ])
+            .arg("--out")
+            .arg(&generated),
     );
     // Capture every generated photo on a phone and run the bundled model on it.
     let phone = dir.path().join("phone");
@@ -152,30 +150,25 @@ fn whole_loop_on_generated_data() {
     };
     let model_dir = dir.path().join("model");
     let started = std::time::Instant::now();
-    let out = std::process::Command::new(models_python)
-        .arg(common::trainer_dir().join("sagemaker/train.py"))
-        .args([
-            "--epochs",
-            "3",
-            "--imgsz",
-            "320",
-            "--batch",
-            "8",
-            "--workers",
-            "0",
-            "--device",
-            "cpu",
-        ])
-        .args(["--dataset-version", "1", "--model-version", "0.9.0"])
-        .env("SM_CHANNEL_TRAINING", &ds)
-        .env("SM_MODEL_DIR", &model_dir)
-        .env("OMNI_CHECKPOINT_DIR", dir.path().join("ckpt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    omni_e2e::process::output_ok(
+        std::process::Command::new(models_python)
+            .arg(common::trainer_dir().join("sagemaker/train.py"))
+            .args([
+                "--epochs",
+                "3",
+                "--imgsz",
+                "320",
+                "--batch",
+                "8",
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+            ])
+            .args(["--dataset-version", "1", "--model-version", "0.9.0"])
+            .env("SM_CHANNEL_TRAINING", &ds)
+            .env("SM_MODEL_DIR", &model_dir)
+            .env("OMNI_CHECKPOINT_DIR", dir.path().join("ckpt")),
     );
     let files = ["model.onnx", "model-int8.onnx", "metrics.json"]
         .iter()

@@ -122,12 +122,7 @@ fn merge_versions_the_dataset_and_a_rerun_is_a_no_op() {
     let summary = labelstudio::export(&batch_dir, "/data/local-files/?d=b1/images/", &ls).unwrap();
     let tasks: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&summary.tasks_file).unwrap()).unwrap();
-    let export = dir.path().join("export.json");
-    std::fs::write(
-        &export,
-        serde_json::to_string_pretty(&labelled_export(&tasks)).unwrap(),
-    )
-    .unwrap();
+    let export = write_labelled_export(dir.path(), &tasks);
     let pool = dir.path().join("pool");
     labelstudio::import(&export, &batch_dir.join("images"), &pool).unwrap();
     // An existing data set (no dataset.json yet) becomes version 1, the merge version 2.

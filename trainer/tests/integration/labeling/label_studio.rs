@@ -31,12 +31,7 @@ fn label_studio_round_trip_matches_label_studios_converter() {
         assert!(config.contains(&format!("<Label value=\"{c}\" category=\"{i}\"/>")));
     }
     // The export back, pretty-printed as Label Studio writes it.
-    let export = dir.path().join("export.json");
-    std::fs::write(
-        &export,
-        serde_json::to_string_pretty(&labelled_export(&tasks)).unwrap(),
-    )
-    .unwrap();
+    let export = write_labelled_export(dir.path(), &tasks);
     let pool = dir.path().join("pool");
     let imported = labelstudio::import(&export, &batch_dir.join("images"), &pool).unwrap();
     assert_eq!(

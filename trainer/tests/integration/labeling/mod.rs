@@ -11,6 +11,8 @@ mod label_studio;
 mod on_office;
 mod selection;
 
+pub(crate) use commands::LABELING_HELP;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ use omni_core::{
 };
 use omni_office::store::Store;
 use omni_office::store::embedded::EmbeddedStore;
-use omni_office::wire::{self, DetectStatus, InspectionState, VerdictSource};
+use omni_office::wire::{self, DetectStatus, VerdictSource};
 use omni_trainer::dataset::merge::{self, DATASET_JSON, DatasetManifest};
 use omni_trainer::dataset::{groundtruth, roboflow};
 use omni_trainer::labeling::batch::{self, Batch};
@@ -35,6 +37,7 @@ use omni_trainer::s3uri::S3Uri;
 use serde_json::{Value, json};
 
 use crate::common;
+use crate::common::office_records::{closed_inspection, whole_photo};
 
 /// The one class list (the core's).
 use omni_trainer::dataset::DAMAGE_CLASSES as CLASSES;
@@ -286,29 +289,15 @@ pub(crate) async fn fill_office(store: &dyn Store) -> BTreeMap<String, String> {
     for (i, (name, seed, noise, edge, cloud)) in fixtures().into_iter().enumerate() {
         // Two inspections share a millisecond: the paging must not lose or repeat them.
         let id = format!("insp-{i:02}");
-        let inspection = wire::Inspection {
-            id: id.clone(),
-            container_number: "CSQU 305438-3".into(),
-            inspector_id: "inspector-7".into(),
-            created_at_ms: 1_700_000_000_000 + (i as i64 / 2),
-            updated_at_ms: 1_700_000_000_000,
-            location: None,
-            state: InspectionState::Closed,
-            revision: 1,
-            received_at_ms: 1_700_000_000_000,
-            kind: None,
-        };
+        let inspection = closed_inspection(
+            &id,
+            "CSQU 305438-3",
+            "inspector-7",
+            1_700_000_000_000 + (i as i64 / 2),
+        );
         store.put_inspection(&inspection).await.unwrap();
         let bytes = photo(seed, noise);
-        let p = wire::Photo {
-            id: format!("photo-{i:02}"),
-            inspection_id: id.clone(),
-            sha256: omni_e2e::sha256_hex(&bytes),
-            size_bytes: bytes.len() as u64,
-            content_type: "image/jpeg".into(),
-            received_at_ms: 1_700_000_000_000,
-            face: wire::Face::Whole,
-        };
+        let p = whole_photo(format!("photo-{i:02}"), &id, &bytes);
         store
             .put_photo(&p, &bytes, DetectStatus::None)
             .await
@@ -434,6 +423,18 @@ pub(crate) fn labelled_export(tasks: &[Value]) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// Writes [`labelled_export`] of `tasks` to `dir/export.json`, pretty-printed as Label
+/// Studio writes it; its path.
+fn write_labelled_export(dir: &Path, tasks: &[Value]) -> PathBuf {
+    let export = dir.join("export.json");
+    std::fs::write(
+        &export,
+        serde_json::to_string_pretty(&labelled_export(tasks)).unwrap(),
+    )
+    .unwrap();
+    export
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {

@@ -105,25 +105,27 @@ fn batches_skip_photos_already_batched_or_labelled() {
     let (source, ids) = phone_store(&dir.path().join("phone"));
     drop(source);
     let batches = dir.path().join("batches");
-    // Batch 1 through the CLI: rare-class needs a data set; use many-boxes + disagreement.
-    let (ok, stdout, stderr) = common::cli(
-        &[
-            "--json",
+    // `[--json] labeling select --phone … --out batches --name b1 more…` through the CLI.
+    let select_b1 = |json: bool, more: &[&str]| {
+        let phone = dir.path().join("phone");
+        let mut args = if json { vec!["--json"] } else { vec![] };
+        args.extend([
             "labeling",
             "select",
             "--phone",
-            dir.path().join("phone").to_str().unwrap(),
+            phone.to_str().unwrap(),
             "--out",
             batches.to_str().unwrap(),
             "--name",
             "b1",
-            "--strategy",
-            "many-boxes,disagreement",
-            "--max",
-            "10",
-        ],
-        &[],
-        dir.path(),
+        ]);
+        args.extend_from_slice(more);
+        common::cli(&args, &[], dir.path())
+    };
+    // Batch 1 through the CLI: rare-class needs a data set; use many-boxes + disagreement.
+    let (ok, stdout, stderr) = select_b1(
+        true,
+        &["--strategy", "many-boxes,disagreement", "--max", "10"],
     );
     assert!(ok, "{stderr}");
     let written: Value = serde_json::from_str(&stdout).unwrap();
@@ -152,20 +154,7 @@ fn batches_skip_photos_already_batched_or_labelled() {
     assert_eq!(s.known, 2);
     // A batch name is never reused.
     drop(source);
-    let (ok, _, stderr) = common::cli(
-        &[
-            "labeling",
-            "select",
-            "--phone",
-            dir.path().join("phone").to_str().unwrap(),
-            "--out",
-            batches.to_str().unwrap(),
-            "--name",
-            "b1",
-        ],
-        &[],
-        dir.path(),
-    );
+    let (ok, _, stderr) = select_b1(false, &[]);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
     // Labelled photos (in dataset.json) are skipped too: label b1 (its predictions) and merge.
     let pool = dir.path().join("pool");
