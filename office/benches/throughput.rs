@@ -38,6 +38,29 @@ fn row(what: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>
     );
 }
 
+/// Runs `work(0..workers)` at once, each on a task of its own timing its operations; the
+/// latencies of all.
+async fn concurrently<F, Fut>(workers: usize, work: F) -> Vec<Duration>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Vec<Duration>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..workers).map(|w| tokio::spawn(work(w))).collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a worker"));
+    }
+    latencies
+}
+
+/// Awaits `operation`, its latency added to `latencies`.
+async fn timed<T>(latencies: &mut Vec<Duration>, operation: impl Future<Output = T>) -> T {
+    let t = Instant::now();
+    let out = operation.await;
+    latencies.push(t.elapsed());
+    out
+}
+
 fn main() {
     let phones = arg(0, 50);
     let per_phone = arg(1, 20);
@@ -89,30 +112,25 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
 
     // Record writes: every phone PUTs its inspections, one after the other, all phones at once.
     let started = Instant::now();
-    let tasks: Vec<_> = (0..phones)
-        .map(|p| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for i in 0..per_phone {
-                    let t = Instant::now();
-                    client
-                        .put_inspection(
-                            &format!("phone{p}-insp{i}"),
-                            &put(container(p * per_phone + i), 1_700_000_000_000),
-                        )
-                        .await
-                        .expect("an inspection stored");
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("a phone"));
-    }
+    let latencies = concurrently(phones, |p| {
+        let client = client.clone();
+        async move {
+            let mut latencies = Vec::new();
+            for i in 0..per_phone {
+                timed(
+                    &mut latencies,
+                    client.put_inspection(
+                        &format!("phone{p}-insp{i}"),
+                        &put(container(p * per_phone + i), 1_700_000_000_000),
+                    ),
+                )
+                .await
+                .expect("an inspection stored");
+            }
+            latencies
+        }
+    })
+    .await;
     row(
         "PUT inspection (record write)",
         latencies.len(),
@@ -122,41 +140,36 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
 
     // Photo uploads: each phone uploads one photo into each of its inspections.
     let started = Instant::now();
-    let tasks: Vec<_> = (0..phones)
-        .map(|p| {
-            let client = client.clone();
-            let payload = Payload {
-                bytes: photo.clone(),
-                content_type: "image/jpeg",
-                sent_size: (1600, 1200),
-                original_size: (1600, 1200),
-            };
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for i in 0..per_phone {
-                    // Distinct bytes per photo would only change the hash; the same body
-                    // under distinct ids is stored once per id, as uploads are.
-                    let t = Instant::now();
-                    client
-                        .upload_photo(
-                            &format!("phone{p}-insp{i}"),
-                            &format!("phone{p}-photo{i}"),
-                            &payload,
-                            omni_office::wire::Face::Whole,
-                            false,
-                        )
-                        .await
-                        .expect("a photo stored");
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("a phone"));
-    }
+    let latencies = concurrently(phones, |p| {
+        let client = client.clone();
+        let payload = Payload {
+            bytes: photo.clone(),
+            content_type: "image/jpeg",
+            sent_size: (1600, 1200),
+            original_size: (1600, 1200),
+        };
+        async move {
+            let mut latencies = Vec::new();
+            for i in 0..per_phone {
+                // Distinct bytes per photo would only change the hash; the same body
+                // under distinct ids is stored once per id, as uploads are.
+                timed(
+                    &mut latencies,
+                    client.upload_photo(
+                        &format!("phone{p}-insp{i}"),
+                        &format!("phone{p}-photo{i}"),
+                        &payload,
+                        omni_office::wire::Face::Whole,
+                        false,
+                    ),
+                )
+                .await
+                .expect("a photo stored");
+            }
+            latencies
+        }
+    })
+    .await;
     let elapsed = started.elapsed();
     let uploads = latencies.len();
     row("PUT photo (no detection)", uploads, elapsed, latencies);
@@ -165,25 +178,20 @@ async fn run(phones: usize, per_phone: usize, fill: usize) {
     // containers, one a minute.
     let started = Instant::now();
     let writers = 8;
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                for n in (w..fill).step_by(writers) {
-                    let inspection = filled(n, CONTAINERS);
-                    let t = Instant::now();
-                    store.put_inspection(&inspection).await.expect("stored");
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("a writer"));
-    }
+    let latencies = concurrently(writers, |w| {
+        let store = store.clone();
+        async move {
+            let mut latencies = Vec::new();
+            for n in (w..fill).step_by(writers) {
+                let inspection = filled(n, CONTAINERS);
+                timed(&mut latencies, store.put_inspection(&inspection))
+                    .await
+                    .expect("stored");
+            }
+            latencies
+        }
+    })
+    .await;
     row(
         "store put_inspection (fill, 8 writers)",
         latencies.len(),

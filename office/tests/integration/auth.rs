@@ -6,7 +6,19 @@ use std::time::{Duration, SystemTime};
 use omni_sigv4::test_sign::signature_headers;
 use omni_sigv4::{Credentials, SigV4Scope};
 
-use crate::common::{CONTAINER, REGION, TestOffice, answer, credentials, inspection};
+use crate::common::{
+    Answer, CONTAINER, REGION, TestOffice, answer, credentials, inspection, sign_for_api_now,
+};
+
+/// `PUT url` carrying `body` with the SigV4 headers `signed` (made for this or another
+/// request), as sent by hand.
+async fn put_signed(url: &str, body: Vec<u8>, signed: &[(String, String)]) -> Answer {
+    let mut request = reqwest::Client::new().put(url).body(body);
+    for (name, value) in signed {
+        request = request.header(name, value);
+    }
+    answer(request.send().await.unwrap()).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_need_a_signature_by_the_right_secret_now_over_this_body() {
@@ -41,26 +53,10 @@ async fn requests_need_a_signature_by_the_right_secret_now_over_this_body() {
         .assert_error(403, "InvalidSignatureException");
     // Tampered body: signed over one body, another sent.
     let url = format!("{}{path}", client.base);
-    let scope = SigV4Scope {
-        region: REGION.into(),
-        service: "execute-api".into(),
-    };
-    let signed = signature_headers(
-        &scope,
-        &credentials(),
-        "PUT",
-        &url,
-        &[],
-        &body,
-        SystemTime::now(),
-    );
+    let signed = sign_for_api_now(&credentials(), "PUT", &url, &[], &body);
     let mut tampered = body.clone();
     tampered[5] ^= 1;
-    let mut request = reqwest::Client::new().put(&url).body(tampered);
-    for (name, value) in &signed {
-        request = request.header(name, value);
-    }
-    answer(request.send().await.unwrap())
+    put_signed(&url, tampered, &signed)
         .await
         .assert_error(403, "InvalidSignatureException");
     // Signed for SageMaker instead of execute-api.
@@ -73,11 +69,7 @@ async fn requests_need_a_signature_by_the_right_secret_now_over_this_body() {
         &body,
         SystemTime::now(),
     );
-    let mut request = reqwest::Client::new().put(&url).body(body.clone());
-    for (name, value) in &sagemaker {
-        request = request.header(name, value);
-    }
-    answer(request.send().await.unwrap())
+    put_signed(&url, body.clone(), &sagemaker)
         .await
         .assert_error(403, "InvalidSignatureException");
     // Wrong secret.

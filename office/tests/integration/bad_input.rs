@@ -3,13 +3,24 @@
 use omni_office::store::ListQuery;
 use sha2::{Digest, Sha256};
 
-use crate::common::{CONTAINER, TestOffice, inspection, jpeg};
+use crate::common::{Answer, CONTAINER, TestOffice, inspection, jpeg};
 
 async fn office_with_one_inspection() -> TestOffice {
     let office = TestOffice::start(None).await;
     let answer = office
         .client()
         .put_inspection("insp-1", &inspection(CONTAINER, 1_700_000_000_000, 3))
+        .await;
+    assert_eq!(answer.status, 201);
+    office
+}
+
+/// [`office_with_one_inspection`] with photo `p1` (`jpeg(1)`) stored in it.
+async fn office_with_one_photo() -> TestOffice {
+    let office = office_with_one_inspection().await;
+    let answer = office
+        .client()
+        .put_photo("insp-1", "p1", &jpeg(1), None)
         .await;
     assert_eq!(answer.status, 201);
     office
@@ -26,6 +37,13 @@ async fn count(office: &TestOffice) -> (usize, usize) {
         .unwrap();
     let photos = office.store.photos("insp-1").await.unwrap().len();
     (list.len(), photos)
+}
+
+/// Asserts a 400 `ValidationException` whose message names `what`.
+fn assert_invalid(answer: &Answer, what: &str) {
+    answer.assert_error(400, "ValidationException");
+    let message = answer.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains(what), "{message}");
 }
 
 #[tokio::test]
@@ -53,13 +71,7 @@ async fn unknown_fields_are_refused() {
         .client()
         .put_json("/v1/inspections/insp-2", &body)
         .await;
-    answer.assert_error(400, "ValidationException");
-    assert!(
-        answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("colour")
-    );
+    assert_invalid(&answer, "colour");
     assert_eq!(count(&office).await, (1, 0));
 }
 
@@ -70,13 +82,7 @@ async fn a_container_number_with_a_wrong_check_digit_is_refused() {
         .client()
         .put_inspection("insp-2", &inspection("CSQU3054384", 1, 1))
         .await;
-    answer.assert_error(400, "ValidationException");
-    assert!(
-        answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("ISO 6346")
-    );
+    assert_invalid(&answer, "ISO 6346");
     assert_eq!(count(&office).await, (1, 0));
 }
 
@@ -131,15 +137,8 @@ async fn a_wrong_hash_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn another_body_for_a_stored_photo_id_is_a_conflict() {
-    let office = office_with_one_inspection().await;
+    let office = office_with_one_photo().await;
     let client = office.client();
-    assert_eq!(
-        client
-            .put_photo("insp-1", "p1", &jpeg(1), None)
-            .await
-            .status,
-        201
-    );
     client
         .put_photo("insp-1", "p1", &jpeg(2), None)
         .await
@@ -207,15 +206,8 @@ async fn oversized_bodies_and_photos_are_refused() {
 
 #[tokio::test]
 async fn bad_verdicts_and_queries_are_refused() {
-    let office = office_with_one_inspection().await;
+    let office = office_with_one_photo().await;
     let client = office.client();
-    assert_eq!(
-        client
-            .put_photo("insp-1", "p1", &jpeg(1), None)
-            .await
-            .status,
-        201
-    );
     // An unknown class.
     let verdict = serde_json::json!({"response": {"schema_version": 1,
         "model": {"name": "m", "version": "1", "sha256": "00"},
@@ -257,6 +249,25 @@ async fn bad_verdicts_and_queries_are_refused() {
     assert!(office.store.verdicts("insp-1").await.unwrap().is_empty());
 }
 
+/// The head of a photo PUT of `body` to `url` sent by hand: its hash header, signed (for the
+/// API, now, by `signer`) with the SigV4 headers.
+fn raw_photo_head(
+    signer: &omni_sigv4::Credentials,
+    url: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let sha = hex::encode(Sha256::digest(body));
+    let mut head = crate::common::sign_for_api_now(
+        signer,
+        "PUT",
+        url,
+        &[("x-omni-photo-sha256", sha.as_str())],
+        body,
+    );
+    head.push(("x-omni-photo-sha256".into(), sha));
+    head
+}
+
 /// A plain client (all of the body written before anything is read, as botocore over urllib
 /// does) uploading 11 MB reads the 413 instead of a broken pipe; one that asks
 /// `Expect: 100-continue` gets the 413 before it sends a byte. Nothing is stored.
@@ -264,23 +275,8 @@ async fn bad_verdicts_and_queries_are_refused() {
 async fn an_oversized_upload_is_refused_in_a_way_the_client_reads() {
     let office = office_with_one_inspection().await;
     let body = vec![0u8; 11 * 1024 * 1024];
-    let sha = hex::encode(Sha256::digest(&body));
     let url = format!("http://{}/v1/inspections/insp-1/photos/p1", office.addr);
-    let scope = omni_sigv4::SigV4Scope {
-        region: crate::common::REGION.into(),
-        service: "execute-api".into(),
-    };
-    let signed_headers = [("x-omni-photo-sha256", sha.as_str())];
-    let mut head: Vec<(String, String)> = omni_sigv4::test_sign::signature_headers(
-        &scope,
-        &crate::common::credentials(),
-        "PUT",
-        &url,
-        &signed_headers,
-        &body,
-        std::time::SystemTime::now(),
-    );
-    head.push(("x-omni-photo-sha256".into(), sha.clone()));
+    let head = raw_photo_head(&crate::common::credentials(), &url, &body);
     let addr = office.addr;
     let (full, early) = tokio::task::spawn_blocking(move || {
         let full = omni_e2e::raw_http_request(
@@ -319,30 +315,14 @@ async fn an_oversized_upload_is_refused_in_a_way_the_client_reads() {
 async fn an_unknown_key_is_refused_before_the_body_is_sent() {
     let office = office_with_one_inspection().await;
     let body = vec![0u8; 6 * 1024 * 1024];
-    let sha = hex::encode(Sha256::digest(&body));
     let path = "/v1/inspections/insp-1/photos/p1";
     let url = format!("http://{}{path}", office.addr);
-    let scope = omni_sigv4::SigV4Scope {
-        region: crate::common::REGION.into(),
-        service: "execute-api".into(),
-    };
     let stranger = omni_sigv4::Credentials {
         access_key_id: "AKIDSTRANGER".into(),
         ..crate::common::credentials()
     };
-    let signed_headers = [("x-omni-photo-sha256", sha.as_str())];
-    let headers = omni_sigv4::test_sign::signature_headers(
-        &scope,
-        &stranger,
-        "PUT",
-        &url,
-        &signed_headers,
-        &body,
-        std::time::SystemTime::now(),
-    );
+    let head = raw_photo_head(&stranger, &url, &body);
     let addr = office.addr;
-    let mut head = headers;
-    head.push(("x-omni-photo-sha256".into(), sha));
     let length = body.len();
     let answer = tokio::task::spawn_blocking(move || {
         omni_e2e::raw_http_head_only(addr, &head, &format!("PUT {path} HTTP/1.1"), length)

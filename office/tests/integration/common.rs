@@ -10,7 +10,7 @@ use omni_office::detect::Detector;
 use omni_office::report::ReportSettings;
 use omni_office::store::Store;
 use omni_office::store::embedded::{self, EmbeddedStore};
-use omni_office::wire::{InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection};
+use omni_office::wire::{InspectionState, PHOTO_SHA256_HEADER, Photo, PutInspection, ReviewChange};
 use omni_sigv4::test_sign::signature_headers;
 use omni_sigv4::{Credentials, SigV4Scope};
 use sha2::{Digest, Sha256};
@@ -100,6 +100,41 @@ impl Drop for TestOffice {
     }
 }
 
+/// The office API's SigV4 scope: service `execute-api` in [`REGION`].
+pub fn api_scope() -> SigV4Scope {
+    SigV4Scope {
+        region: REGION.into(),
+        service: "execute-api".into(),
+    }
+}
+
+/// The SigV4 headers of a request to the office's API signed by `signer` now, over the
+/// other signed `headers` and `body`.
+pub fn sign_for_api_now(
+    signer: &Credentials,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<(String, String)> {
+    signature_headers(
+        &api_scope(),
+        signer,
+        method,
+        url,
+        headers,
+        body,
+        SystemTime::now(),
+    )
+}
+
+/// The headers of a JPEG photo upload: its type, its hash `sha`, and `extra`.
+pub fn photo_headers<'a>(sha: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut headers = vec![("content-type", "image/jpeg"), (PHOTO_SHA256_HEADER, sha)];
+    headers.extend_from_slice(extra);
+    headers
+}
+
 /// An answer: status, `x-amzn-ErrorType`, body.
 #[derive(Debug)]
 pub struct Answer {
@@ -148,11 +183,15 @@ impl Client {
         time: SystemTime,
     ) -> Answer {
         let url = format!("{}{path}", self.base);
-        let scope = SigV4Scope {
-            region: REGION.into(),
-            service: "execute-api".into(),
-        };
-        let signed = signature_headers(&scope, &self.signer, method, &url, headers, &body, time);
+        let signed = signature_headers(
+            &api_scope(),
+            &self.signer,
+            method,
+            &url,
+            headers,
+            &body,
+            time,
+        );
         let mut request = self.http.request(method.parse().unwrap(), &url).body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -231,11 +270,7 @@ impl Client {
         extra: &[(&str, &str)],
     ) -> Answer {
         let sha = hex::encode(Sha256::digest(bytes));
-        let mut headers = vec![
-            ("content-type", "image/jpeg"),
-            (PHOTO_SHA256_HEADER, sha.as_str()),
-        ];
-        headers.extend_from_slice(extra);
+        let headers = photo_headers(&sha, extra);
         self.send(
             "PUT",
             &format!("/v1/inspections/{inspection}/photos/{photo}"),
@@ -292,4 +327,20 @@ pub fn photo_record(inspection_id: &str, id: &str, bytes: &[u8], received_at_ms:
         received_at_ms,
         face: omni_office::wire::Face::Whole,
     }
+}
+
+/// A review's edits of the first two boxes it started from: box 0 reclassified from a dent
+/// (class 0) to rust (class 2), box 1 (of `deleted_class`) deleted.
+pub fn reclassified_and_deleted(deleted_class: u32) -> Vec<ReviewChange> {
+    vec![
+        ReviewChange::Reclassified {
+            box_index: 0,
+            from: 0,
+            to: 2,
+        },
+        ReviewChange::Deleted {
+            box_index: 1,
+            class_id: deleted_class,
+        },
+    ]
 }

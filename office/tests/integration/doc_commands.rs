@@ -84,15 +84,8 @@ async fn every_documented_office_command_runs() {
         "omni-office users add ana --role reviewer --data-dir office-data",
         &[],
     );
-    let mut child = add
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"correct horse battery\n")
-        .unwrap();
-    let added = child.wait_with_output().unwrap();
-    assert!(added.status.success());
+    let added = omni_e2e::process::output_with_stdin(&mut add, b"correct horse battery\n");
+    omni_e2e::process::assert_success(&added);
     let users = docs.run("omni-office users list --data-dir office-data --json", &[]);
     assert_eq!(users.trim(), r#"[{"name":"ana","role":"reviewer"}]"#);
 

@@ -14,13 +14,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use omni_office::wire::{DETECT_HEADER, PHOTO_SHA256_HEADER};
+use omni_office::wire::DETECT_HEADER;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::aws::{Moto, store};
-use crate::common::{CONTAINER, inspection};
+use crate::common::{CONTAINER, inspection, photo_headers};
 
 const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
 
@@ -186,6 +186,32 @@ impl Lambda {
             Outcome::Error(message) => panic!("the function failed: {message}"),
         }
     }
+
+    /// Invokes `method path` with `body` as JSON (`content-type: application/json`).
+    pub(crate) async fn invoke_json(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Value {
+        let json = serde_json::to_vec(body).unwrap();
+        let json_type = [("content-type", "application/json")];
+        self.invoke(event(method, path, &json_type, Some(&json)))
+            .await
+    }
+
+    /// `PUT path` with the JPEG `photo`: its hash, not to be detected, and `more` headers.
+    pub(crate) async fn put_photo(
+        &mut self,
+        path: &str,
+        photo: &[u8],
+        more: &[(&str, &str)],
+    ) -> Value {
+        let sha = hex::encode(Sha256::digest(photo));
+        let mut headers = photo_headers(&sha, &[(DETECT_HEADER, "false")]);
+        headers.extend_from_slice(more);
+        self.invoke(event("PUT", path, &headers, Some(photo))).await
+    }
 }
 
 impl Drop for Lambda {
@@ -295,35 +321,25 @@ async fn the_lambda_serves_api_gateway_events_over_dynamodb_and_s3() {
         return;
     };
 
-    let put = serde_json::to_vec(&inspection(CONTAINER, 1_700_000_000_000, 1)).unwrap();
-    let json_type = [("content-type", "application/json")];
     let created = lambda
-        .invoke(event(
+        .invoke_json(
             "PUT",
             "/v1/inspections/insp-1",
-            &json_type,
-            Some(&put),
-        ))
+            &inspection(CONTAINER, 1_700_000_000_000, 1),
+        )
         .await;
     assert_eq!(status(&created), 201, "{created}");
 
     // A photo: base64 through API Gateway, stored in S3, its record in DynamoDB.
     let photo = omni_e2e::jpeg(320, 240, 11);
-    let sha = hex::encode(Sha256::digest(&photo));
-    let photo_headers = [
-        ("content-type", "image/jpeg"),
-        (PHOTO_SHA256_HEADER, sha.as_str()),
-        (DETECT_HEADER, "false"),
-    ];
     let path = "/v1/inspections/insp-1/photos/p1";
-    let uploaded = lambda
-        .invoke(event("PUT", path, &photo_headers, Some(&photo)))
-        .await;
+    let uploaded = lambda.put_photo(path, &photo, &[]).await;
     assert_eq!(status(&uploaded), 201, "{uploaded}");
-    assert_eq!(body_json(&uploaded)["photo"]["sha256"], sha.as_str());
-    let repeated = lambda
-        .invoke(event("PUT", path, &photo_headers, Some(&photo)))
-        .await;
+    assert_eq!(
+        body_json(&uploaded)["photo"]["sha256"],
+        hex::encode(Sha256::digest(&photo))
+    );
+    let repeated = lambda.put_photo(path, &photo, &[]).await;
     assert_eq!(status(&repeated), 200, "a repeat is a no-op: {repeated}");
 
     // The office's reads: by container (the GSI), and one inspection with a presigned URL
@@ -364,12 +380,7 @@ async fn the_lambda_serves_api_gateway_events_over_dynamodb_and_s3() {
     let mut bad = inspection(CONTAINER, 1_700_000_000_000, 1);
     bad.container_number = "CSQU3054384".into();
     let refused = lambda
-        .invoke(event(
-            "PUT",
-            "/v1/inspections/insp-2",
-            &json_type,
-            Some(&serde_json::to_vec(&bad).unwrap()),
-        ))
+        .invoke_json("PUT", "/v1/inspections/insp-2", &bad)
         .await;
     assert_eq!(status(&refused), 400, "{refused}");
     assert_eq!(body_json(&refused)["__type"], "ValidationException");

@@ -11,9 +11,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use omni_office::wire::{DETECT_HEADER, InspectionState, PHOTO_SHA256_HEADER};
+use omni_office::wire::InspectionState;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::common::{CONTAINER, inspection, jpeg};
 use crate::lambda::{Lambda, body_json, event, status};
@@ -25,35 +24,18 @@ async fn the_lambda_writes_the_report_in_the_background_and_the_cli_reads_it() {
     let Some((moto, mut lambda, table, bucket)) = Lambda::on_moto("lambda-report").await else {
         return;
     };
-    let json_type = [("content-type", "application/json")];
-
     let mut open = inspection(CONTAINER, T0, 1);
     open.kind = Some("gate-in".into());
-    let put = serde_json::to_vec(&open).unwrap();
     let created = lambda
-        .invoke(event(
-            "PUT",
-            "/v1/inspections/insp-1",
-            &json_type,
-            Some(&put),
-        ))
+        .invoke_json("PUT", "/v1/inspections/insp-1", &open)
         .await;
     assert_eq!(status(&created), 201, "{created}");
-    let photo = jpeg(1);
-    let sha = hex::encode(Sha256::digest(&photo));
-    let photo_headers = [
-        ("content-type", "image/jpeg"),
-        (PHOTO_SHA256_HEADER, sha.as_str()),
-        (DETECT_HEADER, "false"),
-        ("x-omni-photo-face", "D"),
-    ];
     let uploaded = lambda
-        .invoke(event(
-            "PUT",
+        .put_photo(
             "/v1/inspections/insp-1/photos/door",
-            &photo_headers,
-            Some(&photo),
-        ))
+            &jpeg(1),
+            &[("x-omni-photo-face", "D")],
+        )
         .await;
     assert_eq!(status(&uploaded), 201, "{uploaded}");
     let dents = json!({"response": {
@@ -69,25 +51,18 @@ async fn the_lambda_writes_the_report_in_the_background_and_the_cli_reads_it() {
         ],
     }});
     let verdict = lambda
-        .invoke(event(
+        .invoke_json(
             "PUT",
             "/v1/inspections/insp-1/photos/door/verdicts/edge",
-            &json_type,
-            Some(&serde_json::to_vec(&dents).unwrap()),
-        ))
+            &dents,
+        )
         .await;
     assert_eq!(status(&verdict), 201, "{verdict}");
     let mut closed = open.clone();
     closed.revision = 2;
     closed.state = InspectionState::Closed;
-    let put = serde_json::to_vec(&closed).unwrap();
     let closing = lambda
-        .invoke(event(
-            "PUT",
-            "/v1/inspections/insp-1",
-            &json_type,
-            Some(&put),
-        ))
+        .invoke_json("PUT", "/v1/inspections/insp-1", &closed)
         .await;
     assert_eq!(status(&closing), 200, "{closing}");
 
@@ -121,22 +96,17 @@ async fn the_lambda_writes_the_report_in_the_background_and_the_cli_reads_it() {
     // The ops CLI on the same table and bucket reads the very report the Lambda stored.
     let dir = tempfile::tempdir().unwrap();
     let pdf = dir.path().join("eir.pdf");
-    let out = Command::new(env!("CARGO_BIN_EXE_omni-office"))
-        .args(["report", "insp-1", "--json", "--pdf"])
-        .arg(&pdf)
-        .args(["--aws-table", &table, "--aws-bucket", &bucket])
-        .args(["--aws-endpoint-url", &moto.url])
-        .env_remove("OMNI_OFFICE_DATA")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = omni_e2e::process::output_ok(
+        Command::new(env!("CARGO_BIN_EXE_omni-office"))
+            .args(["report", "insp-1", "--json", "--pdf"])
+            .arg(&pdf)
+            .args(["--aws-table", &table, "--aws-bucket", &bucket])
+            .args(["--aws-endpoint-url", &moto.url])
+            .env_remove("OMNI_OFFICE_DATA")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true"),
     );
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

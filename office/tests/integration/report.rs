@@ -100,15 +100,24 @@ pub async fn close(client: &Client, revision: u64) {
     assert!(status == 200 || status == 201, "{status}");
 }
 
-fn office_bin(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_omni-office"))
+fn office_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_omni-office"));
+    command
         .args(args)
         .env_remove("OMNI_OFFICE_TABLE")
         .env_remove("OMNI_OFFICE_BUCKET")
         .env_remove("OMNI_OFFICE_DATA")
-        .env_remove("OMNI_OFFICE_NOVA")
-        .output()
-        .unwrap()
+        .env_remove("OMNI_OFFICE_NOVA");
+    command
+}
+
+fn office_bin(args: &[&str]) -> std::process::Output {
+    office_command(args).output().unwrap()
+}
+
+/// [`office_bin`], asserting that it succeeded.
+fn office_bin_ok(args: &[&str]) -> std::process::Output {
+    omni_e2e::process::output_ok(&mut office_command(args))
 }
 
 /// The text of a PDF file, or `None` (with a note) where pdftotext is missing and
@@ -189,16 +198,11 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
 
     // The CLI reads the stored report, and writes the PDF.
     let data = office.dir.path().to_str().unwrap();
-    let out = office_bin(&["report", "insp-1", "--data-dir", data, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = office_bin_ok(&["report", "insp-1", "--data-dir", data, "--json"]);
     let from_cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(from_cli, first);
     let pdf = office.dir.path().join("eir.pdf");
-    let out = office_bin(&[
+    let out = office_bin_ok(&[
         "report",
         "insp-1",
         "--data-dir",
@@ -206,11 +210,6 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
         "--pdf",
         pdf.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("missing L R T I"), "{text}");
     if let Some(pdf_text) = pdftotext(&pdf) {
@@ -232,7 +231,7 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
         assert!(pdf_text.to_lowercase().contains("not fit"), "{pdf_text}");
     }
     let es = office.dir.path().join("eir-es.pdf");
-    let out = office_bin(&[
+    office_bin_ok(&[
         "report",
         "insp-1",
         "--data-dir",
@@ -242,11 +241,6 @@ async fn the_api_and_the_cli_read_one_eir_per_revision() {
         "--lang",
         "es",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     if let Some(pdf_text) = pdftotext(&es) {
         assert!(pdf_text.to_lowercase().contains("no apto"), "{pdf_text}");
     }
@@ -351,12 +345,7 @@ async fn nova_writes_the_report_and_a_refusal_falls_back_to_the_rules() {
         eir
     );
     let data = office.dir.path().to_str().unwrap();
-    let out = office_bin(&["report", "insp-1", "--data-dir", data, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = office_bin_ok(&["report", "insp-1", "--data-dir", data, "--json"]);
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
         eir

@@ -139,17 +139,11 @@ fn with_claims(token: &str, claims: &Value) -> String {
 /// the test venv's Python (office/tests/servers/cognito_tokens.py).
 fn mint(python: &Path, key: &str, claims: &Value) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/cognito_tokens.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg(key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    serde_json::to_writer(child.stdin.take().unwrap(), claims).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    let out = omni_e2e::process::output_with_stdin(
+        Command::new(python).arg(script).arg(key),
+        &serde_json::to_vec(claims).unwrap(),
+    );
+    omni_e2e::process::assert_success(&out);
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

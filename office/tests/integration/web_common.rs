@@ -3,7 +3,7 @@
 //! them (SigV4, the API), and a person's browser over plain HTTP (no redirects followed,
 //! cookies kept by hand).
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use reqwest::StatusCode;
@@ -179,20 +179,10 @@ pub fn add_user(
     role: &str,
     password: &str,
 ) -> (bool, String, String) {
-    let mut child = office_command(dir)
-        .args(["users", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = omni_e2e::process::output_with_stdin(
+        office_command(dir).args(["users", "add", name, "--role", role]),
+        format!("{password}\n").as_bytes(),
+    );
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),

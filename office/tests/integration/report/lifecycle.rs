@@ -5,7 +5,7 @@
 //! while the old one stays; racing writers store one report per key.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use omni_office::report::{ReportSettings, write};
 use omni_office::store::Store;
@@ -13,11 +13,9 @@ use omni_office::store::embedded::EmbeddedStore;
 use omni_office::wire::{Review, ReviewBox, ReviewChange, VerdictRef, VerdictSource};
 use omni_report::nova::Credentials;
 use omni_report::{NovaConfig, NovaWriter};
-use omni_sigv4::SigV4Scope;
-use omni_sigv4::test_sign::signature_headers;
 
 use super::{close, key, with_damage, with_damage_after_close, written};
-use crate::common::{Client, REGION, TestOffice};
+use crate::common::{Client, TestOffice, reclassified_and_deleted, sign_for_api_now};
 use crate::standin::{ACCESS_KEY, SECRET_KEY, Scripted, StandIn};
 
 /// An office on 127.0.0.1 (real SQLite) writing reports as `settings` says.
@@ -114,19 +112,7 @@ async fn a_get_while_a_slow_nova_writes_is_202_at_once_then_200() {
 /// A signed GET, as the phone sends it, answered with its headers.
 async fn raw_get(client: &Client, path: &str) -> reqwest::Response {
     let url = format!("{}{path}", client.base);
-    let scope = SigV4Scope {
-        region: REGION.into(),
-        service: "execute-api".into(),
-    };
-    let signed = signature_headers(
-        &scope,
-        &client.signer,
-        "GET",
-        &url,
-        &[],
-        &[],
-        SystemTime::now(),
-    );
+    let signed = sign_for_api_now(&client.signer, "GET", &url, &[], &[]);
     let mut request = client.http.get(&url);
     for (name, value) in signed {
         request = request.header(name, value);
@@ -184,18 +170,11 @@ async fn a_review_makes_a_new_report_that_follows_it() {
                 y2: 0.5,
             },
         ],
-        changes: vec![
-            ReviewChange::Reclassified {
-                box_index: 0,
-                from: 0,
-                to: 2,
-            },
-            ReviewChange::Deleted {
-                box_index: 1,
-                class_id: 0,
-            },
-            ReviewChange::Drawn { class_id: 5 },
-        ],
+        changes: [
+            reclassified_and_deleted(0),
+            vec![ReviewChange::Drawn { class_id: 5 }],
+        ]
+        .concat(),
     };
     office.store.put_review(&review).await.unwrap();
     let second = written(&client, "insp-1").await;

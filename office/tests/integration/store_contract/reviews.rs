@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use omni_office::store::{ListQuery, Put, Store, StoreError};
-use omni_office::wire::{DetectStatus, Review, ReviewBox, ReviewChange, VerdictRef, VerdictSource};
+use omni_office::wire::{DetectStatus, Review, ReviewBox, VerdictRef, VerdictSource};
 use tokio::task::JoinSet;
 
 use super::{Fixture, T0, given_inspection, given_photo, inspection};
-use crate::common::{CONTAINER, OTHER_CONTAINER};
+use crate::common::{CONTAINER, OTHER_CONTAINER, reclassified_and_deleted};
 
 /// A valid review of `photo_id` under `inspection_id`: one rust box (its left edge at `x1`)
 /// reclassified from a dent, a scratch deleted; a first review starts from the cloud verdict.
@@ -30,17 +30,7 @@ fn review(inspection_id: &str, photo_id: &str, revision: u64, by: &str, at_ms: i
             x2: 0.5,
             y2: 0.6,
         }],
-        changes: vec![
-            ReviewChange::Reclassified {
-                box_index: 0,
-                from: 0,
-                to: 2,
-            },
-            ReviewChange::Deleted {
-                box_index: 1,
-                class_id: 3,
-            },
-        ],
+        changes: reclassified_and_deleted(3),
     }
 }
 
