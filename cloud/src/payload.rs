@@ -8,6 +8,7 @@ use image::imageops::FilterType;
 
 use omni_photo::PhotoFormat;
 use omni_photo::decode::{DecodeError, decode_oriented};
+use omni_photo::probe::PhotoHeader;
 
 /// Serverless endpoints accept at most 4 MB per request; stay a little under it.
 pub const MAX_PAYLOAD_BYTES: usize = 4_000_000;
@@ -55,17 +56,24 @@ pub fn archive(
     if encoded.len() > MAX_PAYLOAD_BYTES {
         return prepare(encoded, format, width, height, orientation);
     }
-    let oriented = if orientation >= 5 {
-        (height, width)
-    } else {
-        (width, height)
-    };
+    let oriented = oriented_size(format, width, height, orientation);
     Ok(Payload {
         bytes: encoded,
         content_type: format.mime_type(),
         sent_size: oriented,
         original_size: oriented,
     })
+}
+
+/// A `width`×`height` image's size once its EXIF `orientation` is applied.
+fn oriented_size(format: PhotoFormat, width: u32, height: u32, orientation: u8) -> (u32, u32) {
+    let header = PhotoHeader {
+        format,
+        width,
+        height,
+        orientation,
+    };
+    header.oriented_size()
 }
 
 /// Builds the body for a photo stored as `encoded`, `width`×`height` before orientation.
@@ -76,11 +84,7 @@ pub fn prepare(
     height: u32,
     orientation: u8,
 ) -> Result<Payload, PayloadError> {
-    let original_size = if orientation >= 5 {
-        (height, width)
-    } else {
-        (width, height)
-    };
+    let original_size = oriented_size(format, width, height, orientation);
     if orientation <= 1 && width.max(height) <= MAX_SIDE && encoded.len() <= MAX_PAYLOAD_BYTES {
         return Ok(Payload {
             bytes: encoded,

@@ -9,7 +9,7 @@ use omni_office::web::CSP;
 use omni_office::wire::Photo;
 use reqwest::StatusCode;
 
-use crate::common::{CONTAINER, inspection, photo_record};
+use crate::common::{CONTAINER, Client, inspection, photo_record};
 use crate::web_common::{Browser, Office, PASSWORD};
 
 /// A landscape, a portrait and a small photo, as (photo id, width, height).
@@ -63,14 +63,20 @@ async fn fetch(browser: &Browser, path: &str) -> (StatusCode, String, String, Ve
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uploads_make_thumbnails_and_the_container_page_shows_only_them() {
+/// `omni-office serve` holding inspection `i-1`, and a phone's client to it.
+async fn office_with_inspection() -> (Office, Client) {
     let office = Office::start();
     let phone = office.phone();
     let put = phone
         .put_inspection("i-1", &inspection(CONTAINER, 1_764_900_000_000, 1))
         .await;
     assert_eq!(put.status, 201, "{put:?}");
+    (office, phone)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_make_thumbnails_and_the_container_page_shows_only_them() {
+    let (office, phone) = office_with_inspection().await;
     let mut records: Vec<(Photo, u32, u32)> = Vec::new();
     for (n, (id, width, height)) in PHOTOS.into_iter().enumerate() {
         let bytes = photo_bytes(width, height);
@@ -148,12 +154,7 @@ fn photo_files(office: &Office) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_upload_makes_the_thumbnail_a_stopped_one_did_not() {
-    let office = Office::start();
-    let phone = office.phone();
-    let put = phone
-        .put_inspection("i-1", &inspection(CONTAINER, 1_764_900_000_000, 1))
-        .await;
-    assert_eq!(put.status, 201, "{put:?}");
+    let (office, phone) = office_with_inspection().await;
     let bytes = photo_bytes(1600, 1200);
     let first = phone.put_photo("i-1", "land", &bytes, None).await;
     assert_eq!(first.status, 201, "{first:?}");
