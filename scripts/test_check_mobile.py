@@ -193,12 +193,18 @@ EDITS = [
 ]
 
 
+def fails(tmp_path, root: Path, swift: str = "OmniFFI.swift", env=None):
+    """Runs the check on `root` and asserts that it fails; returns the result."""
+    result = run_check(root, tmp_path / swift, env=env)
+    assert result.returncode == 1, f"the check passed\n{result.stdout}"
+    return result
+
+
 @pytest.mark.parametrize("name,rel,old,new,message", EDITS, ids=[e[0] for e in EDITS])
 def test_each_check_fails(tmp_path, name, rel, old, new, message):
     root = copy_tree(tmp_path)
     replace(root, rel, old, new)
-    result = run_check(root, tmp_path / "OmniFFI.swift")
-    assert result.returncode == 1, f"{name}: the check passed\n{result.stdout}"
+    result = fails(tmp_path, root)
     fail_lines = [line for line in result.stderr.splitlines() if line.startswith("check-mobile: FAIL ")]
     assert len(fail_lines) == 1 and message in fail_lines[0], result.stderr
 
@@ -207,16 +213,14 @@ def test_wrapper_jar_checksum(tmp_path):
     root = copy_tree(tmp_path)
     jar = root / A / "gradle/wrapper/gradle-wrapper.jar"
     jar.write_bytes(jar.read_bytes() + b"\0")
-    result = run_check(root, tmp_path / "OmniFFI.swift")
-    assert result.returncode == 1 and "differs from Gradle's published wrapper jar checksum" in result.stderr
+    assert "differs from Gradle's published wrapper jar checksum" in fails(tmp_path, root).stderr
 
 
 def test_gradlew_not_executable(tmp_path):
     root = copy_tree(tmp_path)
     gradlew = root / A / "gradlew"
     gradlew.chmod(gradlew.stat().st_mode & ~(stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
-    result = run_check(root, tmp_path / "OmniFFI.swift")
-    assert result.returncode == 1 and "android/gradlew is missing or not executable" in result.stderr
+    assert "android/gradlew is missing or not executable" in fails(tmp_path, root).stderr
 
 
 def test_wrapper_that_does_not_verify(tmp_path):
@@ -228,14 +232,13 @@ def test_wrapper_that_does_not_verify(tmp_path):
     (fake / "java").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = f"{fake}:{env['PATH']}"
-    result = run_check(root, tmp_path / "OmniFFI.swift", env=env)
-    assert result.returncode == 1 and "did not refuse a distribution with the wrong checksum" in result.stderr
+    result = fails(tmp_path, root, env=env)
+    assert "did not refuse a distribution with the wrong checksum" in result.stderr
 
 
 def test_generated_swift_missing(tmp_path):
-    root = copy_tree(tmp_path)
-    result = run_check(root, tmp_path / "absent.swift")
-    assert result.returncode == 1 and "(the generated Swift) is missing or empty" in result.stderr
+    result = fails(tmp_path, copy_tree(tmp_path), swift="absent.swift")
+    assert "(the generated Swift) is missing or empty" in result.stderr
 
 
 def test_shell_scripts_are_strict():
