@@ -5,6 +5,7 @@
 //! (`claimed_at_ms`) and, once written, the EIR JSON (`eir`), set by a conditional write that
 //! never replaces it.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{AwsStore, condition_failed, inspection_pk, n, s, sdk};
@@ -36,6 +37,15 @@ impl AwsStore {
         }))
     }
 
+    /// An update of a key's report item.
+    fn update_report(&self, inspection_id: &str, key: ReportKey) -> UpdateItemFluentBuilder {
+        self.dynamo
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(inspection_pk(inspection_id)))
+            .key("sk", s(report_sk(key)))
+    }
+
     /// The conditional claim of a key's writing.
     pub(super) async fn claim_report_item(
         &self,
@@ -45,11 +55,7 @@ impl AwsStore {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let out = self
-            .dynamo
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(inspection_pk(inspection_id)))
-            .key("sk", s(report_sk(key)))
+            .update_report(inspection_id, key)
             .update_expression("SET claimed_at_ms = :now")
             .condition_expression(
                 "attribute_not_exists(pk) OR (attribute_not_exists(eir) AND claimed_at_ms < :stale)",
@@ -79,11 +85,7 @@ impl AwsStore {
             )));
         }
         let out = self
-            .dynamo
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(inspection_pk(inspection_id)))
-            .key("sk", s(report_sk(key)))
+            .update_report(inspection_id, key)
             .update_expression("SET eir = :eir")
             .condition_expression("attribute_not_exists(eir)")
             .expression_attribute_values(":eir", s(eir_json))
