@@ -8,6 +8,7 @@
 //! variable says to skip), and waits on a condition with a deadline ([`wait_until`],
 //! [`wait_until_async`]) for the tests' synchronisation.
 
+pub mod aws_error;
 pub mod doc_commands;
 pub mod fault_proxy;
 pub mod model_publish;

@@ -89,10 +89,7 @@ async fn post_with(
         request = request.header(name, value);
     }
     let response = request.send().await.unwrap();
-    let kind = response
-        .headers()
-        .get("x-amzn-errortype")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let kind = omni_e2e::aws_error::error_type(response.headers());
     (response.status().as_u16(), kind)
 }
 
@@ -104,10 +101,7 @@ async fn post(url: &str, body: Vec<u8>) -> (u16, Option<String>, Vec<u8>) {
         .send()
         .await
         .unwrap();
-    let kind = response
-        .headers()
-        .get("x-amzn-errortype")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let kind = omni_e2e::aws_error::error_type(response.headers());
     (
         response.status().as_u16(),
         kind,

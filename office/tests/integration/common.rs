@@ -283,10 +283,7 @@ impl Client {
 
 pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
-    let error_type = response
-        .headers()
-        .get("x-amzn-errortype")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let error_type = omni_e2e::aws_error::error_type(response.headers());
     Answer {
         status,
         error_type,

@@ -57,10 +57,7 @@ fn send(
             request = request.header(name, value);
         }
         let response = request.send().await.unwrap();
-        let kind = response
-            .headers()
-            .get("x-amzn-errortype")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let kind = omni_e2e::aws_error::error_type(response.headers());
         (response.status().as_u16(), kind)
     })
 }
